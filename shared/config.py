@@ -1,0 +1,71 @@
+"""Settings read from the environment, and the defaults both Terraform and the local stack use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.errors import ConfigurationError
+
+# Resource names: terraform/variables.tf has the same defaults; a test fails when they drift.
+DEFAULT_ORDERS_TOPIC = "customer-orders"
+DEFAULT_PROCESSOR_SUBSCRIPTION = "customer-orders-processor"
+DEFAULT_DEAD_LETTER_TOPIC = "customer-orders-dead-letter"
+DEFAULT_DEAD_LETTER_SUBSCRIPTION = "customer-orders-dead-letter"
+DEFAULT_MAX_DELIVERY_ATTEMPTS = 10
+DEFAULT_FIRESTORE_DATABASE = "(default)"
+
+# Bounded so that a request never waits on the client's own ordering retry deadline
+# (2**32 s): the caller gets a 503 and retries instead.
+DEFAULT_PUBLISH_TIMEOUT_SECONDS = 10.0
+DEFAULT_RETRY_AFTER_SECONDS = 5
+DEFAULT_FIRESTORE_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    project_id: str
+    orders_topic: str = DEFAULT_ORDERS_TOPIC
+    firestore_database: str = DEFAULT_FIRESTORE_DATABASE
+    publish_timeout_seconds: float = DEFAULT_PUBLISH_TIMEOUT_SECONDS
+    firestore_timeout_seconds: float = DEFAULT_FIRESTORE_TIMEOUT_SECONDS
+    retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
+
+    @property
+    def orders_topic_path(self) -> str:
+        return f"projects/{self.project_id}/topics/{self.orders_topic}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        project_id = env.get("GOOGLE_CLOUD_PROJECT", "").strip()
+        if not project_id:
+            raise ConfigurationError("GOOGLE_CLOUD_PROJECT must be set to the project id")
+        return cls(
+            project_id=project_id,
+            orders_topic=env.get("ORDERS_TOPIC", DEFAULT_ORDERS_TOPIC),
+            firestore_database=env.get("FIRESTORE_DATABASE", DEFAULT_FIRESTORE_DATABASE),
+            publish_timeout_seconds=_positive_float(
+                env, "PUBLISH_TIMEOUT_SECONDS", DEFAULT_PUBLISH_TIMEOUT_SECONDS
+            ),
+            firestore_timeout_seconds=_positive_float(
+                env, "FIRESTORE_TIMEOUT_SECONDS", DEFAULT_FIRESTORE_TIMEOUT_SECONDS
+            ),
+            retry_after_seconds=int(
+                _positive_float(env, "RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS)
+            ),
+        )
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise ConfigurationError(f"{name} must be positive, got {raw!r}")
+    return value

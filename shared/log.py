@@ -1,0 +1,82 @@
+"""Logging with the order ids on every line.
+
+On Cloud Run (``K_SERVICE`` is set) lines are structured JSON through
+google-cloud-logging's StructuredLogHandler, so Cloud Logging indexes the ids;
+elsewhere they are readable text. The ids come from a context variable set by
+:func:`order_context`, so nobody has to pass them to every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+from shared.lazy import Lazy
+
+LOGGER_NAME = "customer_order_events"
+
+_order_ids: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
+    "order_ids", default=()
+)
+
+
+@contextlib.contextmanager
+def order_context(**ids: str) -> Iterator[None]:
+    """Attach ids (``businessUnitId=...``, ``customerOrderId=...``) to every line logged inside."""
+    token = _order_ids.set((*_order_ids.get(), *ids.items()))
+    try:
+        yield
+    finally:
+        _order_ids.reset(token)
+
+
+class _OrderIdsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = {**dict(_order_ids.get()), **getattr(record, "json_fields", {})}
+        record.json_fields = fields
+        record.order_ids = " ".join(f"{key}={value}" for key, value in fields.items())
+        return True
+
+
+def get_logger(name: str) -> logging.Logger:
+    configure()
+    return logging.getLogger(f"{LOGGER_NAME}.{name}")
+
+
+def _install_handler() -> logging.Logger:
+    handler = _structured_handler() if os.environ.get("K_SERVICE") else _text_handler()
+    handler.addFilter(_OrderIdsFilter())
+    root = logging.getLogger(LOGGER_NAME)
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    root.propagate = False
+    return root
+
+
+_root = Lazy(_install_handler)
+
+
+def configure() -> None:
+    """Install the handler, once per process."""
+    _root.get()
+
+
+def _text_handler() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s %(order_ids)s")
+    )
+    return handler
+
+
+def _structured_handler() -> logging.Handler:
+    from google.cloud.logging_v2.handlers import StructuredLogHandler
+
+    handler: logging.Handler = StructuredLogHandler(  # type: ignore[no-untyped-call]
+        project_id=os.environ.get("GOOGLE_CLOUD_PROJECT")
+    )
+    return handler

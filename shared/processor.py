@@ -1,0 +1,52 @@
+"""The processor: decode a pushed message and apply it to the store under the conflict rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.conflict import Decision
+from shared.errors import UndecodableMessage
+from shared.log import get_logger, order_context
+from shared.messages import decode_push_data
+from shared.store import OrderStore
+
+_log = get_logger("processor")
+
+
+def process_push(event_data: Mapping[str, Any], message_id: str, store: OrderStore) -> Decision:
+    """Store the order of one pushed message, or skip it as a duplicate or stale version.
+
+    Raises on anything that did not end in a stored or deliberately skipped
+    order, so that Pub/Sub delivers the message again (and, after the maximum
+    number of attempts, dead-letters it).
+    """
+    try:
+        message = decode_push_data(event_data, message_id)
+    except UndecodableMessage as exc:
+        _log.error("undecodable message messageId=%s: %s", message_id, exc)
+        raise
+    with order_context(
+        businessUnitId=message.business_unit_id, customerOrderId=message.customer_order_id
+    ):
+        received = message.attributes["receivedAt"]
+        try:
+            decision = store.upsert_if_newer(message)
+        except Exception as exc:
+            _log.warning(
+                "store failed messageId=%s receivedAt=%s, Pub/Sub will redeliver: %s",
+                message_id,
+                received,
+                exc,
+            )
+            raise
+        if decision.writes:
+            _log.info("stored messageId=%s receivedAt=%s", message_id, received)
+        else:
+            _log.info(
+                "skipped messageId=%s receivedAt=%s as %s: a version as new or newer is stored",
+                message_id,
+                received,
+                decision.value,
+            )
+        return decision
