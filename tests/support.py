@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+
+from shared.devstack import (
+    LOOPBACK,
+    REPO_ROOT,
+    LocalStack,
+    free_ports,
+    http_request,
+    is_listening,
+)
 
 T = TypeVar("T")
 
@@ -28,9 +42,7 @@ def order_body(customer_order_id: str, **changes: Any) -> dict[str, Any]:
     return body
 
 
-def wait_for(
-    probe: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.05
-) -> T:
+def wait_for(probe: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.05) -> T:
     """Poll ``probe`` until it returns something other than ``None``/``False``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -40,3 +52,74 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def running_function(name: str, stack: LocalStack, **env: str) -> Iterator[str]:
+    """Run one more instance of a function against ``stack``'s emulators, with extra env.
+
+    For scenarios that need their own topic (to see exactly what was published)
+    or a broken configuration, without disturbing the session's functions.
+    Yields the instance's base URL.
+    """
+    target = {"ingest": "ingest", "processor": "process"}[name]
+    port = free_ports(1)[0]
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "functions_framework",
+            f"--target={target}",
+            f"--source={REPO_ROOT / 'functions' / name / 'main.py'}",
+            f"--host={LOOPBACK}",
+            f"--port={port}",
+        ],
+        env={**stack.function_env(), **env},
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: process.poll() is None and is_listening(port), timeout=30)
+        yield f"http://{LOOPBACK}:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+def create_topic(stack: LocalStack, topic: str) -> None:
+    status, body = http_request("PUT", f"{_pubsub_base(stack)}/topics/{topic}", {})
+    assert status == 200, body
+
+
+def create_pull_subscription(stack: LocalStack, topic: str, subscription: str) -> None:
+    project = stack.config.project_id
+    status, body = http_request(
+        "PUT",
+        f"{_pubsub_base(stack)}/subscriptions/{subscription}",
+        {"topic": f"projects/{project}/topics/{topic}", "ackDeadlineSeconds": 60},
+    )
+    assert status == 200, body
+
+
+def pull_all(stack: LocalStack, subscription: str, *, settle: float = 1.0) -> list[dict[str, Any]]:
+    """Pull and ack every message until the subscription stays empty for ``settle`` seconds."""
+    url = f"{_pubsub_base(stack)}/subscriptions/{subscription}"
+    messages: list[dict[str, Any]] = []
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < settle:
+        status, body = http_request(
+            "POST", f"{url}:pull", {"maxMessages": 1000, "returnImmediately": True}
+        )
+        assert status == 200, body
+        received = json.loads(body or b"{}").get("receivedMessages", [])
+        if not received:
+            time.sleep(0.1)
+            continue
+        quiet_since = time.monotonic()
+        messages.extend(item["message"] for item in received)
+        status, body = http_request(
+            "POST", f"{url}:acknowledge", {"ackIds": [item["ackId"] for item in received]}
+        )
+        assert status == 200, body
+    return messages
+
+
+def _pubsub_base(stack: LocalStack) -> str:
+    return f"http://{stack.config.pubsub_host}/v1/projects/{stack.config.project_id}"
