@@ -1,0 +1,261 @@
+"""The ingest API's decisions, with the in-memory adapters: one fixture per scenario."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared.errors import StoreUnavailable
+from shared.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from shared.ingest import IngestService
+from shared.messages import OrderMessage
+from shared.problems import PROBLEM_CONTENT_TYPE
+from shared.publisher import InMemoryOrderPublisher
+from shared.store import InMemoryOrderStore, StoredOrder
+from tests.support import order_body
+
+PATH = "/business-units/BU1/customer-orders/CO-1"
+
+
+@pytest.fixture
+def publisher() -> InMemoryOrderPublisher:
+    return InMemoryOrderPublisher()
+
+
+@pytest.fixture
+def store() -> InMemoryOrderStore:
+    return InMemoryOrderStore()
+
+
+@pytest.fixture
+def service(publisher: InMemoryOrderPublisher, store: InMemoryOrderStore) -> IngestService:
+    return IngestService(lambda: publisher, lambda: store, retry_after_seconds=7)
+
+
+def put(
+    service: IngestService,
+    body: bytes | Any,
+    *,
+    path: str = PATH,
+    content_type: str | None = "application/json",
+    content_length: int | None = None,
+) -> HttpResponse:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return service.handle(HttpRequest("PUT", path, content_type, content_length, io.BytesIO(raw)))
+
+
+def problem_of(response: HttpResponse) -> dict[str, Any]:
+    assert response.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
+    document: dict[str, Any] = json.loads(response.body)
+    assert document["status"] == response.status
+    assert {"type", "title", "detail"} <= document.keys()
+    return document
+
+
+def test_a_valid_put_is_published_and_accepted(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    response = put(service, order_body("CO-1"))
+    assert response.status == 202
+    answer = json.loads(response.body)
+    assert answer["businessUnitId"] == "BU1"
+    assert answer["customerOrderId"] == "CO-1"
+    assert answer["messageId"] == "1"
+    assert response.headers["Location"] == PATH
+    [message] = publisher.published
+    assert message.customer_order == order_body("CO-1")["customerOrder"]
+    assert message.attributes["receivedAt"] == answer["receivedAt"]
+    assert message.ordering_key == "BU1/CO-1"
+
+
+def test_the_body_is_published_as_sent_not_as_the_model_dumps_it(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    body = order_body("CO-1", extension={"k": [1, "x"]})
+    body["customerOrder"]["items"][0]["quantityOrdered"] = 2
+    assert put(service, body).status == 202
+    published = json.loads(publisher.published[0].data)
+    assert published == body
+    assert isinstance(published["customerOrder"]["items"][0]["quantityOrdered"], int)
+
+
+def test_each_put_gets_a_later_received_at(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    for _ in range(3):
+        assert put(service, order_body("CO-1")).status == 202
+    stamps = [message.received_at for message in publisher.published]
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) == 3
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded"])
+def test_json_sent_without_a_json_content_type_is_accepted(
+    service: IngestService, content_type: str | None
+) -> None:
+    assert put(service, order_body("CO-1"), content_type=content_type).status == 202
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/", 404),
+        ("/business-units/BU1/customer-orders", 404),
+        ("/business-units/BU1/customer-orders/CO-1/extra", 404),
+        ("/business-units/BU1/customer-orders/CO-1/", 404),
+        ("/business-units/BU1/customer-orders/a%2Fb", 400),
+        ("/business-units/%2E%2E/customer-orders/CO-1", 400),
+        ("/business-units/__x__/customer-orders/CO-1", 400),
+        ("/business-units/BU1/customer-orders/a%0Ab", 400),
+        ("/business-units/BU1/customer-orders/%FF", 400),
+        ("/business-units/BU1/customer-orders/" + "x" * 257, 400),
+    ],
+)
+def test_paths_outside_the_api_or_with_invalid_ids_are_refused(
+    service: IngestService, publisher: InMemoryOrderPublisher, path: str, status: int
+) -> None:
+    response = put(service, order_body("CO-1"), path=path)
+    assert response.status == status
+    document = problem_of(response)
+    if status == 400:
+        assert document["errors"][0]["pointer"] in ("/businessUnitId", "/customerOrderId")
+    assert publisher.published == []
+
+
+def test_a_query_string_does_not_change_the_route(service: IngestService) -> None:
+    assert put(service, order_body("CO-1"), path=PATH + "?source=oms").status == 202
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "slug"),
+    [
+        (b'{"customerOrder": ', "application/json", 400, "malformed-json"),
+        (b"", "application/json", 400, "malformed-json"),
+        (b'{"customerOrder": {}, "customerOrder": {}}', "application/json", 400, "malformed-json"),
+        (b"<order/>", "application/xml", 415, "unsupported-media-type"),
+        (b"<order/>", None, 415, "unsupported-media-type"),
+        (b"{}", "text/plain", 415, "unsupported-media-type"),
+        (b"{}", "application/json; charset=latin-1", 415, "unsupported-media-type"),
+        (b"{}", "application/json", 422, "validation-failed"),
+        (b"[]", "application/json", 422, "validation-failed"),
+    ],
+)
+def test_bad_bodies_get_their_status(
+    service: IngestService,
+    publisher: InMemoryOrderPublisher,
+    body: bytes,
+    content_type: str | None,
+    status: int,
+    slug: str,
+) -> None:
+    response = put(service, body, content_type=content_type)
+    assert response.status == status
+    assert problem_of(response)["type"].endswith(slug)
+    assert publisher.published == []
+
+
+def test_too_large_bodies_are_refused_by_length_and_by_reading(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    assert put(service, b"{}", content_length=MAX_BODY_BYTES + 1).status == 413
+    chunked = b" " * MAX_BODY_BYTES + b"{}"
+    assert put(service, chunked, content_length=None).status == 413
+    assert publisher.published == []
+
+
+def test_schema_violations_list_every_field(service: IngestService) -> None:
+    body = order_body("CO-1", status=7, items=[{"itemId": "i", "quantityOrdered": 0}])
+    document = problem_of(put(service, body))
+    assert document["status"] == 422
+    pointers = {error["pointer"] for error in document["errors"]}
+    assert pointers == {
+        "/customerOrder/status",
+        "/customerOrder/items/0/quantityOrdered",
+        "/customerOrder/items/0/unitPrice",
+    }
+
+
+def test_a_body_id_different_from_the_path_id_is_refused(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    document = problem_of(put(service, order_body("CO-2")))
+    assert document["status"] == 422
+    assert document["errors"][0]["pointer"] == "/customerOrder/customerOrderId"
+    assert publisher.published == []
+
+
+def test_unstorable_unknown_fields_are_refused(service: IngestService) -> None:
+    document = problem_of(put(service, order_body("CO-1", matrix=[[1, 2]])))
+    assert document["status"] == 422
+    assert document["errors"] == [
+        {
+            "pointer": "/customerOrder/matrix/0",
+            "detail": "an array must not directly contain an array",
+        }
+    ]
+
+
+def test_an_unconfirmed_publish_is_a_503_with_retry_after(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    publisher.fail_with = TimeoutError("no confirmation")
+    response = put(service, order_body("CO-1"))
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "7"
+    assert "no confirmation" not in response.body.decode()
+    publisher.fail_with = None
+    assert put(service, order_body("CO-1")).status == 202
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_are_405_with_allow(service: IngestService, method: str) -> None:
+    response = service.handle(HttpRequest(method, PATH))
+    assert response.status == 405
+    assert response.headers["Allow"] == "GET, HEAD, PUT"
+    problem_of(response)
+
+
+def test_get_returns_the_stored_order_with_its_version(
+    service: IngestService, store: InMemoryOrderStore
+) -> None:
+    received_at = datetime(2026, 11, 29, 22, 0, 1, 500000, tzinfo=UTC)
+    body = order_body("CO-1")
+    store.upsert_if_newer(OrderMessage("BU1", "CO-1", received_at, body["customerOrder"], "m-9"))
+    response = service.handle(HttpRequest("GET", PATH))
+    assert response.status == 200
+    assert json.loads(response.body) == body
+    assert response.headers["Last-Modified"] == "Sun, 29 Nov 2026 22:00:01 GMT"
+    assert response.headers["ETag"] == '"2026-11-29T22:00:01.500000Z"'
+
+
+def test_get_of_an_unknown_order_is_404(service: IngestService) -> None:
+    assert problem_of(service.handle(HttpRequest("GET", PATH)))["status"] == 404
+
+
+def test_get_while_firestore_is_down_is_503(publisher: InMemoryOrderPublisher) -> None:
+    class DownStore(InMemoryOrderStore):
+        def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
+            raise StoreUnavailable("connection refused")
+
+    service = IngestService(lambda: publisher, DownStore, retry_after_seconds=3)
+    response = service.handle(HttpRequest("GET", PATH))
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "3"
+
+
+def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
+    store: InMemoryOrderStore,
+) -> None:
+    def broken() -> InMemoryOrderPublisher:
+        raise RuntimeError("secret internals")
+
+    service = IngestService(broken, lambda: store, retry_after_seconds=1)
+    response = put(service, order_body("CO-1"))
+    assert response.status == 500
+    assert "secret internals" not in response.body.decode()
+    assert "Traceback" not in response.body.decode()
+    problem_of(response)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.conflict import Decision
+from shared.errors import StoreUnavailable, UndecodableMessage
+from shared.messages import OrderMessage
+from shared.processor import process_push
+from shared.store import InMemoryOrderStore
+from tests.support import order_body
+
+T0 = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
+
+
+def push_data(message: OrderMessage) -> dict[str, Any]:
+    return {
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": message.attributes,
+            "messageId": "ignored",
+        }
+    }
+
+
+def version(status: str, received_at: datetime) -> OrderMessage:
+    return OrderMessage(
+        "BU1", "CO-1", received_at, order_body("CO-1", status=status)["customerOrder"]
+    )
+
+
+def test_the_first_version_is_stored_with_its_message_id() -> None:
+    store = InMemoryOrderStore()
+    assert process_push(push_data(version("CREATED", T0)), "m-1", store) is Decision.WRITE
+    stored = store.get("BU1", "CO-1")
+    assert stored is not None
+    assert stored.customer_order["status"] == "CREATED"
+    assert stored.message_id == "m-1"
+
+
+def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
+    store = InMemoryOrderStore()
+    process_push(push_data(version("CREATED", T0)), "m-1", store)
+    later = T0 + timedelta(seconds=1)
+    assert process_push(push_data(version("PAID", later)), "m-2", store) is Decision.WRITE
+    assert process_push(push_data(version("CREATED", T0)), "m-3", store) is Decision.SKIP_STALE
+    assert process_push(push_data(version("PAID", later)), "m-4", store) is Decision.SKIP_DUPLICATE
+    stored = store.get("BU1", "CO-1")
+    assert stored is not None
+    assert (stored.customer_order["status"], stored.message_id) == ("PAID", "m-2")
+
+
+def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered() -> None:
+    with pytest.raises(UndecodableMessage):
+        process_push({"message": {"data": "e30=", "attributes": {}}}, "m-1", InMemoryOrderStore())
+
+
+def test_a_store_failure_raises_so_pubsub_redelivers() -> None:
+    class DownStore(InMemoryOrderStore):
+        def upsert_if_newer(self, message: OrderMessage) -> Decision:
+            raise StoreUnavailable("firestore down")
+
+    with pytest.raises(StoreUnavailable):
+        process_push(push_data(version("CREATED", T0)), "m-1", DownStore())
