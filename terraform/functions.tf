@@ -1,0 +1,163 @@
+locals {
+  # Folder under functions/ => entry point; shared/deploy_package.py FUNCTIONS says the same.
+  functions = {
+    ingest    = { dir = "ingest", entry_point = "ingest" }
+    processor = { dir = "processor", entry_point = "process" }
+  }
+}
+
+# Which files go into each zip: see modules/function_source/deploy-package.json.
+module "function_source" {
+  source   = "./modules/function_source"
+  for_each = local.functions
+
+  repo_root    = local.repo_root
+  function_dir = each.value.dir
+}
+
+data "archive_file" "function_source" {
+  for_each = local.functions
+
+  type             = "zip"
+  output_path      = "${path.module}/.build/${each.key}.zip"
+  output_file_mode = "0644"
+
+  dynamic "source" {
+    for_each = module.function_source[each.key].files
+    content {
+      filename = source.key
+      content  = file(source.value)
+    }
+  }
+}
+
+resource "google_storage_bucket" "function_source" {
+  #checkov:skip=CKV_GCP_62:Holds only build inputs that Terraform uploads; Cloud Audit Logs already record who touched them.
+  #checkov:skip=CKV_GCP_78:Objects are never overwritten: each is named by its content hash, and any older one is rebuilt from git on rollback.
+  project  = var.project_id
+  name     = "${var.project_id}-customer-order-events-source"
+  location = var.region
+  labels   = local.labels
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_storage_bucket_object" "function_source" {
+  for_each = local.functions
+
+  # The hash in the name makes any change of the code a new object, and so a new build.
+  name   = "${each.key}-${data.archive_file.function_source[each.key].output_md5}.zip"
+  bucket = google_storage_bucket.function_source.name
+  source = data.archive_file.function_source[each.key].output_path
+}
+
+resource "google_cloudfunctions2_function" "ingest" {
+  #checkov:skip=CKV_GCP_124:The OMS calls from outside Google Cloud, so ingress must be open; IAM still refuses every caller without an ID token of an ingest_invoker_members member.
+  project     = var.project_id
+  name        = local.ingest_function_name
+  location    = var.region
+  description = "The OMS PUTs customer orders here; they are published to ${var.orders_topic_name}."
+  labels      = local.labels
+
+  build_config {
+    runtime         = var.python_runtime
+    entry_point     = local.functions.ingest.entry_point
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = google_storage_bucket_object.function_source["ingest"].name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email = google_service_account.ingest.email
+    # Reachable from the internet for the OMS, but every call needs an ID token
+    # of a member of var.ingest_invoker_members (no allUsers binding exists).
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
+    timeout_seconds                = 60
+    available_memory               = var.function_memory
+    max_instance_count             = var.ingest_max_instances
+
+    environment_variables = {
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      ORDERS_TOPIC         = google_pubsub_topic.orders.name
+      FIRESTORE_DATABASE   = local.firestore_database
+      LOG_EXECUTION_ID     = "true"
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.build,
+    google_project_service.enabled,
+  ]
+}
+
+resource "google_cloudfunctions2_function" "processor" {
+  project     = var.project_id
+  name        = local.processor_function_name
+  location    = var.region
+  description = "Stores each order pushed by ${var.processor_subscription_name} in Firestore, newest receivedAt wins."
+  labels      = local.labels
+
+  build_config {
+    runtime         = var.python_runtime
+    entry_point     = local.functions.processor.entry_point
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = google_storage_bucket_object.function_source["processor"].name
+      }
+    }
+  }
+
+  # No event_trigger: Eventarc's managed subscription can be neither ordered nor
+  # dead-lettered, so google_pubsub_subscription.processor pushes here instead.
+  service_config {
+    service_account_email = google_service_account.processor.email
+    # Pub/Sub push from this project counts as internal traffic.
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+    timeout_seconds                = var.processor_timeout_seconds
+    available_memory               = var.function_memory
+    max_instance_count             = var.processor_max_instances
+
+    environment_variables = {
+      GOOGLE_CLOUD_PROJECT = var.project_id
+      FIRESTORE_DATABASE   = local.firestore_database
+      LOG_EXECUTION_ID     = "true"
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.build,
+    google_project_service.enabled,
+  ]
+}
+
+# Only the push identity may call the processor.
+resource "google_cloud_run_v2_service_iam_member" "processor_push_invoker" {
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.processor.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = google_service_account.push_invoker.member
+}
+
+resource "google_cloud_run_v2_service_iam_member" "ingest_invoker" {
+  for_each = toset(var.ingest_invoker_members)
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.ingest.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value
+}

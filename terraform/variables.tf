@@ -1,0 +1,254 @@
+variable "project_id" {
+  description = "The Google Cloud project to deploy into."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project id: 6 to 30 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the functions, the source bucket and (unless firestore_location says otherwise) a new Firestore database, such as europe-west1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as europe-west1."
+  }
+}
+
+variable "orders_topic_name" {
+  description = "Topic the ingest function publishes orders to. shared/config.py DEFAULT_ORDERS_TOPIC is the local stack's name; keep them equal."
+  type        = string
+  default     = "customer-orders"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.orders_topic_name))
+    error_message = "orders_topic_name must be a valid Pub/Sub topic name."
+  }
+}
+
+variable "processor_subscription_name" {
+  description = "Ordered push subscription that feeds the processor. Matches shared/config.py DEFAULT_PROCESSOR_SUBSCRIPTION."
+  type        = string
+  default     = "customer-orders-processor"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.processor_subscription_name))
+    error_message = "processor_subscription_name must be a valid Pub/Sub subscription name."
+  }
+}
+
+variable "dead_letter_topic_name" {
+  description = "Topic that receives orders the processor failed max_delivery_attempts times. Matches shared/config.py DEFAULT_DEAD_LETTER_TOPIC."
+  type        = string
+  default     = "customer-orders-dead-letter"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.dead_letter_topic_name))
+    error_message = "dead_letter_topic_name must be a valid Pub/Sub topic name."
+  }
+}
+
+variable "dead_letter_subscription_name" {
+  description = "Pull subscription that keeps dead-lettered orders for inspection and replay. Matches shared/config.py DEFAULT_DEAD_LETTER_SUBSCRIPTION."
+  type        = string
+  default     = "customer-orders-dead-letter"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.dead_letter_subscription_name))
+    error_message = "dead_letter_subscription_name must be a valid Pub/Sub subscription name."
+  }
+}
+
+variable "max_delivery_attempts" {
+  # 10 (shared/config.py DEFAULT_MAX_DELIVERY_ATTEMPTS, also the local stack's):
+  # with the default backoff (10 s doubling up to 600 s) ten attempts span
+  # roughly 40 minutes: long enough to ride out a Firestore blip or the rollback
+  # of a bad deploy, short enough that a poison order is parked (and its
+  # ordering key unblocked) within the hour. Pub/Sub allows 5 to 100.
+  description = "Deliveries of one message to the processor before it goes to the dead-letter topic (5..100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
+    error_message = "max_delivery_attempts must be a whole number from 5 to 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "retry_minimum_backoff_seconds" {
+  description = "Shortest wait before Pub/Sub redelivers a message the processor failed (exponential backoff starts here)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.retry_minimum_backoff_seconds >= 0 && var.retry_minimum_backoff_seconds <= 600
+    error_message = "retry_minimum_backoff_seconds must be from 0 to 600."
+  }
+}
+
+variable "retry_maximum_backoff_seconds" {
+  description = "Longest wait between redeliveries of one message (exponential backoff stops growing here)."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.retry_maximum_backoff_seconds >= var.retry_minimum_backoff_seconds && var.retry_maximum_backoff_seconds <= 600
+    error_message = "retry_maximum_backoff_seconds must be from retry_minimum_backoff_seconds to 600."
+  }
+}
+
+variable "processor_timeout_seconds" {
+  description = "Request timeout of the processor; also the subscription's ack deadline, which for push is the HTTP timeout and must not be shorter."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.processor_timeout_seconds >= 10 && var.processor_timeout_seconds <= 600
+    error_message = "processor_timeout_seconds must be from 10 to 600 (Pub/Sub's largest ack deadline)."
+  }
+}
+
+variable "message_retention_seconds" {
+  description = "How long the processor and dead-letter subscriptions keep undelivered messages (600 s to 7 days)."
+  type        = number
+  default     = 604800
+
+  validation {
+    condition     = var.message_retention_seconds >= 600 && var.message_retention_seconds <= 604800
+    error_message = "message_retention_seconds must be from 600 (10 minutes) to 604800 (7 days)."
+  }
+}
+
+variable "dead_letter_topic_retention_seconds" {
+  description = "How long the dead-letter topic itself keeps messages, so a subscription can seek back and replay them even after they were acknowledged (up to 31 days)."
+  type        = number
+  default     = 2678400
+
+  validation {
+    condition     = var.dead_letter_topic_retention_seconds >= 600 && var.dead_letter_topic_retention_seconds <= 2678400
+    error_message = "dead_letter_topic_retention_seconds must be from 600 to 2678400 (31 days)."
+  }
+}
+
+variable "ingest_invoker_members" {
+  description = "Who may call the ingest function, as IAM members (e.g. serviceAccount:oms@oms-project.iam.gserviceaccount.com). Public access is refused."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for member in var.ingest_invoker_members :
+      can(regex("^(user|serviceAccount|group|domain|principal|principalSet):.+", member))
+    ])
+    error_message = "Each ingest_invoker_members entry must be an IAM member such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com; allUsers and allAuthenticatedUsers are not allowed."
+  }
+}
+
+variable "notification_channels" {
+  description = "Monitoring notification channels (projects/PROJECT/notificationChannels/ID) that the alert policies notify."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for channel in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", channel))])
+    error_message = "Each notification channel must be a full name: projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "oldest_unacked_message_age_threshold_seconds" {
+  description = "Alert when the oldest message on the processor subscription has waited longer than this."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.oldest_unacked_message_age_threshold_seconds >= 60
+    error_message = "oldest_unacked_message_age_threshold_seconds must be at least 60."
+  }
+}
+
+variable "create_firestore_database" {
+  description = "Create the Firestore database (native mode). Set to false when the project already has it (such as an existing (default) database)."
+  type        = bool
+  default     = true
+}
+
+variable "firestore_database" {
+  description = "Firestore database the functions use (FIRESTORE_DATABASE); matches shared/config.py DEFAULT_FIRESTORE_DATABASE."
+  type        = string
+  default     = "(default)"
+
+  validation {
+    condition     = var.firestore_database == "(default)" || can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", var.firestore_database))
+    error_message = "firestore_database must be (default) or a database id of 4 to 63 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of a new Firestore database; null means var.region. Cannot change once created."
+  type        = string
+  default     = null
+}
+
+variable "function_name_prefix" {
+  description = "Prefix of the two functions' names (PREFIX-ingest, PREFIX-processor) and their service accounts."
+  type        = string
+  default     = "customer-orders"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.function_name_prefix))
+    error_message = "function_name_prefix must be 2 to 16 lowercase letters, digits or hyphens, starting with a letter (service account ids are limited to 30 characters)."
+  }
+}
+
+variable "python_runtime" {
+  description = "Cloud Functions Python runtime of both functions."
+  type        = string
+  default     = "python312"
+
+  validation {
+    condition     = can(regex("^python3(1[1-9]|[2-9][0-9])$", var.python_runtime))
+    error_message = "python_runtime must be python311 or newer (the code needs Python 3.11)."
+  }
+}
+
+variable "ingest_max_instances" {
+  description = "Upper bound on ingest instances."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.ingest_max_instances >= 1
+    error_message = "ingest_max_instances must be at least 1."
+  }
+}
+
+variable "processor_max_instances" {
+  description = "Upper bound on processor instances; it also bounds the concurrent Firestore transactions."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.processor_max_instances >= 1
+    error_message = "processor_max_instances must be at least 1."
+  }
+}
+
+variable "function_memory" {
+  description = "Memory of each function instance."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi|M|G)$", var.function_memory))
+    error_message = "function_memory must be like 512Mi or 1Gi."
+  }
+}
+
+variable "labels" {
+  description = "Labels added to every resource that takes labels."
+  type        = map(string)
+  default     = {}
+}

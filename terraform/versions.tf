@@ -1,0 +1,30 @@
+terraform {
+  # 1.9 is the first release whose variable validations may refer to other variables.
+  required_version = ">= 1.9.0, < 2.0.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.14.0, < 8.0.0"
+    }
+    # Only for google_project_service_identity, which has no GA counterpart.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = ">= 6.14.0, < 8.0.0"
+    }
+    archive = {
+      source  = "hashicorp/archive"
+      version = ">= 2.4.0, < 3.0.0"
+    }
+  }
+}
+
+provider "google" {
+  project = var.project_id
+  region  = var.region
+}
+
+provider "google-beta" {
+  project = var.project_id
+  region  = var.region
+}
