@@ -19,7 +19,7 @@ data "archive_file" "function_source" {
   for_each = local.functions
 
   type             = "zip"
-  output_path      = "${path.module}/.build/${each.key}.zip"
+  output_path      = "${path.module}/build/${each.key}.zip"
   output_file_mode = "0644"
 
   dynamic "source" {
