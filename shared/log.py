@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 from shared.lazy import Lazy
 
@@ -34,7 +35,9 @@ def order_context(**ids: str) -> Iterator[None]:
         _order_ids.reset(token)
 
 
-class _OrderIdsFilter(logging.Filter):
+class OrderIdsFilter(logging.Filter):
+    """Copies the ids of :func:`order_context` onto each record, for either handler."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         fields = {**dict(_order_ids.get()), **getattr(record, "json_fields", {})}
         record.json_fields = fields
@@ -48,8 +51,8 @@ def get_logger(name: str) -> logging.Logger:
 
 
 def _install_handler() -> logging.Logger:
-    handler = _structured_handler() if os.environ.get("K_SERVICE") else _text_handler()
-    handler.addFilter(_OrderIdsFilter())
+    handler = structured_handler() if os.environ.get("K_SERVICE") else text_handler()
+    handler.addFilter(OrderIdsFilter())
     root = logging.getLogger(LOGGER_NAME)
     root.addHandler(handler)
     root.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
@@ -65,18 +68,18 @@ def configure() -> None:
     _root.get()
 
 
-def _text_handler() -> logging.Handler:
-    handler = logging.StreamHandler(sys.stderr)
+def text_handler(stream: TextIO | None = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s %(order_ids)s")
     )
     return handler
 
 
-def _structured_handler() -> logging.Handler:
+def structured_handler(stream: TextIO | None = None) -> logging.Handler:
     from google.cloud.logging_v2.handlers import StructuredLogHandler
 
     handler: logging.Handler = StructuredLogHandler(  # type: ignore[no-untyped-call]
-        project_id=os.environ.get("GOOGLE_CLOUD_PROJECT")
+        project_id=os.environ.get("GOOGLE_CLOUD_PROJECT"), stream=stream
     )
     return handler
