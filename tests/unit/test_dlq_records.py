@@ -1,0 +1,80 @@
+"""Parsing what Pub/Sub forwards to the dead-letter topic into a typed record."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.dlq.records import OrderRef
+from shared.messages import RECEIVED_AT
+from tests.dlq.samples import NOW, SOURCE, bookkeeping, dead_letter, order_message
+
+
+def test_a_dead_lettered_order_message_is_parsed_into_its_fields() -> None:
+    message = order_message("BU7", "CO-9")
+
+    letter = dead_letter(message, message_id="555")
+
+    assert letter.message_id == "555"
+    assert letter.order == OrderRef("BU7", "CO-9")
+    assert letter.received_at == message.received_at
+    assert letter.delivery_count == 5
+    assert letter.source_subscription == SOURCE
+    assert letter.ordering_key == "BU7/CO-9"
+    assert letter.problem is None
+    assert letter.body() == {"customerOrder": message.customer_order}
+
+
+def test_age_is_the_time_since_dead_lettering() -> None:
+    letter = dead_letter(dead_lettered_at=NOW.replace(hour=9))
+
+    assert letter.age(NOW).total_seconds() == 3 * 3600
+
+
+def test_a_message_without_received_at_is_listable_but_flagged_as_not_replayable() -> None:
+    message = order_message()
+    attributes = {**message.attributes, **bookkeeping()}
+    del attributes[RECEIVED_AT]
+
+    letter = dead_letter(message, attributes=attributes)
+
+    assert letter.order == OrderRef("BU1", "CO-1")
+    assert letter.received_at is None
+    assert letter.problem == "undecodable: attribute receivedAt is missing"
+
+
+def test_a_body_that_is_not_json_is_flagged_and_has_no_body() -> None:
+    letter = dead_letter(data=b"\xff not json")
+
+    assert letter.body() is None
+    assert letter.problem is not None
+    assert letter.problem.startswith("undecodable:")
+
+
+def test_unparsable_bookkeeping_leaves_the_delivery_count_unknown() -> None:
+    message = order_message()
+    letter = dead_letter(
+        message, attributes={**message.attributes, "CloudPubSubDeadLetterSourceDeliveryCount": "x"}
+    )
+
+    assert letter.delivery_count is None
+    assert letter.source_subscription is None
+    assert letter.problem is None
+
+
+def test_order_ref_parses_business_unit_and_order_id() -> None:
+    assert OrderRef.parse("BU1/CO-1") == OrderRef("BU1", "CO-1")
+    assert str(OrderRef("BU1", "CO-1")) == "BU1/CO-1"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("CO-1", "is not of the form BUSINESS_UNIT/ORDER_ID"),
+        ("/CO-1", "business unit id must not be empty"),
+        ("BU1/", "customer order id must not be empty"),
+        ("BU1/CO/1", "customer order id must not contain '/'"),
+    ],
+)
+def test_order_ref_rejects_what_cannot_be_an_order(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        OrderRef.parse(text)
