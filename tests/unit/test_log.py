@@ -38,7 +38,9 @@ def test_readable_lines_carry_the_order_ids(logger: logging.Logger) -> None:
 
 
 def test_structured_lines_carry_the_order_ids_as_json_fields(logger: logging.Logger) -> None:
-    lines = [json.loads(line) for line in _emit(logger, structured_handler(), "stored").splitlines()]
+    lines = [
+        json.loads(line) for line in _emit(logger, structured_handler(), "stored").splitlines()
+    ]
     # The handler also writes its own instrumentation line once; only ours matter here.
     inside, outside = (line for line in lines if line.get("message") in ("stored", "outside"))
     assert inside["message"] == "stored"

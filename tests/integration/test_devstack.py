@@ -1,0 +1,104 @@
+"""`make dev`'s runner as a user runs it: it serves orders, and a signal stops everything it started."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from shared.devstack import LOOPBACK, REPO_ROOT, free_ports, is_listening
+from tests.support import order_body, unique_id, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    pubsub, firestore, ingest, processor = free_ports(4)
+    return {"pubsub": pubsub, "firestore": firestore, "ingest": ingest, "processor": processor}
+
+
+def devstack_env(ports: dict[str, int]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "GOOGLE_CLOUD_PROJECT": "demo-devstack-test",
+        "PUBSUB_EMULATOR_HOST": f"{LOOPBACK}:{ports['pubsub']}",
+        "FIRESTORE_EMULATOR_HOST": f"{LOOPBACK}:{ports['firestore']}",
+        "INGEST_PORT": str(ports["ingest"]),
+        "PROCESSOR_PORT": str(ports["processor"]),
+    }
+
+
+@pytest.fixture
+def devstack(ports: dict[str, int], tmp_path: pathlib.Path) -> Iterator[subprocess.Popen[bytes]]:
+    # A file, not a pipe: the functions write a line per request to the same
+    # output, and an undrained pipe would block them.
+    output = tmp_path / "devstack.out"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shared.devstack"],
+            cwd=REPO_ROOT,
+            env=devstack_env(ports),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for(
+            lambda: process.poll() is not None or b"Ctrl-C stops everything" in output.read_bytes(),
+            timeout=90,
+            interval=0.2,
+        )
+        assert process.poll() is None, output.read_text()
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_devstack_serves_an_order_and_a_signal_stops_everything(
+    devstack: subprocess.Popen[bytes], ports: dict[str, int], stop_signal: signal.Signals
+) -> None:
+    assert all(is_listening(port) for port in ports.values())
+    order_id = unique_id()
+    url = f"http://{LOOPBACK}:{ports['ingest']}/business-units/BU1/customer-orders/{order_id}"
+    assert requests.put(url, json=order_body(order_id), timeout=30).status_code == 202
+    wait_for(lambda: requests.get(url, timeout=10).status_code == 200)
+
+    devstack.send_signal(stop_signal)
+    assert devstack.wait(timeout=60) == 0
+    wait_for(lambda: not any(is_listening(port) for port in ports.values()), timeout=10)
+    with pytest.raises(ProcessLookupError):
+        # Nothing of the session devstack started (gcloud, java, gunicorn) is left.
+        os.killpg(devstack.pid, 0)
+
+
+def test_devstack_refuses_ports_in_use(ports: dict[str, int]) -> None:
+    with socket.socket() as occupied:
+        occupied.bind((LOOPBACK, ports["ingest"]))
+        occupied.listen()
+        started = time.monotonic()
+        finished = subprocess.run(
+            [sys.executable, "-m", "shared.devstack"],
+            cwd=REPO_ROOT,
+            env=devstack_env(ports),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert finished.returncode == 1
+    assert f"port(s) {ports['ingest']}" in finished.stderr
+    assert "already in use" in finished.stderr
+    assert time.monotonic() - started < 30
+    assert not any(is_listening(port) for name, port in ports.items() if name != "ingest")
