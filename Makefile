@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit requirements clean
+.PHONY: dev test lint typecheck unit requirements openapi soak clean
 
 $(STAMP): pyproject.toml
 	@command -v gcloud >/dev/null || { echo "gcloud (with the pubsub-emulator and cloud-firestore-emulator components) is required"; exit 1; }
@@ -38,6 +38,14 @@ unit: $(STAMP)
 ## Regenerate functions/requirements.txt from pyproject.toml.
 requirements: $(STAMP)
 	$(BIN)/python -m shared.requirements
+
+## Regenerate functions/ingest/openapi.json from the pydantic models (a test fails when stale).
+openapi: $(STAMP)
+	$(BIN)/python -m shared.openapi
+
+## Minutes of steady load on its own local stack; reports sent/accepted/stored/lost and RSS.
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak.run
 
 clean:
 	rm -rf $(VENV) .devstack .mypy_cache .ruff_cache .pytest_cache .hypothesis
