@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins bc-python-hcl2, which would replace python-hcl2 in .venv: it gets its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: dev test lint typecheck unit requirements openapi soak clean
+.PHONY: dev test lint typecheck unit requirements openapi soak checkov clean
 
 $(STAMP): pyproject.toml
 	@command -v gcloud >/dev/null || { echo "gcloud (with the pubsub-emulator and cloud-firestore-emulator components) is required"; exit 1; }
@@ -20,7 +23,7 @@ dev: $(STAMP)
 	$(BIN)/python -m shared.devstack
 
 ## Lint, type-check and every test; the suite starts its own stack on free ports.
-test: lint typecheck
+test: lint typecheck $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -47,5 +50,15 @@ openapi: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak.run
 
+$(CHECKOV_STAMP): terraform/checkov/requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r terraform/checkov/requirements.txt
+	touch $@
+
+## checkov on terraform/ with the custom Pub/Sub policies (tests/terraform runs the same scan).
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -d terraform --framework terraform --skip-download \
+		--external-checks-dir terraform/checkov --compact --quiet
+
 clean:
-	rm -rf $(VENV) .devstack .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) terraform/build .devstack .mypy_cache .ruff_cache .pytest_cache .hypothesis
