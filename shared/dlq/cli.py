@@ -350,8 +350,9 @@ def _confirmed(chosen: Sequence[Leased], now: datetime) -> bool:
             "stdin is not a terminal to confirm on"
         )
     print("\n".join(render.list_lines([item.letter for item in chosen], now)), file=sys.stderr)
-    answer = input(f"Drop these {count} message(s) for good? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+    # The prompt goes to stderr, like the list above it: stdout carries only results.
+    print(f"Drop these {count} message(s) for good? [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 class _Progress:
