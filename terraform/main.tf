@@ -33,12 +33,6 @@ resource "google_project_service" "enabled" {
   disable_on_destroy = false
 }
 
-data "google_project" "this" {
-  project_id = var.project_id
-
-  depends_on = [google_project_service.enabled]
-}
-
 # Pub/Sub creates its service agent lazily; granting roles to it before it
 # exists fails with "Service account ... does not exist". This creates it now.
 resource "google_project_service_identity" "pubsub" {
