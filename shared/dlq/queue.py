@@ -54,13 +54,14 @@ class PubSubDeadLetterQueue:
         where: str,
         timeout: float,
         settle: float,
+        lease_seconds: int | None = None,
     ) -> None:
         self._subscriber = subscriber
         self._subscription = subscription
         self._where = where
         self._timeout = timeout
         self._settle = settle
-        self._lease = lease_seconds_for(timeout)
+        self._lease = lease_seconds or lease_seconds_for(timeout)
         self._held: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -144,6 +145,15 @@ class PubSubDeadLetterQueue:
         with self._lock:
             self._held.update(dict.fromkeys(ack_ids, expires))
 
+    def _renew(self, ack_ids: Sequence[str]) -> None:
+        self._modify(ack_ids, self._lease)
+        expires = time.monotonic() + self._lease
+        with self._lock:
+            # Only what is still held: the command may have acknowledged some meanwhile.
+            for ack_id in ack_ids:
+                if ack_id in self._held:
+                    self._held[ack_id] = expires
+
     def _forget(self, ack_ids: Sequence[str]) -> None:
         with self._lock:
             for ack_id in ack_ids:
@@ -174,7 +184,7 @@ class PubSubDeadLetterQueue:
             if not due:
                 continue
             try:
-                self._hold(due)
+                self._renew(due)
             except DlqError:
                 # Retried at the next tick; if the lease lapses meanwhile the
                 # message is redelivered, which can duplicate but never lose it.
