@@ -9,23 +9,23 @@ output "processor_url" {
 }
 
 output "orders_topic" {
-  description = "Full name of the orders topic."
-  value       = google_pubsub_topic.orders.id
+  description = "Name of the orders topic (in var.project_id)."
+  value       = google_pubsub_topic.orders.name
 }
 
 output "processor_subscription" {
-  description = "Full name of the ordered push subscription feeding the processor."
-  value       = google_pubsub_subscription.processor.id
+  description = "Name of the ordered push subscription feeding the processor."
+  value       = google_pubsub_subscription.processor.name
 }
 
 output "dead_letter_topic" {
-  description = "Full name of the dead-letter topic."
-  value       = google_pubsub_topic.dead_letter.id
+  description = "Name of the dead-letter topic."
+  value       = google_pubsub_topic.dead_letter.name
 }
 
 output "dead_letter_subscription" {
-  description = "Full name of the pull subscription holding dead-lettered orders."
-  value       = google_pubsub_subscription.dead_letter.id
+  description = "Name of the pull subscription holding dead-lettered orders (gcloud pubsub subscriptions pull NAME)."
+  value       = google_pubsub_subscription.dead_letter.name
 }
 
 output "firestore_database" {

@@ -404,6 +404,10 @@ def test_the_outputs_tell_the_platform_team_what_was_deployed(tf: TerraformConfi
     assert tf.outputs["ingest_url"]["value"] == ref(
         "google_cloudfunctions2_function.ingest.service_config[0].uri"
     )
+    assert tf.outputs["orders_topic"]["value"] == ref("google_pubsub_topic.orders.name")
+    assert tf.outputs["dead_letter_subscription"]["value"] == ref(
+        "google_pubsub_subscription.dead_letter.name"
+    )
 
 
 # --- Drift against the local stack -----------------------------------------------------------
