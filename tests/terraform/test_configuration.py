@@ -452,3 +452,37 @@ def test_terraform_defaults_match_the_local_stack(
     }
     dead_letters = names[f"subscriptions/{tf.default('dead_letter_subscription_name')}"]
     assert dead_letters["topic"] == processor["deadLetterPolicy"]["deadLetterTopic"]
+
+
+# --- References (what `terraform validate` would catch, were the providers here) -------------
+
+
+def references(tf: TerraformConfig) -> set[tuple[str, str]]:
+    """(kind, address) of every var., local., module., data. and resource reference."""
+    found: set[tuple[str, str]] = set()
+    blocks = [tf.resources, tf.data, tf.outputs, tf.locals, tf.modules, tf.variables]
+    for value in scalars(blocks):
+        if not isinstance(value, str) or "${" not in value:
+            continue
+        for kind in ("var", "local", "module"):
+            found |= {(kind, name) for name in re.findall(rf"\b{kind}\.(\w+)", value)}
+        found |= {("data", f"{t}.{n}") for t, n in re.findall(r"\bdata\.(\w+)\.(\w+)", value)}
+        found |= {
+            ("resource", f"{t}.{n}")
+            for t, n in re.findall(r"(?<![\w.])(google(?:_[a-z0-9]+)+)\.([a-z]\w*)", value)
+        }
+    return found
+
+
+def test_every_reference_points_at_something_declared(tf: TerraformConfig) -> None:
+    declared = (
+        {("var", name) for name in tf.variables}
+        | {("local", name) for name in tf.locals}
+        | {("module", name) for name in tf.modules}
+        | {("data", f"{kind}.{name}") for kind, named in tf.data.items() for name in named}
+        | {("resource", address) for address, _ in tf.all_resources()}
+    )
+    used = references(tf)
+    assert used - declared == set()
+    unused_variables = set(tf.variables) - {n for k, n in used if k == "var"}
+    assert unused_variables == set()
