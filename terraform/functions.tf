@@ -94,8 +94,8 @@ resource "google_cloudfunctions2_function" "ingest" {
   }
 
   depends_on = [
-    google_project_iam_member.build,
     google_project_service.enabled,
+    time_sleep.iam_propagation,
   ]
 }
 
@@ -138,8 +138,8 @@ resource "google_cloudfunctions2_function" "processor" {
   }
 
   depends_on = [
-    google_project_iam_member.build,
     google_project_service.enabled,
+    time_sleep.iam_propagation,
   ]
 }
 

@@ -80,3 +80,17 @@ locals {
   # IAM condition titles allow no parentheses.
   firestore_database_id = replace(replace(local.firestore_database, "(", ""), ")", "")
 }
+
+# IAM grants take a minute or so to reach every Google service. Without the
+# wait, the first build or the first start of a function in a new project can
+# fail on a permission it was just given.
+resource "time_sleep" "iam_propagation" {
+  create_duration = "60s"
+
+  triggers = {
+    build     = join(",", [for grant in google_project_iam_member.build : grant.role])
+    ingest    = google_project_iam_member.ingest_firestore_reader.id
+    processor = google_project_iam_member.processor_firestore_user.id
+    publisher = google_pubsub_topic_iam_member.ingest_publisher.id
+  }
+}

@@ -16,6 +16,10 @@ terraform {
       source  = "hashicorp/archive"
       version = ">= 2.4.0, < 3.0.0"
     }
+    time = {
+      source  = "hashicorp/time"
+      version = ">= 0.9.0, < 1.0.0"
+    }
   }
 }
 

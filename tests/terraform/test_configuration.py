@@ -375,7 +375,7 @@ def test_terraform_and_provider_versions_are_bounded(tf: TerraformConfig) -> Non
     (settings,) = tf.terraform
     assert re.fullmatch(r">= 1\.\d+\.\d+, < 2\.0\.0", settings["required_version"])
     providers = only(settings["required_providers"])
-    for name in ("google", "google-beta", "archive"):
+    for name in ("google", "google-beta", "archive", "time"):
         assert providers[name]["source"] == f"hashicorp/{name}"
         assert re.fullmatch(r">= [\d.]+, < [\d.]+", providers[name]["version"]), name
 
@@ -469,7 +469,7 @@ def references(tf: TerraformConfig) -> set[tuple[str, str]]:
         found |= {("data", f"{t}.{n}") for t, n in re.findall(r"\bdata\.(\w+)\.(\w+)", value)}
         found |= {
             ("resource", f"{t}.{n}")
-            for t, n in re.findall(r"(?<![\w.])(google(?:_[a-z0-9]+)+)\.([a-z]\w*)", value)
+            for t, n in re.findall(r"(?<![\w.])((?:google|time)(?:_[a-z0-9]+)+)\.([a-z]\w*)", value)
         }
     return found
 
