@@ -7,8 +7,9 @@ from typing import Any
 
 from shared.conflict import Decision
 from shared.errors import UndecodableMessage
+from shared.ids import MAX_ID_LENGTH
 from shared.log import get_logger, order_context
-from shared.messages import decode_push_data
+from shared.messages import BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, decode_push_data
 from shared.store import OrderStore
 
 _log = get_logger("processor")
@@ -24,7 +25,8 @@ def process_push(event_data: Mapping[str, Any], message_id: str, store: OrderSto
     try:
         message = decode_push_data(event_data, message_id)
     except UndecodableMessage as exc:
-        _log.error("undecodable message messageId=%s: %s", message_id, exc)
+        with order_context(**_claimed_ids(event_data)):
+            _log.error("undecodable message messageId=%s: %s", message_id, exc)
         raise
     with order_context(
         businessUnitId=message.business_unit_id, customerOrderId=message.customer_order_id
@@ -50,3 +52,16 @@ def process_push(event_data: Mapping[str, Any], message_id: str, store: OrderSto
                 decision.value,
             )
         return decision
+
+
+def _claimed_ids(event_data: Mapping[str, Any]) -> dict[str, str]:
+    """The order ids an undecodable message's attributes claim, so its log line can be found."""
+    message = event_data.get("message")
+    attributes = message.get("attributes") if isinstance(message, Mapping) else None
+    if not isinstance(attributes, Mapping):
+        return {}
+    return {
+        name: str(attributes[name])[:MAX_ID_LENGTH]
+        for name in (BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID)
+        if name in attributes
+    }

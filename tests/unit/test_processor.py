@@ -53,9 +53,19 @@ def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
     assert (stored.customer_order["status"], stored.message_id) == ("PAID", "m-2")
 
 
-def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered() -> None:
-    with pytest.raises(UndecodableMessage):
-        process_push({"message": {"data": "e30=", "attributes": {}}}, "m-1", InMemoryOrderStore())
+def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event_data = {"message": {"data": "e30=", "attributes": {"customerOrderId": "CO-9"}}}
+    with (
+        caplog.at_level("ERROR", logger="customer_order_events"),
+        pytest.raises(UndecodableMessage),
+    ):
+        process_push(event_data, "m-1", InMemoryOrderStore())
+    [record] = caplog.records
+    assert "m-1" in record.getMessage()
+    # Logged with the ids it claims, so on-call can find it by order id.
+    assert getattr(record, "json_fields", None) == {"customerOrderId": "CO-9"}
 
 
 def test_a_store_failure_raises_so_pubsub_redelivers() -> None:
