@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import itertools
 import threading
 from collections.abc import Callable
@@ -76,9 +77,16 @@ class PubSubOrderPublisher(OrderPublisher):
             # Whatever went wrong, the publish is unconfirmed, so the caller gets a
             # retryable answer. A failed publish also pauses the key; without
             # resuming it every later PUT of this order would fail too.
-            client.resume_publish(self._topic, message.ordering_key)
+            _resume_if_paused(client, self._topic, message.ordering_key)
             raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
         return message_id
+
+
+def _resume_if_paused(client: PublisherClient, topic: str, ordering_key: str) -> None:
+    # A publish that timed out is still pending, so its key is not paused (yet),
+    # and the client raises RuntimeError when asked to resume a key that is not.
+    with contextlib.suppress(RuntimeError):
+        client.resume_publish(topic, ordering_key)
 
 
 def _is_retryable_publish_error(exc: BaseException) -> bool:

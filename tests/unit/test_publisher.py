@@ -61,3 +61,35 @@ def test_a_failed_or_unconfirmed_publish_resumes_the_key_and_raises(
     with pytest.raises(PublishFailed):
         PubSubOrderPublisher(lambda: client, SETTINGS).publish(MESSAGE)
     assert client.resumed == [("projects/p/topics/t", "BU1/CO-1")]
+
+
+class PausingClient(RecordingClient):
+    """Like the real client: only a failed publish pauses its key, and resuming a
+    key that is not paused raises RuntimeError."""
+
+    def __init__(self, outcome: str | BaseException) -> None:
+        super().__init__(outcome)
+        self.paused: set[str] = set()
+
+    def publish(self, topic: str, data: bytes, **kwargs: Any) -> Future[str]:
+        if isinstance(self.outcome, BaseException):
+            self.paused.add(kwargs["ordering_key"])
+        return super().publish(topic, data, **kwargs)
+
+    def resume_publish(self, topic: str, ordering_key: str) -> None:
+        if ordering_key not in self.paused:
+            raise RuntimeError("Ordering key is not paused.")
+        self.paused.discard(ordering_key)
+        super().resume_publish(topic, ordering_key)
+
+
+@pytest.mark.parametrize("outcome", [RuntimeError("boom"), "never"])
+def test_a_timed_out_publish_is_retryable_although_its_key_is_not_paused(
+    outcome: str | BaseException,
+) -> None:
+    # Regression: a publish still pending at the timeout left the key unpaused,
+    # resume_publish raised, and the PUT answered 500 instead of 503.
+    client = PausingClient(outcome)
+    with pytest.raises(PublishFailed):
+        PubSubOrderPublisher(lambda: client, SETTINGS).publish(MESSAGE)
+    assert client.paused == set()
