@@ -356,6 +356,10 @@ class LocalStack:
     def dead_processes(self) -> list[str]:
         return [p.name for p in self._processes if p.popen.poll() is not None]
 
+    def pid(self, name: str) -> int:
+        """The process (group leader) running ``name``, e.g. to measure its memory."""
+        return self._process(name).popen.pid
+
     def stop(self) -> None:
         for process in reversed(self._processes):
             self._terminate(process)

@@ -71,6 +71,16 @@ def read_body(stream: IO[bytes] | None, content_length: int | None) -> bytes:
     return b"".join(chunks)
 
 
+def discard_rest(stream: IO[bytes] | None) -> int:
+    """Read what is left of a body and throw it away, a chunk at a time; the bytes discarded."""
+    if stream is None:
+        return 0
+    discarded = 0
+    while chunk := stream.read(_CHUNK_BYTES):
+        discarded += len(chunk)
+    return discarded
+
+
 def media_type(content_type: str | None) -> tuple[str | None, dict[str, str]]:
     """``("application/json", {"charset": "utf-8"})`` from a Content-Type header."""
     if not content_type or not content_type.strip():
