@@ -91,6 +91,9 @@ class Push:
         self._lock = threading.Lock()
         self._fatal: SyncError | None = None
         self._resolver = resolver or InDoubtResolver(client, stop=stop)
+        # Taken before this run accepts anything: the killed run's last acceptance was
+        # published just before its in-doubt records, the tightest watermark there is.
+        self._watermark = checkpoint.watermark()
 
     def run(self, records: Iterable[Record]) -> PushSummary:
         """Send what is not done; raises the :class:`SyncError` that stopped the run, if any."""
@@ -136,7 +139,7 @@ class Push:
         current = [record for record in in_doubt if not self._checkpoint.superseded(record)]
         for _ in range(len(in_doubt) - len(current)):
             self._count("superseded")
-        settled = self._resolver.settle(current, self._checkpoint.watermark())
+        settled = self._resolver.settle(current, self._watermark)
         for record in settled.stored:
             self._checkpoint.found_stored(record)
             self._count("recovered")

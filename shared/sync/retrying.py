@@ -26,7 +26,7 @@ class RetryPolicy:
     """
 
     initial_delay: float = 0.5
-    max_delay: float = 30.0
+    max_delay: float = 10.0
     multiplier: float = 2.0
     deadline: float = 300.0
 

@@ -1,0 +1,89 @@
+"""A push killed halfway and run again: every order stored, none published twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from google.cloud import firestore
+
+from shared.devstack import LocalStack
+from tests.integration.sync_support import (
+    ORDERS_SYNC,
+    checkpoint_events,
+    expected_orders,
+    orders_sync,
+    stored_orders,
+    write_export,
+)
+from tests.support import create_pull_subscription, pull_all, unique_id, wait_for
+
+pytestmark = pytest.mark.integration
+
+ORDERS = 1000
+
+
+def test_a_killed_push_resumes_without_sending_anything_twice(
+    stack: LocalStack,
+    firestore_client: firestore.Client,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    business_unit_id = unique_id("BU")
+    tap = unique_id("sync-tap")
+    create_pull_subscription(stack, stack.config.orders_topic, tap)
+    export = tmp_path / "export.ndjson"
+    ids = write_export(export, business_unit_id, ORDERS)
+    checkpoint = tmp_path / "cp"
+    argv = [
+        "push", str(export), "--url", stack.config.ingest_url, "--concurrency", "8",
+        "--checkpoint", str(checkpoint),
+    ]  # fmt: skip
+
+    first = subprocess.Popen(
+        [ORDERS_SYNC, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: len(checkpoint_events(checkpoint, "accepted")) >= ORDERS // 3, timeout=60)
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    accepted_before_kill = len(checkpoint_events(checkpoint, "accepted"))
+    assert first.returncode == -signal.SIGKILL
+    assert accepted_before_kill < ORDERS
+
+    resumed = orders_sync(*argv)
+
+    assert resumed.code == 0, resumed.out + resumed.err
+    counts = resumed.counts()
+    assert counts["skipped"] == accepted_before_kill
+    assert counts["skipped"] + counts["recovered"] + counts["accepted"] == ORDERS
+    assert (counts["rejected"], counts["failed"], counts["left"]) == (0, 0, 0)
+    with capsys.disabled():
+        print(
+            f"\n[figure] killed after {accepted_before_kill} accepted; resumed run: "
+            f"{counts['sent']} sent, {counts['recovered']} found stored, {resumed.seconds:.1f} s"
+        )
+
+    messages = [
+        message
+        for message in pull_all(stack, tap, settle=2.0)
+        if message.get("attributes", {}).get("businessUnitId") == business_unit_id
+    ]
+    published: dict[str, set[str]] = defaultdict(set)
+    for message in messages:
+        published[message["attributes"]["customerOrderId"]].add(message["messageId"])
+    twice = {order_id: ids for order_id, ids in published.items() if len(ids) > 1}
+    assert twice == {}
+    assert sorted(published) == ids
+
+    expected = expected_orders(business_unit_id, ids)
+    wait_for(
+        lambda: stored_orders(firestore_client, business_unit_id) == expected,
+        timeout=120,
+        interval=1.0,
+    )
