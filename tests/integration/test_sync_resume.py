@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from collections import defaultdict
@@ -86,4 +87,61 @@ def test_a_killed_push_resumes_without_sending_anything_twice(
         lambda: stored_orders(firestore_client, business_unit_id) == expected,
         timeout=120,
         interval=1.0,
+    )
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_sends_the_rest(
+    stack: LocalStack, firestore_client: firestore.Client, tmp_path: Path
+) -> None:
+    business_unit_id = unique_id("BU")
+    orders = 300
+    export = tmp_path / "export.ndjson"
+    ids = write_export(export, business_unit_id, orders)
+    checkpoint = tmp_path / "cp"
+    argv = [
+        "push", str(export), "--url", stack.config.ingest_url, "--rate", "60",
+        "--checkpoint", str(checkpoint),
+    ]  # fmt: skip
+
+    first = subprocess.Popen(
+        [ORDERS_SYNC, *argv, "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: len(checkpoint_events(checkpoint, "accepted")) >= 30, timeout=60)
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+
+    assert first.returncode == 130, out + err
+    assert "stopping after the requests in flight" in err
+    assert "Traceback" not in err
+    accepted = checkpoint_events(checkpoint, "accepted")
+    assert 30 <= len(accepted) < orders
+    assert re.search(rf"^  accepted +{len(accepted)}$", out, re.MULTILINE)
+    # Every request in flight was finished: nothing is left in doubt.
+    sending = {entry["seq"] for entry in checkpoint_events(checkpoint, "sending")}
+    settled = {
+        entry["seq"]
+        for event in ("accepted", "rejected", "failed")
+        for entry in checkpoint_events(checkpoint, event)
+    }
+    assert sending <= settled
+
+    resumed = orders_sync(*argv)
+
+    assert resumed.code == 0, resumed.out + resumed.err
+    assert resumed.counts()["skipped"] == len(accepted)
+    assert resumed.counts()["recovered"] == 0
+    assert resumed.counts()["accepted"] == orders - len(accepted)
+    expected = expected_orders(business_unit_id, ids)
+    wait_for(
+        lambda: stored_orders(firestore_client, business_unit_id) == expected,
+        timeout=60,
+        interval=0.5,
     )
