@@ -1,0 +1,245 @@
+"""Faults on a real stack of this module's own: nothing that got a 202 is ever lost.
+
+Emulators and functions are stopped, killed and restarted while orders flow;
+afterwards every order must hold the newest version that got a 202. The stack
+is this module's alone (free ports, own project), so the session's stack, which
+other tests use, is never touched.
+
+Two emulator facts shape the scenarios: both emulators keep everything in
+memory, so a restarted Firestore is empty (only orders sent after it stopped
+are compared) and a restarted Pub/Sub emulator has lost its topics and any
+message not yet pushed (real Pub/Sub keeps both; the test drains before it
+stops the emulator, and calls ``create_resources()`` after).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+
+from shared.devstack import LocalStack
+from shared.jsonbody import dump_json
+from shared.timestamps import ReceivedAtClock, format_timestamp
+from tests.reliability.harness import (
+    Ledger,
+    firestore_client_for,
+    own_stack,
+    put_version,
+    version_body,
+    wait_until_stored,
+)
+from tests.support import unique_id
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+pytestmark = pytest.mark.integration
+
+BUSINESS_UNIT = "BU-FAULTS"
+# Generous: after a restart the push subscription retries each held-back key once a second.
+SETTLE_SECONDS = 90.0
+
+
+@dataclass(frozen=True)
+class Faults:
+    stack: LocalStack
+    client: firestore.Client
+
+    @property
+    def ingest_url(self) -> str:
+        return self.stack.config.ingest_url
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
+    with own_stack(
+        tmp_path_factory.mktemp("fault-logs"),
+        project_id="demo-fault-customer-orders",
+        # The emulator redelivers once a second on the ordered subscription and, at the
+        # last attempt, blocks the key for good (platform notes); 100 attempts outlast
+        # every outage here, as real Pub/Sub's backoff outlasts a short one with 10.
+        max_delivery_attempts=100,
+        function_env={
+            "PUBLISH_TIMEOUT_SECONDS": "3",
+            "FIRESTORE_TIMEOUT_SECONDS": "3",
+            "LOG_LEVEL": "WARNING",
+        },
+    ) as stack:
+        yield Faults(stack, firestore_client_for(stack.config))
+
+
+def send_versions(
+    faults: Faults, order_ids: Sequence[str], versions: Sequence[int], ledger: Ledger
+) -> None:
+    """Each order's versions in turn; the orders side by side, on eight connections."""
+
+    def one_order(order_id: str) -> None:
+        with requests.Session() as session:
+            for version in versions:
+                put_version(session, faults.ingest_url, BUSINESS_UNIT, order_id, version, ledger)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one_order, order_ids))
+
+
+def report(name: str, ledger: Ledger, orders: int, stored: int) -> None:
+    print(
+        f"\n{name}: sent {ledger.sent}, answers {ledger.by_status()}, errors {ledger.errors}, "
+        f"orders {orders}, stored at their newest accepted version {stored}"
+    )
+
+
+def push_to_processor(faults: Faults, order_id: str) -> int:
+    """Push one valid message straight to the processor, as the subscription would."""
+    received_at = format_timestamp(ReceivedAtClock().now())
+    envelope = {
+        "subscription": f"projects/{faults.stack.config.project_id}/subscriptions/direct",
+        "message": {
+            "data": base64.b64encode(dump_json(version_body(order_id, 1))).decode(),
+            "attributes": {
+                "businessUnitId": BUSINESS_UNIT,
+                "customerOrderId": order_id,
+                "receivedAt": received_at,
+            },
+            "messageId": unique_id("direct"),
+            "publishTime": received_at,
+        },
+    }
+    return requests.post(
+        f"{faults.stack.config.processor_url}/", json=envelope, timeout=60
+    ).status_code
+
+
+def test_firestore_down_while_orders_flow_loses_nothing(faults: Faults) -> None:
+    orders = [unique_id("FS") for _ in range(20)]
+    ledger = Ledger()
+    faults.stack.stop_emulator("firestore-emulator")
+    try:
+        send_versions(faults, orders, [1, 2, 3], ledger)
+        assert ledger.by_status() == {202: 60}, ledger.errors
+        # The processor refuses (a nack) instead of acknowledging what it could not store.
+        # It takes the client library's own deadline to give up (about 60 s: a
+        # transaction's begin ignores FIRESTORE_TIMEOUT_SECONDS), and meanwhile the
+        # subscription's pushes of the orders above meet the outage too.
+        started = time.monotonic()
+        assert push_to_processor(faults, unique_id("FS-direct")) >= 500
+        print(f"\nprocessor refused a push after {time.monotonic() - started:.0f} s")
+    finally:
+        faults.stack.start_firestore_emulator()
+    expected = ledger.newest_accepted()
+    wrong = wait_until_stored(faults.client, expected, timeout=SETTLE_SECONDS)
+    report("firestore down", ledger, len(orders), len(expected) - len(wrong))
+    assert wrong == {}
+    assert len(expected) == len(orders)
+
+
+def test_processor_killed_mid_stream_loses_nothing(faults: Faults) -> None:
+    orders = [unique_id("KILL") for _ in range(30)]
+    ledger = Ledger()
+    sender = threading.Thread(target=send_versions, args=(faults, orders, [1, 2, 3, 4], ledger))
+    sender.start()
+    try:
+        # Mid-stream: some versions are stored, some are being pushed, some not yet sent.
+        _wait_for(lambda: len(ledger.accepted()) >= 30)
+        os.killpg(faults.stack.pid("processor"), signal.SIGKILL)
+        faults.stack.stop_function("processor")
+        killed_at = len(ledger.accepted())
+        time.sleep(2)
+    finally:
+        faults.stack.start_function("processor")
+        sender.join()
+    expected = ledger.newest_accepted()
+    wrong = wait_until_stored(faults.client, expected, timeout=SETTLE_SECONDS)
+    report(
+        f"processor SIGKILL after {killed_at} accepted",
+        ledger,
+        len(orders),
+        len(expected) - len(wrong),
+    )
+    assert ledger.by_status() == {202: 120}, ledger.errors
+    assert killed_at < 120, "the kill came after the stream had ended"
+    assert wrong == {}
+
+
+def test_pubsub_down_while_puts_arrive_answers_503_and_loses_nothing(faults: Faults) -> None:
+    orders = [unique_id("PS") for _ in range(12)]
+    before, during, after = Ledger(), Ledger(), Ledger()
+    send_versions(faults, orders, [1, 2], before)
+    assert before.by_status() == {202: 24}, before.errors
+    # The emulator loses what it has not pushed yet; real Pub/Sub would not.
+    assert wait_until_stored(faults.client, before.newest_accepted(), timeout=SETTLE_SECONDS) == {}
+
+    faults.stack.stop_emulator("pubsub-emulator")
+    try:
+        send_versions(faults, orders, [3], during)
+    finally:
+        faults.stack.start_pubsub_emulator()
+        faults.stack.create_resources()
+    # Not one 202 without a publish: the emulator was down for all of them.
+    assert during.by_status() == {503: len(orders)}, during.errors
+
+    # What an OMS does with a 503: send again until it is accepted.
+    def until_accepted(order_id: str) -> None:
+        with requests.Session() as session:
+            for version in (4, 5):
+                for _ in range(30):
+                    sent = put_version(
+                        session, faults.ingest_url, BUSINESS_UNIT, order_id, version, after
+                    )
+                    if sent is not None and sent.status == 202:
+                        break
+                    time.sleep(1)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(until_accepted, orders))
+    assert set(after.by_status()) <= {202, 503}, after.by_status()
+    assert not after.errors
+    expected = after.newest_accepted()
+    assert {version.version for version in expected.values()} == {5}
+    wrong = wait_until_stored(faults.client, expected, timeout=SETTLE_SECONDS)
+    total = Ledger([*before.entries, *during.entries, *after.entries])
+    report("pubsub down", total, len(orders), len(expected) - len(wrong))
+    assert wrong == {}
+
+
+def test_concurrent_versions_of_one_order_store_the_newest_accepted(faults: Faults) -> None:
+    orders = [unique_id("RACE") for _ in range(4)]
+    ledger = Ledger()
+    threads_per_order = 16
+    start = threading.Barrier(threads_per_order * len(orders))
+
+    def racer(order_id: str, version: int) -> None:
+        with requests.Session() as session:
+            start.wait()
+            put_version(session, faults.ingest_url, BUSINESS_UNIT, order_id, version, ledger)
+
+    with ThreadPoolExecutor(max_workers=threads_per_order * len(orders)) as pool:
+        futures = [
+            pool.submit(racer, order_id, version)
+            for order_id in orders
+            for version in range(1, threads_per_order + 1)
+        ]
+        for future in futures:
+            future.result()
+    assert ledger.by_status() == {202: threads_per_order * len(orders)}, ledger.errors
+    expected = ledger.newest_accepted()
+    wrong = wait_until_stored(faults.client, expected, timeout=SETTLE_SECONDS)
+    report("concurrent versions", ledger, len(orders), len(expected) - len(wrong))
+    assert wrong == {}
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
