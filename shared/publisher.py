@@ -7,7 +7,8 @@ import contextlib
 import itertools
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings
 from shared.errors import PublishFailed
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 # A 1 ms batch window instead of the default 10 ms: each request waits for its
 # own publish, so batching only adds latency (platform notes: p50 12.7 -> 2.3 ms).
+# The DLQ tool still batches; ingest publishes through DirectPublisherClient.
 BATCH_MAX_LATENCY_SECONDS = 0.001
 
 
@@ -44,17 +46,67 @@ class InMemoryOrderPublisher(OrderPublisher):
             return str(next(self._ids))
 
 
-def new_publisher_client() -> PublisherClient:
-    from google.cloud import pubsub_v1
+class DirectPublisherClient:
+    """One Publish RPC per message, sent from the calling thread.
 
-    return pubsub_v1.PublisherClient(
-        batch_settings=pubsub_v1.types.BatchSettings(max_latency=BATCH_MAX_LATENCY_SECONDS),
-        publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True),
-    )
+    A PUT waits for its own confirmation and every order has its own ordering
+    key, so the batching client never batches anything here; its per-key
+    sequencers, commit timer and one thread per batch cost twice the CPU of
+    the RPC itself and halved ingest throughput (``make bench``, README
+    "Performance"). It keeps that client's ``publish``/``resume_publish``
+    interface. With no sequencer nothing is ever paused, and the ordering key
+    still travels on the message, so the subscription still delivers in order.
+    """
+
+    def __init__(self, gapic: Any = None) -> None:
+        if gapic is None:
+            # The GAPIC layer alone: it honours PUBSUB_EMULATOR_HOST itself, and
+            # importing it skips the batching and subscriber machinery.
+            from google.pubsub_v1 import PublisherClient as GapicPublisherClient
+
+            gapic = GapicPublisherClient()
+        self._gapic = gapic
+
+    def publish(
+        self,
+        topic: str,
+        data: bytes,
+        ordering_key: str = "",
+        retry: Any = None,
+        timeout: float | None = None,
+        **attributes: str,
+    ) -> Future[str]:
+        from google.pubsub_v1 import PubsubMessage
+
+        # Left out, retry and timeout fall back to the GAPIC defaults for Publish.
+        options = {"retry": retry, "timeout": timeout}
+        message = PubsubMessage(data=data, attributes=attributes, ordering_key=ordering_key)
+        future: Future[str] = Future()
+        try:
+            response = self._gapic.publish(
+                topic=topic,
+                messages=[message],
+                **{name: value for name, value in options.items() if value is not None},
+            )
+            future.set_result(response.message_ids[0])
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+    def resume_publish(self, topic: str, ordering_key: str) -> None:
+        """Nothing is ever paused without a sequencer."""
+
+
+def new_publisher_client() -> DirectPublisherClient:
+    return DirectPublisherClient()
 
 
 class PubSubOrderPublisher(OrderPublisher):
-    def __init__(self, client_factory: Callable[[], PublisherClient], settings: Settings) -> None:
+    def __init__(
+        self,
+        client_factory: Callable[[], PublisherClient | DirectPublisherClient],
+        settings: Settings,
+    ) -> None:
         self._client_factory = client_factory
         self._topic = settings.orders_topic_path
         self._timeout = settings.publish_timeout_seconds
@@ -82,7 +134,9 @@ class PubSubOrderPublisher(OrderPublisher):
         return message_id
 
 
-def _resume_if_paused(client: PublisherClient, topic: str, ordering_key: str) -> None:
+def _resume_if_paused(
+    client: PublisherClient | DirectPublisherClient, topic: str, ordering_key: str
+) -> None:
     # A publish that timed out is still pending, so its key is not paused (yet),
     # and the client raises RuntimeError when asked to resume a key that is not.
     with contextlib.suppress(RuntimeError):

@@ -1,0 +1,49 @@
+"""The limits the framework sets: functions-framework functions that do nothing.
+
+``bare`` answers every HTTP request 204 and ``bare_push`` acknowledges every
+pushed message; both run under the same gunicorn worker and thread settings as
+``ingest`` and ``process``, so a ratio against them is what the service costs on
+top of the framework, the server and (for pushes) the Pub/Sub emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import flask
+import functions_framework
+from cloudevents.http import CloudEvent
+
+_lock = threading.Lock()
+_in_flight = 0
+# A slow endpoint shows how many pushes the emulator keeps in flight at once;
+# without a delay two overlapping pushes would rarely be caught.
+_PUSH_DELAY_SECONDS = float(os.environ.get("BENCH_PUSH_DELAY_SECONDS", "0"))
+
+
+@functions_framework.http
+def bare(request: flask.Request) -> flask.Response:
+    # Read the body as ingest does, so both pay for receiving the same bytes.
+    request.get_data()
+    return flask.Response(status=204)
+
+
+@functions_framework.cloud_event
+def bare_push(cloud_event: CloudEvent) -> None:
+    """One log line per push: when it was acknowledged, and how many were in flight."""
+    global _in_flight
+    with _lock:
+        _in_flight += 1
+        in_flight = _in_flight
+    try:
+        if _PUSH_DELAY_SECONDS:
+            time.sleep(_PUSH_DELAY_SECONDS)
+        # A push is acknowledged once this returns; the line is written just before.
+        sys.stdout.write(f"bench-push {time.time():.6f} {in_flight}\n")
+        sys.stdout.flush()
+    finally:
+        with _lock:
+            _in_flight -= 1

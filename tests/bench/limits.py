@@ -1,0 +1,183 @@
+"""The emulator limits, measured with the service's own adapters and no HTTP in front.
+
+Run as ``python -m tests.bench.limits {publish-raw,publish,store} ...`` in a process
+of its own, so that it has its own interpreter lock as a function worker has.
+Prints one JSON line.
+
+``publish-raw`` is the Pub/Sub limit: one order per Publish RPC on the bare GAPIC
+client, confirmed before the thread sends its next, as a PUT needs. ``publish``
+goes through the service's own adapter, so the two differ by the adapter's cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.config import Settings
+from shared.firestore_store import FirestoreOrderStore, new_firestore_client
+from shared.lazy import Lazy
+from shared.messages import OrderMessage
+from shared.publisher import PubSubOrderPublisher, new_publisher_client
+from shared.timestamps import ReceivedAtClock
+from tests.support import order_body
+
+# The first call pays for the channel; it goes elsewhere, so a drain counts exactly its backlog.
+WARM_UP_BUSINESS_UNIT = "bench-warm-up"
+
+
+def _message(business_unit: str, order_id: str, clock: ReceivedAtClock) -> OrderMessage:
+    return OrderMessage(business_unit, order_id, clock.now(), order_body(order_id)["customerOrder"])
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _drive(
+    work: Any, *, concurrency: int, seconds: float | None, count: int | None
+) -> dict[str, Any]:
+    """Call ``work(n)`` from ``concurrency`` threads, for a time or a number of calls."""
+    numbers = itertools.count()
+    lock = threading.Lock()
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.monotonic() + seconds if seconds else None
+
+    def worker() -> None:
+        nonlocal failures
+        while True:
+            with lock:
+                n = next(numbers)
+            if (count is not None and n >= count) or (
+                deadline is not None and time.monotonic() >= deadline
+            ):
+                return
+            began = time.monotonic()
+            try:
+                work(n)
+            except Exception:  # noqa: BLE001 - a failure is counted, not fatal
+                with lock:
+                    failures += 1
+                continue
+            with lock:
+                latencies.append(time.monotonic() - began)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    return {
+        "done": len(latencies),
+        "failures": failures,
+        "seconds": round(elapsed, 3),
+        "throughput_per_s": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(1000 * statistics.median(latencies), 2) if latencies else 0.0,
+        "p99_ms": round(1000 * _percentile(latencies, 0.99), 2),
+    }
+
+
+def _publisher(settings: Settings) -> PubSubOrderPublisher:
+    client = Lazy(new_publisher_client)
+    return PubSubOrderPublisher(client.get, settings)
+
+
+def publish_raw(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from google.pubsub_v1 import PublisherClient, PubsubMessage
+
+    client = PublisherClient()
+    topic = settings.orders_topic_path
+    clock = ReceivedAtClock()
+
+    def send(order_id: str, business_unit: str = args.business_unit) -> None:
+        message = _message(business_unit, order_id, clock)
+        client.publish(
+            topic=topic,
+            messages=[
+                PubsubMessage(
+                    data=message.data,
+                    attributes=message.attributes,
+                    ordering_key=message.ordering_key,
+                )
+            ],
+            timeout=settings.publish_timeout_seconds,
+        )
+
+    send(f"{args.run}-warm-up", WARM_UP_BUSINESS_UNIT)
+    return _drive(
+        lambda n: send(f"{args.run}-{n}"),
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        count=args.count,
+    )
+
+
+def publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Each thread publishes one order and waits for its confirmation, as a PUT does."""
+    publisher = _publisher(settings)
+    clock = ReceivedAtClock()
+    publisher.publish(_message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock))
+    return _drive(
+        lambda n: publisher.publish(_message(args.business_unit, f"{args.run}-{n}", clock)),
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        count=args.count,
+    )
+
+
+def store(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Each thread applies one message in its own transaction, as a processor thread does."""
+    client = Lazy(lambda: new_firestore_client(settings))
+    order_store = FirestoreOrderStore(
+        client.get, timeout_seconds=settings.firestore_timeout_seconds
+    )
+    clock = ReceivedAtClock()
+    order_store.upsert_if_newer(_message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock))
+    return _drive(
+        lambda n: order_store.upsert_if_newer(
+            _message(args.business_unit, f"{args.run}-{n}", clock)
+        ),
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        count=args.count,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.limits")
+    parser.add_argument("what", choices=["publish-raw", "publish", "store"])
+    parser.add_argument("--business-unit", required=True)
+    parser.add_argument("--run", required=True)
+    parser.add_argument("--topic")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=float)
+    parser.add_argument("--count", type=int)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    if args.topic:
+        settings = Settings(project_id=settings.project_id, orders_topic=args.topic)
+    began = datetime.now(UTC)
+    result = {"publish-raw": publish_raw, "publish": publish, "store": store}[args.what](
+        args, settings
+    )
+    result["began"] = began.isoformat()
+    print(json.dumps(result), flush=True)
+    # The client's background threads would keep the process alive; the work is done.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,558 @@
+"""``make bench``: start emulators and functions on free ports, measure every row, write the table.
+
+Every figure is set against a baseline measured in the same run, under the same
+gunicorn settings and with the same load generator, because the machine is
+shared and noisy: only ratios carry over from one run to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shared.devstack import REPO_ROOT, LocalStack, StackConfig, free_ports, http_request
+from shared.firestore_store import BUSINESS_UNITS, CUSTOMER_ORDERS
+from shared.messages import ordering_key
+from shared.timestamps import format_timestamp
+from tests.bench.load import LoadResult, Sent, ensure_wrk, run_open_loop, run_wrk
+from tests.bench.procs import FUNCTIONS, FunctionProcess, MemoryPeak
+from tests.bench.report import Report
+from tests.support import order_body
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
+
+OUT_DIR = REPO_ROOT / ".bench"
+PROJECT_ID = "demo-bench-customer-orders"
+# Row 1 publishes to its own topic with an unordered pull subscription: it keeps what
+# ingest publishes, as the processor's subscription would, without the processor taking
+# CPU from ingest and without the emulator's per-ordering-key threads (see README).
+INGEST_TOPIC = "bench-ingest"
+INGEST_SINK = "bench-ingest-sink"
+RESERVED_PORTS = frozenset({8080, 8081, 8085, 8086})
+DRAIN_TIMEOUT_SECONDS = 180.0
+PUSH_PROBE_MESSAGES = 200
+PUSH_PROBE_DELAY_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Options:
+    connections: int
+    seconds: float
+    warm_up_seconds: float
+    rounds: int
+    backlog: int
+    rates: tuple[float, ...]
+    rate_seconds: float
+    cold_starts: int
+    function_env: Mapping[str, str]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def _http(method: str, url: str, body: bytes | None = None) -> int:
+    request = urllib.request.Request(  # noqa: S310 - loopback URLs built here
+        url, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            response.read()
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def push_envelope(business_unit: str, order_id: str) -> bytes:
+    """What the Pub/Sub emulator POSTs to a push endpoint for one published order."""
+    received = format_timestamp(datetime.now(UTC))
+    data = json.dumps(order_body(order_id), separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "subscription": f"projects/{PROJECT_ID}/subscriptions/bench",
+            "message": {
+                "data": base64.b64encode(data).decode(),
+                "attributes": {
+                    "businessUnitId": business_unit,
+                    "customerOrderId": order_id,
+                    "receivedAt": received,
+                },
+                "orderingKey": ordering_key(business_unit, order_id),
+                "messageId": f"probe-{order_id}",
+                "publishTime": received,
+            },
+        }
+    ).encode()
+
+
+def first_good_answer(name: str, url: str, order_id: str) -> Callable[[], bool]:
+    """A probe that succeeds once the function did real work: 202 from ingest, 2xx otherwise."""
+    if name in ("processor", "bare_push"):
+        method, path, body = "POST", "/", push_envelope("bench-probe", order_id)
+    else:
+        path = f"/{BUSINESS_UNITS}/bench-probe/{CUSTOMER_ORDERS}/{order_id}"
+        method, body = "PUT", json.dumps(order_body(order_id)).encode()
+    accepted = {"ingest": (202,), "bare": (204,)}.get(name, (200, 204))
+
+    def probe() -> bool:
+        try:
+            return _http(method, url + path, body) in accepted
+        except OSError:
+            return False
+
+    return probe
+
+
+class Bench:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.run_id = datetime.now(UTC).strftime("%H%M%S")
+        self.config = StackConfig.on_free_ports(
+            project_id=PROJECT_ID, log_dir=OUT_DIR / "logs", function_env=options.function_env
+        )
+        self.bare_port = free_ports(1)[0]
+        used = {
+            self.config.pubsub_port,
+            self.config.firestore_port,
+            self.config.ingest_port,
+            self.config.processor_port,
+            self.bare_port,
+        }
+        if used & RESERVED_PORTS or len(used) < 5:
+            raise RuntimeError(f"free ports collided with reserved or each other: {sorted(used)}")
+        self.ports = {
+            "bare": self.bare_port,
+            "bare_push": self.bare_port,
+            "ingest": self.config.ingest_port,
+            "processor": self.config.processor_port,
+        }
+        self.stack = LocalStack(self.config)
+        self.report = Report()
+        self.memory: dict[str, MemoryPeak] = {}
+        self._running: list[FunctionProcess] = []
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def start_stack(self) -> None:
+        self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(self.config.emulator_env())
+        self.stack.start_pubsub_emulator()
+        self.stack.start_firestore_emulator()
+        self._create_pubsub_resources()
+
+    def fresh_pubsub(self) -> None:
+        """Restart the Pub/Sub emulator: it keeps a thread per ordering key of an ordered
+        subscription for good, and thousands of them slow everything on the machine."""
+        self.stack.stop_emulator("pubsub-emulator")
+        self.stack.start_pubsub_emulator()
+        self._create_pubsub_resources()
+
+    def _create_pubsub_resources(self) -> None:
+        self.stack.create_resources()
+        base = f"http://{self.config.pubsub_host}/v1/projects/{PROJECT_ID}"
+        self._pubsub("PUT", f"{base}/topics/{INGEST_TOPIC}", {})
+        self._pubsub(
+            "PUT",
+            f"{base}/subscriptions/{INGEST_SINK}",
+            {"topic": f"projects/{PROJECT_ID}/topics/{INGEST_TOPIC}"},
+        )
+        self.set_push_endpoint(None)
+
+    def set_push_endpoint(self, url: str | None) -> None:
+        """Point the processor subscription at ``url``, or pause it (no endpoint: pull)."""
+        base = f"http://{self.config.pubsub_host}/v1/projects/{PROJECT_ID}"
+        self._pubsub(
+            "POST",
+            f"{base}/subscriptions/{self.config.processor_subscription}:modifyPushConfig",
+            {"pushConfig": {"pushEndpoint": url} if url else {}},
+        )
+
+    @staticmethod
+    def _pubsub(method: str, url: str, body: Mapping[str, Any]) -> None:
+        status, answer = http_request(method, url, body)
+        if status != 200:
+            raise RuntimeError(f"{method} {url} answered {status}: {answer!r}")
+
+    def _process(self, name: str, log: str, env: Mapping[str, str]) -> FunctionProcess:
+        process = FunctionProcess(
+            name=name,
+            port=self.ports[name],
+            env={**self.stack.function_env(), **env},
+            log_path=OUT_DIR / "logs" / f"{log}.log",
+        )
+        self._running.append(process)
+        return process
+
+    @contextmanager
+    def running(self, name: str, **env: str) -> Iterator[FunctionProcess]:
+        """A function started, answered once, measured while in use, then stopped."""
+        process = self._process(name, name, env)
+        process.log_path.unlink(missing_ok=True)
+        process.start()
+        try:
+            process.wait_until(first_good_answer(name, process.url, f"{self.run_id}-up-{name}"))
+            yield process
+        finally:
+            process.stop()
+            self._running.remove(process)
+            self.memory.setdefault(name, MemoryPeak()).merge(process.peak)
+
+    def limit(self, *args: str) -> dict[str, Any]:
+        output = subprocess.run(
+            [sys.executable, "-m", "tests.bench.limits", *args],
+            env=self.stack.function_env(),
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+        if output.returncode != 0:
+            raise RuntimeError(f"limits {args} failed:\n{output.stderr.decode(errors='replace')}")
+        result: dict[str, Any] = json.loads(output.stdout.decode().strip().splitlines()[-1])
+        return result
+
+    def fill_backlog(self, business_unit: str, count: int) -> None:
+        """Publish ``count`` distinct orders while the push subscription is paused."""
+        filled = self.limit(
+            "publish",
+            "--topic",
+            self.config.orders_topic,
+            "--business-unit",
+            business_unit,
+            "--run",
+            self.run_id,
+            "--concurrency",
+            "64",
+            "--count",
+            str(count),
+        )
+        if filled["done"] != count:
+            raise RuntimeError(f"backlog: published {filled['done']} of {count}: {filled}")
+
+    def firestore_client(self) -> firestore.Client:
+        from google.cloud import firestore
+
+        return firestore.Client(project=PROJECT_ID)
+
+    @staticmethod
+    def _orders(client: firestore.Client, business_unit: str) -> firestore.CollectionReference:
+        return client.collection(f"{BUSINESS_UNITS}/{business_unit}/{CUSTOMER_ORDERS}")
+
+    def count(self, client: firestore.Client, business_unit: str) -> int:
+        query = self._orders(client, business_unit).count()  # type: ignore[no-untyped-call]
+        return int(query.get()[0][0].value)
+
+    def processed_at(self, client: firestore.Client, business_unit: str) -> dict[str, float]:
+        """When each order's document was committed (``processedAt`` is the server's time)."""
+        documents = self._orders(client, business_unit).select(["processedAt"]).stream()
+        return {doc.id: doc.get("processedAt").timestamp() for doc in documents}
+
+    def wait_for_documents(self, client: firestore.Client, business_unit: str, count: int) -> int:
+        deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
+        while (stored := self.count(client, business_unit)) < count:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        return stored
+
+    def stop(self) -> None:
+        for process in self._running:
+            process.stop()
+        self._running.clear()
+        self.stack.stop()
+
+    # -- row 1 ------------------------------------------------------------------------------
+
+    def ingest_row(self) -> None:
+        """Closed-loop PUTs: the bare function, ingest, and the raw publisher, alternated."""
+        opts = self.options
+        results: dict[str, list[LoadResult]] = {"bare": [], "ingest": []}
+        cpu: dict[str, list[float]] = {"bare": [], "ingest": []}
+        publisher: dict[str, list[dict[str, Any]]] = {"publish-raw": [], "publish": []}
+        for round_ in range(opts.rounds):
+            for name in ("bare", "ingest"):
+                with self.running(name, ORDERS_TOPIC=INGEST_TOPIC) as process:
+                    run = f"{self.run_id}-{name}-{round_}"
+                    run_wrk(
+                        process.url,
+                        business_unit="bench-warm-up",
+                        run=run,
+                        connections=opts.connections,
+                        seconds=opts.warm_up_seconds,
+                    )
+                    before = process.cpu_seconds()
+                    result = run_wrk(
+                        process.url,
+                        business_unit="bench-ingest",
+                        run=run,
+                        connections=opts.connections,
+                        seconds=opts.seconds,
+                    )
+                    cpu[name].append((process.cpu_seconds() - before) / max(1, result.requests))
+                    results[name].append(result)
+            for mode, results_of_mode in publisher.items():
+                results_of_mode.append(
+                    self.limit(
+                        mode,
+                        "--topic",
+                        INGEST_TOPIC,
+                        "--business-unit",
+                        f"bench-{mode}",
+                        "--run",
+                        f"{self.run_id}-{mode}-{round_}",
+                        "--concurrency",
+                        str(opts.connections),
+                        "--seconds",
+                        str(opts.seconds),
+                    )
+                )
+        self.report.ingest(results, cpu, publisher)
+
+    # -- row 2 ------------------------------------------------------------------------------
+
+    def push_drain(self, name: str, backlog: int, **env: str) -> tuple[int, float, int]:
+        """Drain ``backlog`` orders into ``bare_push``: (pushed, seconds, most in flight)."""
+        business_unit = f"bench-push-{name}-{self.run_id}"
+        with self.running("bare_push", **env) as process:
+            self.fill_backlog(business_unit, backlog)
+            began = time.time()
+            self.set_push_endpoint(f"{process.url}/")
+            deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
+            lines: list[list[str]] = []
+            while len(lines) < backlog and time.monotonic() < deadline:
+                time.sleep(0.25)
+                lines = [
+                    line.split()
+                    for line in process.log_path.read_text().splitlines()
+                    if line.startswith("bench-push ")
+                ]
+            self.set_push_endpoint(None)
+        # The start-up probe is a push too, but not one of the backlog.
+        pushes = [(float(t), int(n)) for _, t, n in lines if float(t) >= began]
+        if not pushes:
+            return 0, 0.0, 0
+        return len(pushes), max(t for t, _ in pushes) - began, max(n for _, n in pushes)
+
+    def processor_row(self) -> None:
+        """Drain a backlog through the push subscription, against the push and store limits."""
+        opts = self.options
+        self.fresh_pubsub()
+        _, _, push_concurrency = self.push_drain(
+            "concurrency",
+            PUSH_PROBE_MESSAGES,
+            BENCH_PUSH_DELAY_SECONDS=str(PUSH_PROBE_DELAY_SECONDS),
+        )
+        self.fresh_pubsub()
+        pushed, push_seconds, _ = self.push_drain("limit", opts.backlog)
+        self.fresh_pubsub()
+        client = self.firestore_client()
+        drain_bu = f"bench-drain-{self.run_id}"
+        threads = self.processor_concurrency()
+        with self.running("processor"):
+            stores = {
+                concurrency: self.limit(
+                    "store",
+                    "--business-unit",
+                    f"bench-store-{concurrency}-{self.run_id}",
+                    "--run",
+                    self.run_id,
+                    "--concurrency",
+                    str(concurrency),
+                    "--count",
+                    str(opts.backlog),
+                )
+                for concurrency in sorted({max(1, push_concurrency), threads})
+            }
+            self.fill_backlog(drain_bu, opts.backlog)
+            began = time.time()
+            self.set_push_endpoint(f"{self.config.processor_url}/")
+            stored = self.wait_for_documents(client, drain_bu, opts.backlog)
+            self.set_push_endpoint(None)
+        committed = sorted(self.processed_at(client, drain_bu).values())
+        self.report.processor(
+            stored=stored,
+            backlog=opts.backlog,
+            drain_seconds=(committed[-1] - began) if committed else 0.0,
+            push={"pushed": pushed, "seconds": push_seconds, "concurrency": push_concurrency},
+            stores=stores,
+            threads=threads,
+        )
+
+    def processor_concurrency(self) -> int:
+        env = self.stack.function_env()
+        workers = int(env.get("WORKERS", "1"))
+        threads = int(env.get("THREADS", str((os.cpu_count() or 1) * 4)))
+        return workers * threads
+
+    # -- row 3 ------------------------------------------------------------------------------
+
+    def end_to_end_row(self) -> None:
+        """A steady offered load, PUT due to document committed (its ``processedAt``)."""
+        opts = self.options
+        client = self.firestore_client()
+        rows = []
+        for rate in opts.rates:
+            self.fresh_pubsub()
+            self.set_push_endpoint(f"{self.config.processor_url}/")
+            business_unit = f"bench-e2e-{int(rate)}-{self.run_id}"
+            with self.running("processor"), self.running("ingest") as ingest:
+                sent = run_open_loop(
+                    ingest.url,
+                    business_unit=business_unit,
+                    run=f"{self.run_id}-e2e",
+                    rate=rate,
+                    seconds=opts.rate_seconds,
+                )
+                rows.append(self._visible(client, business_unit, rate, sent))
+        self.report.end_to_end(rows)
+
+    def _visible(
+        self, client: firestore.Client, business_unit: str, rate: float, sent: list[Sent]
+    ) -> dict[str, Any]:
+        accepted = [s for s in sent if s.status == 202]
+        self.wait_for_documents(client, business_unit, len(accepted))
+        committed = self.processed_at(client, business_unit)
+        latencies = [committed[s.order_id] - s.due for s in accepted if s.order_id in committed]
+        answers = [s.answered_after for s in accepted]
+        return {
+            "offered_per_s": rate,
+            "sent": len(sent),
+            "accepted": len(accepted),
+            "visible": len(latencies),
+            "put_p50_ms": 1000 * statistics.median(answers) if answers else 0.0,
+            "put_p99_ms": 1000 * percentile(answers, 0.99),
+            "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
+            "p99_ms": 1000 * percentile(latencies, 0.99),
+        }
+
+    # -- row 4 ------------------------------------------------------------------------------
+
+    def cold_start_row(self) -> None:
+        """Process start to first good answer, each function against its bare twin."""
+        env = {"ingest": {"ORDERS_TOPIC": INGEST_TOPIC}}
+        seconds: dict[str, list[float]] = {name: [] for name in self.ports}
+        for attempt in range(self.options.cold_starts):
+            for name in self.ports:
+                process = self._process(name, f"{name}-cold", env.get(name, {}))
+                process.start()
+                try:
+                    probe = first_good_answer(name, process.url, f"{self.run_id}-cold-{attempt}")
+                    seconds[name].append(process.wait_until(probe))
+                finally:
+                    process.stop()
+                    self._running.remove(process)
+        self.report.cold_start(
+            {name: statistics.median(values) for name, values in seconds.items()},
+            {name: self.import_seconds(name) for name in self.ports},
+        )
+
+    def import_seconds(self, name: str) -> dict[str, float]:
+        """Median over fresh interpreters: the framework, then the function's own module."""
+        code = (
+            "import time, importlib.util as u\n"
+            "t0 = time.perf_counter()\n"
+            "import functions_framework, flask\n"
+            "t1 = time.perf_counter()\n"
+            f"s = u.spec_from_file_location('main', {str(FUNCTIONS[name][1])!r})\n"
+            "s.loader.exec_module(u.module_from_spec(s))\n"
+            "print(t1 - t0, time.perf_counter() - t1)\n"
+        )
+        framework, module = [], []
+        for _ in range(5):
+            output = subprocess.run(
+                [sys.executable, "-c", code],
+                env=self.stack.function_env(),
+                cwd=REPO_ROOT,
+                capture_output=True,
+                check=True,
+                timeout=60,
+            )
+            first, second = output.stdout.split()
+            framework.append(float(first))
+            module.append(float(second))
+        return {"framework": statistics.median(framework), "module": statistics.median(module)}
+
+
+def machine() -> dict[str, Any]:
+    memory_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "python": sys.version.split()[0],
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per closed-loop measurement")
+    parser.add_argument("--warm-up-seconds", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=2, help="row 1 alternations; the best counts")
+    parser.add_argument("--backlog", type=int, default=3000, help="messages drained in row 2")
+    parser.add_argument("--rates", default="100,300", help="offered orders/s of row 3")
+    parser.add_argument("--rate-seconds", type=float, default=10.0)
+    parser.add_argument("--cold-starts", type=int, default=3)
+    parser.add_argument("--workers", help="WORKERS of every function (functions-framework: 1)")
+    parser.add_argument("--threads", help="THREADS of every function (default: 4 per CPU)")
+    args = parser.parse_args(argv)
+    env = {}
+    if args.workers:
+        env["WORKERS"] = args.workers
+    if args.threads:
+        env["THREADS"] = args.threads
+    return Options(
+        connections=args.connections,
+        seconds=args.seconds,
+        warm_up_seconds=args.warm_up_seconds,
+        rounds=args.rounds,
+        backlog=args.backlog,
+        rates=tuple(float(rate) for rate in args.rates.split(",")),
+        rate_seconds=args.rate_seconds,
+        cold_starts=args.cold_starts,
+        function_env=env,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    ensure_wrk()
+    host = machine()
+    bench = Bench(options)
+    began = time.monotonic()
+    try:
+        bench.start_stack()
+        bench.ingest_row()
+        bench.processor_row()
+        bench.end_to_end_row()
+        # Last, so that the emulators are warm and the first answer measures the function.
+        bench.cold_start_row()
+    finally:
+        bench.stop()
+    bench.report.memory(bench.memory)
+    bench.report.context(host, asdict(options), time.monotonic() - began)
+    print(bench.report.markdown())
+    bench.report.write(OUT_DIR)
+    print(f"written: {OUT_DIR / 'bench.json'}, {OUT_DIR / 'bench.md'}")
+    return 0
