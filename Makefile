@@ -50,6 +50,14 @@ openapi: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak.run
 
+## Performance against the limits, measured side by side in one run (about 5 minutes; not
+## part of `make test`): prints one table, writes .bench/bench.json and .bench/bench.md.
+## `make bench BENCH_ARGS=--tune` sweeps WORKERS x THREADS and publisher settings instead.
+.PHONY: bench
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is required: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
 $(CHECKOV_STAMP): terraform/checkov/requirements.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r terraform/checkov/requirements.txt

@@ -204,18 +204,25 @@ async def _open_loop(
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         async with slots:
-            if idle:
-                connection = idle.pop()
-            else:
-                connection = _Connection(*await asyncio.open_connection(host, port))
-                opened += 1
-            try:
-                status = await connection.request(head, body)
-            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                connection.close()
-                status = 0
-            else:
-                idle.append(connection)
+            status = 0
+            # gunicorn closes a keep-alive connection after 2 idle seconds; a PUT that
+            # finds its pooled connection closed goes once more on a new one, as any
+            # HTTP client does, and a PUT that fails on a new one counts as failed.
+            while status == 0:
+                reused = bool(idle)
+                if reused:
+                    connection = idle.pop()
+                else:
+                    connection = _Connection(*await asyncio.open_connection(host, port))
+                    opened += 1
+                try:
+                    status = await connection.request(head, body)
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    connection.close()
+                    if not reused:
+                        break
+                else:
+                    idle.append(connection)
         results.append(Sent(order_id, due, status, time.time() - due))
 
     total = int(rate * seconds)

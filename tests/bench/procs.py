@@ -20,6 +20,7 @@ FUNCTIONS: Mapping[str, tuple[str, Path]] = {
     "bare": ("bare", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_push": ("bare_push", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "ingest": ("ingest", REPO_ROOT / "functions" / "ingest" / "main.py"),
+    "ingest_variant": ("ingest", REPO_ROOT / "tests" / "bench" / "ingest_variant.py"),
     "processor": ("process", REPO_ROOT / "functions" / "processor" / "main.py"),
 }
 _PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024

@@ -60,6 +60,7 @@ class Options:
     rate_seconds: float
     cold_starts: int
     function_env: Mapping[str, str]
+    tune: bool = False
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -109,7 +110,7 @@ def first_good_answer(name: str, url: str, order_id: str) -> Callable[[], bool]:
     else:
         path = f"/{BUSINESS_UNITS}/bench-probe/{CUSTOMER_ORDERS}/{order_id}"
         method, body = "PUT", json.dumps(order_body(order_id)).encode()
-    accepted = {"ingest": (202,), "bare": (204,)}.get(name, (200, 204))
+    accepted = {"ingest": (202,), "ingest_variant": (202,), "bare": (204,)}.get(name, (200, 204))
 
     def probe() -> bool:
         try:
@@ -141,6 +142,7 @@ class Bench:
             "bare": self.bare_port,
             "bare_push": self.bare_port,
             "ingest": self.config.ingest_port,
+            "ingest_variant": self.config.ingest_port,
             "processor": self.config.processor_port,
         }
         self.stack = LocalStack(self.config)
@@ -447,9 +449,10 @@ class Bench:
     def cold_start_row(self) -> None:
         """Process start to first good answer, each function against its bare twin."""
         env = {"ingest": {"ORDERS_TOPIC": INGEST_TOPIC}}
-        seconds: dict[str, list[float]] = {name: [] for name in self.ports}
+        names = ("bare", "ingest", "bare_push", "processor")
+        seconds: dict[str, list[float]] = {name: [] for name in names}
         for attempt in range(self.options.cold_starts):
-            for name in self.ports:
+            for name in names:
                 process = self._process(name, f"{name}-cold", env.get(name, {}))
                 process.start()
                 try:
@@ -460,7 +463,7 @@ class Bench:
                     self._running.remove(process)
         self.report.cold_start(
             {name: statistics.median(values) for name, values in seconds.items()},
-            {name: self.import_seconds(name) for name in self.ports},
+            {name: self.import_seconds(name) for name in names},
         )
 
     def import_seconds(self, name: str) -> dict[str, float]:
@@ -516,6 +519,9 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--cold-starts", type=int, default=3)
     parser.add_argument("--workers", help="WORKERS of every function (functions-framework: 1)")
     parser.add_argument("--threads", help="THREADS of every function (default: 4 per CPU)")
+    parser.add_argument(
+        "--tune", action="store_true", help="only row 1, over WORKERS x THREADS and publishers"
+    )
     args = parser.parse_args(argv)
     env = {}
     if args.workers:
@@ -532,12 +538,17 @@ def parse_args(argv: list[str] | None) -> Options:
         rate_seconds=args.rate_seconds,
         cold_starts=args.cold_starts,
         function_env=env,
+        tune=args.tune,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     ensure_wrk()
+    if options.tune:
+        from tests.bench.tune import tune
+
+        return tune(options)
     host = machine()
     bench = Bench(options)
     began = time.monotonic()
