@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from shared.sync.checkpoint import Checkpoint, LineState
@@ -51,7 +51,6 @@ class PushSummary:
     stopped: bool = False
     refusal: str | None = None
     elapsed_seconds: float = 0.0
-    messages: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> int:

@@ -21,8 +21,9 @@ def is_retryable_status(status: int) -> bool:
 class RetryPolicy:
     """Truncated exponential backoff with full jitter, bounded in total time per request.
 
-    ``deadline`` covers every attempt and wait of one order; past it the order
-    is given up as failed, so an outage never blocks a run forever.
+    ``deadline`` bounds the attempts and waits of one order: no wait would end
+    past it, so an order is given up as failed at most one request timeout after
+    it, and an outage never blocks a run forever.
     """
 
     initial_delay: float = 0.5

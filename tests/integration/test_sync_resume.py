@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from google.cloud import firestore
 
-from shared.devstack import LocalStack
+from shared.devstack import LocalStack, http_request
 from tests.integration.sync_support import (
     ORDERS_SYNC,
     checkpoint_events,
@@ -70,11 +70,19 @@ def test_a_killed_push_resumes_without_sending_anything_twice(
             f"{counts['sent']} sent, {counts['recovered']} found stored, {resumed.seconds:.1f} s"
         )
 
-    messages = [
-        message
-        for message in pull_all(stack, tap, settle=2.0)
-        if message.get("attributes", {}).get("businessUnitId") == business_unit_id
-    ]
+    try:
+        messages = [
+            message
+            for message in pull_all(stack, tap, settle=2.0)
+            if message.get("attributes", {}).get("businessUnitId") == business_unit_id
+        ]
+    finally:
+        # Left in place it would keep a copy of every later test's messages.
+        http_request(
+            "DELETE",
+            f"http://{stack.config.pubsub_host}/v1/projects/{stack.config.project_id}"
+            f"/subscriptions/{tap}",
+        )
     published: dict[str, set[str]] = defaultdict(set)
     for message in messages:
         published[message["attributes"]["customerOrderId"]].add(message["messageId"])
