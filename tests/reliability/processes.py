@@ -21,10 +21,10 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and its descendants; 0 for a process that is gone."""
+def rss_bytes(pid: int, *, children: bool = True) -> int:
+    """Resident memory of ``pid`` (and its descendants); 0 for a process that is gone."""
     total = 0
-    for member in descendants(pid):
+    for member in descendants(pid) if children else [pid]:
         try:
             status = Path(f"/proc/{member}/status").read_text()
         except OSError:
