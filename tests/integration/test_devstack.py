@@ -73,7 +73,7 @@ def test_devstack_serves_an_order_and_a_signal_stops_everything(
     order_id = unique_id()
     url = f"http://{LOOPBACK}:{ports['ingest']}/business-units/BU1/customer-orders/{order_id}"
     assert requests.put(url, json=order_body(order_id), timeout=30).status_code == 202
-    wait_for(lambda: requests.get(url, timeout=10).status_code == 200)
+    wait_for(lambda: requests.get(url, timeout=30).status_code == 200, timeout=60, interval=0.2)
 
     devstack.send_signal(stop_signal)
     assert devstack.wait(timeout=60) == 0
