@@ -1,7 +1,7 @@
 """The limits the framework sets: functions-framework functions that do nothing.
 
-``bare`` answers every HTTP request 204 and ``bare_push`` acknowledges every
-pushed message; both run under the same gunicorn worker and thread settings as
+``bare`` answers every HTTP request 204, ``bare_publish`` publishes each body and
+then answers 204, and ``bare_push`` acknowledges every pushed message; both run under the same gunicorn worker and thread settings as
 ``ingest`` and ``process``, so a ratio against them is what the service costs on
 top of the framework, the server and (for pushes) the Pub/Sub emulator.
 """
@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 import flask
 import functions_framework
@@ -28,6 +29,28 @@ _PUSH_DELAY_SECONDS = float(os.environ.get("BENCH_PUSH_DELAY_SECONDS", "0"))
 def bare(request: flask.Request) -> flask.Response:
     # Read the body as ingest does, so both pay for receiving the same bytes.
     request.get_data()
+    return flask.Response(status=204)
+
+
+_publisher: Any = None
+
+
+@functions_framework.http
+def bare_publish(request: flask.Request) -> flask.Response:
+    """The least any ingest can do: publish the body as it came in one RPC, then 204.
+
+    No validation, no logging, no answer body: what is left between this and
+    ``bare`` is the Publish RPC, its client and the Pub/Sub emulator's share of the CPU.
+    """
+    global _publisher
+    from google.pubsub_v1 import PublisherClient, PubsubMessage
+
+    with _lock:
+        if _publisher is None:
+            _publisher = PublisherClient()
+    topic = f"projects/{os.environ['GOOGLE_CLOUD_PROJECT']}/topics/{os.environ['ORDERS_TOPIC']}"
+    message = PubsubMessage(data=request.get_data(), ordering_key=request.path)
+    _publisher.publish(topic=topic, messages=[message], timeout=10)
     return flask.Response(status=204)
 
 

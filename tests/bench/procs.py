@@ -18,6 +18,7 @@ from shared.devstack import LOOPBACK, REPO_ROOT
 
 FUNCTIONS: Mapping[str, tuple[str, Path]] = {
     "bare": ("bare", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
+    "bare_publish": ("bare_publish", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_push": ("bare_push", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "ingest": ("ingest", REPO_ROOT / "functions" / "ingest" / "main.py"),
     "ingest_variant": ("ingest", REPO_ROOT / "tests" / "bench" / "ingest_variant.py"),

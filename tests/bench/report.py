@@ -83,6 +83,7 @@ class Report:
         self.data["ingest"] = {
             "bare": [r.as_json() for r in results["bare"]],
             "ingest": [r.as_json() for r in results["ingest"]],
+            "bare_publish": [r.as_json() for r in results["bare_publish"]],
             "publisher_raw": publisher["publish-raw"],
             "publisher_adapter": publisher["publish"],
             "cpu_ms_per_request": {k: [round(1000 * v, 3) for v in vs] for k, vs in cpu.items()},
@@ -106,6 +107,15 @@ class Report:
             p99,
             "p99 < 4x",
             p99 < 4,
+        )
+        floor = _best(results["bare_publish"])
+        self.add(
+            "1",
+            "ingest vs the least an ingest can do (/s)",
+            f"{ingest.throughput:.0f}",
+            f"bare function + one Publish RPC {floor.throughput:.0f} "
+            f"(CPU {1000 * min(cpu['bare_publish']):.2f} ms/PUT)",
+            ingest.throughput / floor.throughput,
         )
         raw_rate = float(raw["throughput_per_s"])
         self.add(

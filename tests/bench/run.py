@@ -118,7 +118,12 @@ def first_good_answer(name: str, url: str, order_id: str) -> Callable[[], bool]:
     else:
         path = f"/{BUSINESS_UNITS}/bench-probe/{CUSTOMER_ORDERS}/{order_id}"
         method, body = "PUT", json.dumps(order_body(order_id)).encode()
-    accepted = {"ingest": (202,), "ingest_variant": (202,), "bare": (204,)}.get(name, (200, 204))
+    accepted = {
+        "ingest": (202,),
+        "ingest_variant": (202,),
+        "bare": (204,),
+        "bare_publish": (204,),
+    }.get(name, (200, 204))
 
     def probe() -> bool:
         try:
@@ -148,6 +153,7 @@ class Bench:
             raise RuntimeError(f"free ports collided with reserved or each other: {sorted(used)}")
         self.ports = {
             "bare": self.bare_port,
+            "bare_publish": self.bare_port,
             "bare_push": self.bare_port,
             "ingest": self.config.ingest_port,
             "ingest_variant": self.config.ingest_port,
@@ -293,11 +299,11 @@ class Bench:
     def ingest_row(self) -> None:
         """Closed-loop PUTs: the bare function, ingest, and the raw publisher, alternated."""
         opts = self.options
-        results: dict[str, list[LoadResult]] = {"bare": [], "ingest": []}
-        cpu: dict[str, list[float]] = {"bare": [], "ingest": []}
+        results: dict[str, list[LoadResult]] = {"bare": [], "bare_publish": [], "ingest": []}
+        cpu: dict[str, list[float]] = {name: [] for name in results}
         publisher: dict[str, list[dict[str, Any]]] = {"publish-raw": [], "publish": []}
         for round_ in range(opts.rounds):
-            for name in ("bare", "ingest"):
+            for name in results:
                 with self.running(name, ORDERS_TOPIC=INGEST_TOPIC) as process:
                     run = f"{self.run_id}-{name}-{round_}"
                     run_wrk(
