@@ -59,6 +59,21 @@ def _contention_retry(deadline_seconds: float) -> Retry:
     )
 
 
+def _read_retry(deadline_seconds: float) -> Retry:
+    from google.api_core.retry import Retry, if_transient_error
+
+    # Without it a read retries an unreachable Firestore until the library's own
+    # deadline (300 s for a document read), whatever its timeout, which only bounds
+    # each attempt; the ingest GET would hang instead of answering 503.
+    return Retry(
+        predicate=if_transient_error,
+        initial=0.1,
+        maximum=1.0,
+        multiplier=2.0,
+        timeout=deadline_seconds,
+    )
+
+
 def new_firestore_client(settings: Settings) -> Client:
     from google.cloud import firestore
 
@@ -76,6 +91,7 @@ class FirestoreOrderStore(OrderStore):
         self._client_factory = client_factory
         self._timeout = timeout_seconds
         self._retry = _contention_retry(contention_deadline_seconds)
+        self._read_retry = _read_retry(timeout_seconds)
 
     def _ref(self, business_unit_id: str, customer_order_id: str) -> DocumentReference:
         return self._client_factory().document(order_path(business_unit_id, customer_order_id))
@@ -114,8 +130,14 @@ class FirestoreOrderStore(OrderStore):
         from google.api_core import exceptions
 
         try:
-            snapshot = self._ref(business_unit_id, customer_order_id).get(timeout=self._timeout)
-        except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded) as exc:
+            snapshot = self._ref(business_unit_id, customer_order_id).get(
+                retry=self._read_retry, timeout=self._timeout
+            )
+        except (
+            exceptions.RetryError,
+            exceptions.ServiceUnavailable,
+            exceptions.DeadlineExceeded,
+        ) as exc:
             raise StoreUnavailable(str(exc)) from exc
         if not snapshot.exists:
             return None

@@ -127,6 +127,15 @@ def test_firestore_down_while_orders_flow_loses_nothing(faults: Faults) -> None:
     try:
         send_versions(faults, orders, [1, 2, 3], ledger)
         assert ledger.by_status() == {202: 60}, ledger.errors
+        # A read answers 503 within FIRESTORE_TIMEOUT_SECONDS; it used to retry for 300 s.
+        answer = requests.get(
+            f"{faults.ingest_url}/business-units/{BUSINESS_UNIT}/customer-orders/{orders[0]}",
+            timeout=30,
+        )
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert answer.json()["type"].endswith(":store-unavailable")
+        assert answer.headers["Retry-After"].isdigit()
         # The processor refuses (a nack) instead of acknowledging what it could not store.
         # It takes the client library's own deadline to give up (about 60 s: a
         # transaction's begin ignores FIRESTORE_TIMEOUT_SECONDS), and meanwhile the
