@@ -155,6 +155,7 @@ class Report:
         push: dict[str, Any],
         stores: dict[int, dict[str, Any]],
         threads: int,
+        cpu_ms_per_message: float,
     ) -> None:
         rate = stored / drain_seconds if drain_seconds else 0.0
         push_rate = push["pushed"] / push["seconds"] if push["seconds"] else 0.0
@@ -169,6 +170,7 @@ class Report:
             "push_limit": push | {"per_s": round(push_rate, 1)},
             "store_limit": {str(k): v for k, v in stores.items()},
             "threads": threads,
+            "cpu_ms_per_message": round(cpu_ms_per_message, 3),
         }
         complete = "" if stored == backlog else f" (only {stored} of {backlog})"
         self.add(
@@ -199,6 +201,13 @@ class Report:
                 f"1 / (1/{push_rate:.0f} + 1/{limit:.0f}) = {serial:.0f}",
                 rate / serial,
             )
+        self.add(
+            "2",
+            "CPU per message, all server processes (ms)",
+            f"{cpu_ms_per_message:.2f}",
+            f"bare push function {push['cpu_ms_per_message']:.2f}",
+            cpu_ms_per_message / push["cpu_ms_per_message"] if push["cpu_ms_per_message"] else None,
+        )
         if threads in stores and threads != concurrency:
             wide = float(stores[threads]["throughput_per_s"])
             self.add(

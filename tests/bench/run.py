@@ -69,6 +69,7 @@ class Options:
     cold_starts: int
     function_env: Mapping[str, str]
     tune: bool = False
+    rows: tuple[int, ...] = (1, 2, 3, 4)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -343,12 +344,13 @@ class Bench:
 
     # -- row 2 ------------------------------------------------------------------------------
 
-    def push_drain(self, name: str, backlog: int, **env: str) -> tuple[int, float, int]:
-        """Drain ``backlog`` orders into ``bare_push``: (pushed, seconds, most in flight)."""
+    def push_drain(self, name: str, backlog: int, **env: str) -> tuple[int, float, int, float]:
+        """Drain ``backlog`` orders into ``bare_push``: pushed, seconds, most in flight, CPU."""
         business_unit = f"bench-push-{name}-{self.run_id}"
         with self.running("bare_push", **env) as process:
             self.fill_backlog(business_unit, backlog)
             began = time.time()
+            cpu = process.cpu_seconds()
             self.set_push_endpoint(f"{process.url}/")
             deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
             lines: list[list[str]] = []
@@ -359,29 +361,35 @@ class Bench:
                     for line in process.log_path.read_text().splitlines()
                     if line.startswith("bench-push ")
                 ]
+            cpu = process.cpu_seconds() - cpu
             self.set_push_endpoint(None)
         # The start-up probe is a push too, but not one of the backlog.
         pushes = [(float(t), int(n)) for _, t, n in lines if float(t) >= began]
         if not pushes:
-            return 0, 0.0, 0
-        return len(pushes), max(t for t, _ in pushes) - began, max(n for _, n in pushes)
+            return 0, 0.0, 0, 0.0
+        return (
+            len(pushes),
+            max(t for t, _ in pushes) - began,
+            max(n for _, n in pushes),
+            cpu / len(pushes),
+        )
 
     def processor_row(self) -> None:
         """Drain a backlog through the push subscription, against the push and store limits."""
         opts = self.options
         self.fresh_pubsub()
-        _, _, push_concurrency = self.push_drain(
+        _, _, push_concurrency, _ = self.push_drain(
             "concurrency",
             PUSH_PROBE_MESSAGES,
             BENCH_PUSH_DELAY_SECONDS=str(PUSH_PROBE_DELAY_SECONDS),
         )
         self.fresh_pubsub()
-        pushed, push_seconds, _ = self.push_drain("limit", opts.backlog)
+        pushed, push_seconds, _, push_cpu = self.push_drain("limit", opts.backlog)
         self.fresh_pubsub()
         client = self.firestore_client()
         drain_bu = f"bench-drain-{self.run_id}"
         threads = self.processor_concurrency()
-        with self.running("processor"):
+        with self.running("processor") as processor:
             stores = {
                 concurrency: self.limit(
                     "store",
@@ -398,15 +406,23 @@ class Bench:
             }
             self.fill_backlog(drain_bu, opts.backlog)
             began = time.time()
+            cpu = processor.cpu_seconds()
             self.set_push_endpoint(f"{self.config.processor_url}/")
             stored = self.wait_for_documents(client, drain_bu, opts.backlog)
+            cpu = processor.cpu_seconds() - cpu
             self.set_push_endpoint(None)
         committed = sorted(self.processed_at(client, drain_bu).values())
         self.report.processor(
             stored=stored,
             backlog=opts.backlog,
             drain_seconds=(committed[-1] - began) if committed else 0.0,
-            push={"pushed": pushed, "seconds": push_seconds, "concurrency": push_concurrency},
+            push={
+                "pushed": pushed,
+                "seconds": push_seconds,
+                "concurrency": push_concurrency,
+                "cpu_ms_per_message": round(1000 * push_cpu, 3),
+            },
+            cpu_ms_per_message=1000 * cpu / max(1, stored),
             stores=stores,
             threads=threads,
         )
@@ -538,6 +554,7 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--cold-starts", type=int, default=3)
     parser.add_argument("--workers", help="WORKERS of every function (functions-framework: 1)")
     parser.add_argument("--threads", help="THREADS of every function (default: 4 per CPU)")
+    parser.add_argument("--rows", default="1,2,3,4", help="which of rows 1-4 to run (5 always)")
     parser.add_argument(
         "--tune", action="store_true", help="only row 1, over WORKERS x THREADS and publishers"
     )
@@ -558,6 +575,7 @@ def parse_args(argv: list[str] | None) -> Options:
         cold_starts=args.cold_starts,
         function_env=env,
         tune=args.tune,
+        rows=tuple(int(row) for row in args.rows.split(",")),
     )
 
 
@@ -573,11 +591,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     try:
         bench.start_stack()
-        bench.ingest_row()
-        bench.processor_row()
-        bench.end_to_end_row()
-        # Last, so that the emulators are warm and the first answer measures the function.
-        bench.cold_start_row()
+        rows = {1: bench.ingest_row, 2: bench.processor_row, 3: bench.end_to_end_row}
+        for row in sorted(set(options.rows) & set(rows)):
+            rows[row]()
+        if 4 in options.rows:
+            # Last, so that the emulators are warm and the first answer measures the function.
+            bench.cold_start_row()
     finally:
         bench.stop()
     bench.report.memory(bench.memory)
