@@ -83,9 +83,17 @@ resource "google_cloudfunctions2_function" "ingest" {
     all_traffic_on_latest_revision = true
     timeout_seconds                = 60
     available_memory               = var.function_memory
-    max_instance_count             = var.ingest_max_instances
+    # A request concurrency above 1 needs at least one whole vCPU.
+    available_cpu                    = "1"
+    max_instance_request_concurrency = var.function_request_concurrency
+    max_instance_count               = var.ingest_max_instances
 
     environment_variables = {
+      # One gunicorn worker: a second only helps with a second vCPU and costs about
+      # 75 MiB. Its threads equal Cloud Run's concurrency, so requests wait in Cloud
+      # Run's queue, where autoscaling sees them, not inside gunicorn.
+      WORKERS              = "1"
+      THREADS              = tostring(var.function_request_concurrency)
       GOOGLE_CLOUD_PROJECT = var.project_id
       ORDERS_TOPIC         = google_pubsub_topic.orders.name
       FIRESTORE_DATABASE   = local.firestore_database
@@ -124,13 +132,17 @@ resource "google_cloudfunctions2_function" "processor" {
   service_config {
     service_account_email = google_service_account.processor.email
     # Pub/Sub push from this project counts as internal traffic.
-    ingress_settings               = "ALLOW_INTERNAL_ONLY"
-    all_traffic_on_latest_revision = true
-    timeout_seconds                = var.processor_timeout_seconds
-    available_memory               = var.function_memory
-    max_instance_count             = var.processor_max_instances
+    ingress_settings                 = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision   = true
+    timeout_seconds                  = var.processor_timeout_seconds
+    available_memory                 = var.function_memory
+    available_cpu                    = "1"
+    max_instance_request_concurrency = var.function_request_concurrency
+    max_instance_count               = var.processor_max_instances
 
     environment_variables = {
+      WORKERS              = "1"
+      THREADS              = tostring(var.function_request_concurrency)
       GOOGLE_CLOUD_PROJECT = var.project_id
       FIRESTORE_DATABASE   = local.firestore_database
       LOG_EXECUTION_ID     = "true"

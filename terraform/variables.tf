@@ -236,6 +236,20 @@ variable "processor_max_instances" {
   }
 }
 
+variable "function_request_concurrency" {
+  description = "Requests one function instance serves at once: gunicorn's THREADS in its one worker, and max_instance_request_concurrency."
+  type        = number
+  # make bench (README "Performance"): one worker is bound to one vCPU by the GIL;
+  # 8 and 16 threads gave the same throughput there, 32 only added latency, and 16
+  # leaves room for production's slower Publish and Firestore round trips.
+  default = 16
+
+  validation {
+    condition     = var.function_request_concurrency >= 1 && var.function_request_concurrency <= 80
+    error_message = "function_request_concurrency must be from 1 to 80."
+  }
+}
+
 variable "function_memory" {
   description = "Memory of each function instance."
   type        = string

@@ -286,6 +286,22 @@ def test_the_functions_get_the_settings_the_code_reads(tf: TerraformConfig) -> N
     )
 
 
+@pytest.mark.parametrize("function", ["ingest", "processor"])
+def test_each_instance_serves_as_many_requests_as_its_one_worker_has_threads(
+    tf: TerraformConfig, function: str
+) -> None:
+    service = only(tf.resource(f"google_cloudfunctions2_function.{function}")["service_config"])
+    concurrency = ref("var.function_request_concurrency")
+    assert service["max_instance_request_concurrency"] == concurrency
+    assert service["environment_variables"]["WORKERS"] == "1"
+    assert service["environment_variables"]["THREADS"] == ref(
+        "tostring(var.function_request_concurrency)"
+    )
+    # Cloud Run refuses a concurrency above 1 with less than one vCPU.
+    assert float(service["available_cpu"]) >= 1
+    assert tf.default("function_request_concurrency") == 16
+
+
 def test_both_functions_use_a_python_runtime_and_their_entry_points(tf: TerraformConfig) -> None:
     assert re.fullmatch(r"python3(1[1-9]|[2-9]\d)", tf.default("python_runtime"))
     declared = {name: spec["entry_point"] for name, spec in tf.locals["functions"].items()}
