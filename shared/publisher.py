@@ -119,7 +119,7 @@ class PubSubOrderPublisher(OrderPublisher):
             self._topic,
             message.data,
             ordering_key=message.ordering_key,
-            retry=Retry(predicate=_is_retryable_publish_error, timeout=self._timeout, initial=0.05),
+            retry=Retry(predicate=is_retryable_publish_error, timeout=self._timeout, initial=0.05),
             timeout=self._timeout,
             **message.attributes,
         )
@@ -129,12 +129,12 @@ class PubSubOrderPublisher(OrderPublisher):
             # Whatever went wrong, the publish is unconfirmed, so the caller gets a
             # retryable answer. A failed publish also pauses the key; without
             # resuming it every later PUT of this order would fail too.
-            _resume_if_paused(client, self._topic, message.ordering_key)
+            resume_if_paused(client, self._topic, message.ordering_key)
             raise PublishFailed(f"{type(exc).__name__}: {exc}") from exc
         return message_id
 
 
-def _resume_if_paused(
+def resume_if_paused(
     client: PublisherClient | DirectPublisherClient, topic: str, ordering_key: str
 ) -> None:
     # A publish that timed out is still pending, so its key is not paused (yet),
@@ -143,7 +143,8 @@ def _resume_if_paused(
         client.resume_publish(topic, ordering_key)
 
 
-def _is_retryable_publish_error(exc: BaseException) -> bool:
+def is_retryable_publish_error(exc: BaseException) -> bool:
+    """Errors worth another Publish attempt within the caller's deadline."""
     from google.api_core import exceptions
 
     return isinstance(

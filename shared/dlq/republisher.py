@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from shared.dlq.errors import describe_exception
 from shared.dlq.operations import PublishResult
 from shared.dlq.replay_message import ReplayMessage
+from shared.publisher import is_retryable_publish_error, resume_if_paused
 
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient
@@ -37,7 +38,9 @@ class PubSubRepublisher:
                 self._topic,
                 message.data,
                 ordering_key=message.ordering_key,
-                retry=Retry(predicate=_is_transient, timeout=self._timeout, initial=0.05),
+                retry=Retry(
+                    predicate=is_retryable_publish_error, timeout=self._timeout, initial=0.05
+                ),
                 timeout=self._timeout,
                 **message.attributes,
             )
@@ -52,20 +55,6 @@ class PubSubRepublisher:
         except Exception as exc:  # noqa: BLE001 - any failure leaves the publish unconfirmed
             # A failed publish pauses its ordering key for this client; without
             # resuming, every later version of the order in this run would fail too.
-            self._publisher.resume_publish(self._topic, message.ordering_key)
+            resume_if_paused(self._publisher, self._topic, message.ordering_key)
             return PublishResult(error=describe_exception(exc))
         return PublishResult(message_id=message_id)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    from google.api_core import exceptions
-
-    return isinstance(
-        exc,
-        exceptions.ServiceUnavailable
-        | exceptions.DeadlineExceeded
-        | exceptions.InternalServerError
-        | exceptions.Aborted
-        | exceptions.ResourceExhausted
-        | exceptions.Unknown,
-    )
