@@ -368,19 +368,24 @@ class LocalStack:
 
     @staticmethod
     def _terminate(process: _Process) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.popen.pid, signal.SIGTERM)
-        try:
-            process.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.popen.pid, signal.SIGKILL)
-            process.popen.wait()
-        # The group may outlive its leader (java under gcloud's wrapper).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.popen.pid, signal.SIGKILL)
+        stop_process_group(process.popen)
         if process.log:
             process.log.close()
+
+
+def stop_process_group(popen: subprocess.Popen[bytes], grace_seconds: float = 10) -> None:
+    """SIGTERM a process group, SIGKILL it after ``grace_seconds``, and reap the leader."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(popen.pid, signal.SIGTERM)
+    try:
+        popen.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait()
+    # The group may outlive its leader (java under gcloud's wrapper, gunicorn workers).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(popen.pid, signal.SIGKILL)
 
 
 class _Stop(Exception):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from shared.devstack import (
     free_ports,
     http_request,
     is_listening,
+    stop_process_group,
 )
 
 T = TypeVar("T")
@@ -79,8 +78,7 @@ def running_function(name: str, stack: LocalStack, **env: str) -> Iterator[str]:
         wait_for(lambda: process.poll() is None and is_listening(port), timeout=30)
         yield f"http://{LOOPBACK}:{port}"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
+        stop_process_group(process)
 
 
 def create_topic(stack: LocalStack, topic: str) -> None:

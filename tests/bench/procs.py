@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -14,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from shared.devstack import LOOPBACK, REPO_ROOT
+from shared.devstack import LOOPBACK, REPO_ROOT, stop_process_group
 
 FUNCTIONS: Mapping[str, tuple[str, Path]] = {
     "bare": ("bare", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
@@ -172,17 +170,7 @@ class FunctionProcess:
         if self._sampler is not None:
             self._sampler.join()
         if self.popen is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-            # gunicorn workers can outlive a master that was killed.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
+            stop_process_group(self.popen)
             self.popen = None
         if self._log is not None:
             self._log.close()
