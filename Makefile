@@ -24,7 +24,7 @@ dev: $(STAMP)
 
 ## Lint, type-check and every test; the suite starts its own stack on free ports.
 test: lint typecheck $(CHECKOV_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
