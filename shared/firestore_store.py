@@ -38,20 +38,25 @@ def order_path(business_unit_id: str, customer_order_id: str) -> str:
     return f"{BUSINESS_UNITS}/{business_unit_id}/{CUSTOMER_ORDERS}/{customer_order_id}"
 
 
-def _is_contention(exc: BaseException) -> bool:
+def is_contention(exc: BaseException) -> bool:
     from google.api_core import exceptions
 
     if isinstance(exc, exceptions.Aborted | exceptions.Conflict):
         return True
-    # The transactional wrapper turns an aborted commit into a ValueError.
-    return isinstance(exc, ValueError) and isinstance(exc.__cause__, exceptions.Aborted)
+    # The transactional wrapper turns an aborted commit into a ValueError (the abort
+    # is its cause); an abort before the transaction began surfaces as the failed
+    # rollback's ValueError (the abort is its context).
+    return isinstance(exc, ValueError) and any(
+        isinstance(link, exceptions.Aborted | exceptions.Conflict)
+        for link in (exc.__cause__, exc.__context__)
+    )
 
 
 def _contention_retry(deadline_seconds: float) -> Retry:
     from google.api_core.retry import Retry
 
     return Retry(
-        predicate=_is_contention,
+        predicate=is_contention,
         initial=CONTENTION_INITIAL_DELAY_SECONDS,
         maximum=CONTENTION_MAX_DELAY_SECONDS,
         multiplier=2.0,
