@@ -20,16 +20,19 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def store(stack: LocalStack, firestore_client: firestore.Client) -> FirestoreOrderStore:
-    settings = Settings(project_id=stack.config.project_id)
+def new_store(firestore_client: firestore.Client) -> FirestoreOrderStore:
     return FirestoreOrderStore(
         lambda: firestore_client,
-        timeout_seconds=settings.firestore_timeout_seconds,
-        # Each round of 20 colliding transactions waits out the emulator's lock
+        timeout_seconds=Settings(project_id="unused").firestore_timeout_seconds,
+        # Each round of colliding transactions waits out the emulator's lock
         # timeout; on a loaded 2-core machine the production 30 s is not always enough.
         contention_deadline_seconds=120,
     )
+
+
+@pytest.fixture(scope="module")
+def store(stack: LocalStack, firestore_client: firestore.Client) -> FirestoreOrderStore:
+    return new_store(firestore_client)
 
 
 def version(order_id: str, number: int, at: datetime) -> OrderMessage:
@@ -55,8 +58,10 @@ def test_the_conditional_upsert_follows_the_conflict_rule(store: FirestoreOrderS
 
 
 def test_concurrent_writers_on_one_order_all_finish_and_the_newest_wins(
-    store: FirestoreOrderStore,
+    stack: LocalStack, firestore_client: firestore.Client
 ) -> None:
+    """Writers of two instances (two stores) at once: the instances' transactions collide."""
+    instances = [new_store(firestore_client), new_store(firestore_client)]
     order_id = unique_id()
     writers = 20
     outcomes: list[Decision | BaseException] = []
@@ -66,7 +71,7 @@ def test_concurrent_writers_on_one_order_all_finish_and_the_newest_wins(
     def write(number: int) -> None:
         start.wait()
         try:
-            outcome: Decision | BaseException = store.upsert_if_newer(
+            outcome: Decision | BaseException = instances[number % 2].upsert_if_newer(
                 version(order_id, number, T0 + timedelta(milliseconds=number))
             )
         except Exception as exc:  # noqa: BLE001 - the assertion below reports it
@@ -83,6 +88,6 @@ def test_concurrent_writers_on_one_order_all_finish_and_the_newest_wins(
     failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     assert failures == []
     assert Decision.WRITE in outcomes
-    stored = store.get("BU1", order_id)
+    stored = instances[0].get("BU1", order_id)
     assert stored is not None
     assert stored.customer_order["version"] == writers - 1

@@ -43,3 +43,32 @@ def test_other_failures_are_not_retried_as_contention() -> None:
         as_cause=False,
     )
     assert not is_contention(unavailable)
+
+
+def test_keyed_locks_let_one_holder_per_key_and_forget_idle_keys() -> None:
+    import threading
+    import time
+
+    from shared.firestore_store import KeyedLocks
+
+    locks = KeyedLocks()
+    inside: dict[str, int] = {"a": 0, "b": 0}
+    most: dict[str, int] = {"a": 0, "b": 0}
+    guard = threading.Lock()
+
+    def work(key: str) -> None:
+        with locks.hold(key):
+            with guard:
+                inside[key] += 1
+                most[key] = max(most[key], inside[key])
+            time.sleep(0.002)
+            with guard:
+                inside[key] -= 1
+
+    threads = [threading.Thread(target=work, args=("ab"[n % 2],)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == {"a": 1, "b": 1}
+    assert len(locks) == 0
