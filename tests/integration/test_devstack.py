@@ -61,7 +61,13 @@ def devstack(ports: dict[str, int], tmp_path: pathlib.Path) -> Iterator[subproce
         yield process
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            # SIGTERM first: the runner stops the process groups it started, which a
+            # SIGKILL of its own group would leave running.
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
