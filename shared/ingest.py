@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pydantic import ValidationError
 
@@ -155,8 +155,6 @@ class IngestService:
 
 
 def order_location(business_unit_id: str, customer_order_id: str) -> str:
-    from urllib.parse import quote
-
     return (
         f"/business-units/{quote(business_unit_id, safe='')}"
         f"/customer-orders/{quote(customer_order_id, safe='')}"

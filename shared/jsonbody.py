@@ -79,27 +79,30 @@ def storage_violations(value: Any, path: tuple[str | int, ...] = ()) -> list[Fie
 
 
 def _walk(value: Any, path: tuple[str | int, ...], depth: int) -> Iterator[FieldViolation]:
-    pointer = json_pointer(path)
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, int):
         if not _INT64_MIN <= value <= _INT64_MAX:
-            yield FieldViolation(pointer, "integer is outside the 64-bit range")
+            yield FieldViolation(json_pointer(path), "integer is outside the 64-bit range")
     elif isinstance(value, float):
         if not math.isfinite(value):
-            yield FieldViolation(pointer, "number must be finite")
+            yield FieldViolation(json_pointer(path), "number must be finite")
     elif isinstance(value, str):
         if not _is_encodable(value):
-            yield FieldViolation(pointer, "string contains an unpaired surrogate")
+            yield FieldViolation(json_pointer(path), "string contains an unpaired surrogate")
     elif isinstance(value, dict):
         if depth >= MAX_FIRESTORE_DEPTH:
-            yield FieldViolation(pointer, f"nested deeper than {MAX_FIRESTORE_DEPTH} levels")
+            yield FieldViolation(
+                json_pointer(path), f"nested deeper than {MAX_FIRESTORE_DEPTH} levels"
+            )
             return
         for key, member in value.items():
             if not key:
-                yield FieldViolation(pointer, "member names must not be empty")
+                yield FieldViolation(json_pointer(path), "member names must not be empty")
             elif not _is_encodable(key):
-                yield FieldViolation(pointer, "member name contains an unpaired surrogate")
+                yield FieldViolation(
+                    json_pointer(path), "member name contains an unpaired surrogate"
+                )
             elif key.startswith("__") and key.endswith("__") and len(key) >= 4:
                 yield FieldViolation(
                     json_pointer((*path, key)), "member names of the form __name__ are reserved"
@@ -108,7 +111,9 @@ def _walk(value: Any, path: tuple[str | int, ...], depth: int) -> Iterator[Field
                 yield from _walk(member, (*path, key), depth + 1)
     elif isinstance(value, list):
         if depth >= MAX_FIRESTORE_DEPTH:
-            yield FieldViolation(pointer, f"nested deeper than {MAX_FIRESTORE_DEPTH} levels")
+            yield FieldViolation(
+                json_pointer(path), f"nested deeper than {MAX_FIRESTORE_DEPTH} levels"
+            )
             return
         for index, member in enumerate(value):
             if isinstance(member, list):

@@ -10,7 +10,13 @@ from typing import Any
 
 from shared.errors import InvalidId, UndecodableMessage
 from shared.ids import validate_id
-from shared.messages import BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, RECEIVED_AT, decode_message
+from shared.messages import (
+    BUSINESS_UNIT_ID,
+    CUSTOMER_ORDER_ID,
+    RECEIVED_AT,
+    decode_message,
+    ordering_key,
+)
 from shared.timestamps import parse_timestamp
 
 # Pub/Sub adds these when it forwards a message to the dead-letter topic.
@@ -26,7 +32,7 @@ class OrderRef:
     customer_order_id: str
 
     def __str__(self) -> str:
-        return f"{self.business_unit_id}/{self.customer_order_id}"
+        return ordering_key(self.business_unit_id, self.customer_order_id)
 
     @classmethod
     def parse(cls, text: str) -> OrderRef:

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.ids import id_violation
 from shared.jsonbody import FieldViolation, MalformedJson, parse_json
+from shared.messages import ordering_key
 from shared.sync.errors import UsageError
 
 NDJSON = "ndjson"
@@ -52,7 +53,7 @@ class OrderRecord:
 
     @property
     def order_key(self) -> str:
-        return f"{self.business_unit_id}/{self.customer_order_id}"
+        return ordering_key(self.business_unit_id, self.customer_order_id)
 
     @property
     def where(self) -> str:
