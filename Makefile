@@ -8,22 +8,25 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: dev test lint typecheck unit requirements openapi soak checkov clean
+.PHONY: dev test lint typecheck unit requirements openapi soak checkov clean emulators
 
 $(STAMP): pyproject.toml
-	@command -v gcloud >/dev/null || { echo "gcloud (with the pubsub-emulator and cloud-firestore-emulator components) is required"; exit 1; }
-	@command -v java >/dev/null || { echo "Java is required by the emulators"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Only what starts the emulators needs gcloud and Java; unit, lint and typecheck run without.
+emulators:
+	@command -v gcloud >/dev/null || { echo "gcloud (with the pubsub-emulator and cloud-firestore-emulator components) is required"; exit 1; }
+	@command -v java >/dev/null || { echo "Java is required by the emulators"; exit 1; }
+
 ## The whole local stack in the foreground (Ctrl-C stops it).
-dev: $(STAMP)
-	$(BIN)/python -m shared.devstack
+dev: $(STAMP) emulators
+	$(BIN)/python -m shared.tools.devstack
 
 ## Lint, type-check and every test; the suite starts its own stack on free ports.
-test: lint typecheck $(CHECKOV_STAMP)
+test: emulators lint typecheck $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest --durations=10
 
 lint: $(STAMP)
@@ -40,21 +43,21 @@ unit: $(STAMP)
 
 ## Regenerate functions/requirements.txt from pyproject.toml.
 requirements: $(STAMP)
-	$(BIN)/python -m shared.requirements
+	$(BIN)/python -m shared.tools.requirements
 
 ## Regenerate functions/ingest/openapi.json from the pydantic models (a test fails when stale).
 openapi: $(STAMP)
-	$(BIN)/python -m shared.openapi
+	$(BIN)/python -m shared.tools.openapi
 
 ## Minutes of steady load on its own local stack; reports sent/accepted/stored/lost and RSS.
-soak: $(STAMP)
+soak: $(STAMP) emulators
 	$(BIN)/python -m tests.soak.run
 
 ## Performance against the limits, measured side by side in one run (about 5 minutes; not
 ## part of `make test`): prints one table, writes .bench/bench.json and .bench/bench.md.
 ## `make bench BENCH_ARGS=--tune` sweeps WORKERS x THREADS and publisher settings instead.
 .PHONY: bench
-bench: $(STAMP)
+bench: $(STAMP) emulators
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is required: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 

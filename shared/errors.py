@@ -1,10 +1,23 @@
-"""Exceptions of the domain; adapters translate them to HTTP answers or Pub/Sub nacks."""
+"""Every error this project raises on purpose, under one base class.
+
+The runtime's errors are here; the tools' own live in :mod:`shared.tools.errors`
+and derive from the same base. Adapters translate them: the ingest function
+into problem+json answers, the processor into Pub/Sub nacks, the tools into
+one line and exit code 2.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.domain.problems import Problem
+
+ONE_LINE_LIMIT = 300
+
 
 class CustomerOrderEventsError(Exception):
-    """Base class of every error this package raises on purpose."""
+    """Base class of every error this project raises on purpose."""
 
 
 class ConfigurationError(CustomerOrderEventsError):
@@ -12,7 +25,23 @@ class ConfigurationError(CustomerOrderEventsError):
 
 
 class InvalidId(CustomerOrderEventsError, ValueError):
-    """An id breaks the Firestore document-id rules this service enforces."""
+    """An id breaks the rules that make it a Firestore document id and a Pub/Sub ordering key."""
+
+
+class MalformedJson(CustomerOrderEventsError, ValueError):
+    """The bytes are not one strict JSON document."""
+
+
+class BodyTooLarge(CustomerOrderEventsError):
+    """A request body exceeds the size the API accepts."""
+
+
+class Rejected(CustomerOrderEventsError):
+    """A request the API refuses; ``problem`` is the answer the caller gets."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
 
 
 class UndecodableMessage(CustomerOrderEventsError):
@@ -25,3 +54,13 @@ class PublishFailed(CustomerOrderEventsError):
 
 class StoreUnavailable(CustomerOrderEventsError):
     """Firestore could not be reached or did not answer in time; the caller may retry."""
+
+
+def one_line(exc: BaseException, *, limit: int = ONE_LINE_LIMIT, named: bool = True) -> str:
+    """``Type: message`` (or the message alone) on one bounded line, for a log or a terminal."""
+    name = type(exc).__name__
+    text = " ".join(str(exc).split())
+    line = name
+    if text and text != name:
+        line = f"{name}: {text}" if named else text
+    return line if len(line) <= limit else line[: limit - 1] + "…"

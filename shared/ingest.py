@@ -1,57 +1,42 @@
 """The ingest API: route, validate, stamp ``receivedAt``, publish, answer.
 
 The HTTP function's ``main.py`` only converts a Flask request into an
-:class:`~shared.http.HttpRequest` and the :class:`~shared.http.HttpResponse`
+:class:`~shared.domain.http.HttpRequest` and the :class:`~shared.domain.http.HttpResponse`
 back; everything the API promises is decided here.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
-from shared.errors import PublishFailed, StoreUnavailable
-from shared.http import BodyTooLarge, HttpRequest, HttpResponse, media_type, read_body
-from shared.ids import id_violation
-from shared.jsonbody import (
-    FieldViolation,
-    MalformedJson,
-    json_pointer,
-    parse_json,
-    storage_violations,
-)
+from shared.domain.addresses import ORDER_PATH, ORDER_PATH_TEMPLATE, order_location
+from shared.domain.http import HttpRequest, HttpResponse, media_type, read_body
+from shared.domain.ids import id_violation
+from shared.domain.jsonbody import FieldViolation, json_pointer, parse_json, storage_violations
+from shared.domain.messages import OrderMessage
+from shared.domain.model import validate_document
+from shared.domain.problems import problem
+from shared.domain.timestamps import ReceivedAtClock, format_timestamp
+from shared.errors import BodyTooLarge, MalformedJson, PublishFailed, Rejected, StoreUnavailable
 from shared.log import get_logger, order_context
-from shared.messages import OrderMessage
-from shared.model import validate_document
-from shared.problems import Problem, problem
-from shared.publisher import OrderPublisher
-from shared.store import OrderStore
-from shared.timestamps import ReceivedAtClock, format_timestamp
+from shared.ports import OrderPublisher, OrderStore
 
 ALLOWED_METHODS = "GET, HEAD, PUT"
-_ROUTE = re.compile(r"/business-units/(?P<bu>[^/]+)/customer-orders/(?P<order>[^/]+)")
 # curl -d sends this type unless told otherwise; a JSON body under it is accepted.
 _LENIENT_TYPES = frozenset({None, "application/x-www-form-urlencoded"})
 
 _log = get_logger("ingest")
 
 
-class _Rejected(Exception):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.detail)
-        self.problem = problem
-
-
 class IngestService:
     def __init__(
         self,
-        publisher: Callable[[], OrderPublisher],
-        store: Callable[[], OrderStore],
+        publisher: OrderPublisher,
+        store: OrderStore,
         *,
         retry_after_seconds: int,
         clock: ReceivedAtClock | None = None,
@@ -69,7 +54,7 @@ class IngestService:
                     return self._put(request, business_unit_id, customer_order_id)
                 if request.method in ("GET", "HEAD"):
                     return self._get(business_unit_id, customer_order_id)
-                raise _Rejected(
+                raise Rejected(
                     problem(
                         405,
                         "method-not-allowed",
@@ -77,7 +62,7 @@ class IngestService:
                         headers={"Allow": ALLOWED_METHODS},
                     )
                 )
-        except _Rejected as rejected:
+        except Rejected as rejected:
             return HttpResponse.from_problem(rejected.problem)
         except Exception:  # noqa: BLE001
             # A bug must still answer problem+json, and never with the traceback.
@@ -94,10 +79,10 @@ class IngestService:
         customer_order = validate_body(body, customer_order_id)
         message = OrderMessage(business_unit_id, customer_order_id, received_at, customer_order)
         try:
-            message_id = self._publisher().publish(message)
+            message_id = self._publisher.publish(message)
         except PublishFailed as exc:
             _log.error("publish failed: %s", exc)
-            raise _Rejected(
+            raise Rejected(
                 problem(
                     503,
                     "publish-unavailable",
@@ -120,10 +105,10 @@ class IngestService:
 
     def _get(self, business_unit_id: str, customer_order_id: str) -> HttpResponse:
         try:
-            stored = self._store().get(business_unit_id, customer_order_id)
+            stored = self._store.get(business_unit_id, customer_order_id)
         except StoreUnavailable as exc:
             _log.error("read failed: %s", exc)
-            raise _Rejected(
+            raise Rejected(
                 problem(
                     503,
                     "store-unavailable",
@@ -132,7 +117,7 @@ class IngestService:
                 )
             ) from exc
         if stored is None:
-            raise _Rejected(
+            raise Rejected(
                 problem(
                     404,
                     "not-found",
@@ -154,24 +139,16 @@ class IngestService:
         )
 
 
-def order_location(business_unit_id: str, customer_order_id: str) -> str:
-    return (
-        f"/business-units/{quote(business_unit_id, safe='')}"
-        f"/customer-orders/{quote(customer_order_id, safe='')}"
-    )
-
-
 def route(raw_path: str) -> tuple[str, str]:
     """The two ids of an order path, percent-decoded and checked; or a 404/400 problem."""
     path = urlsplit(raw_path).path if "://" in raw_path else raw_path.split("?", 1)[0]
-    match = _ROUTE.fullmatch(path)
+    match = ORDER_PATH.fullmatch(path)
     if match is None:
-        raise _Rejected(
+        raise Rejected(
             problem(
                 404,
                 "not-found",
-                "no such resource; orders live at "
-                "/business-units/{businessUnitId}/customer-orders/{customerOrderId}",
+                f"no such resource; orders live at {ORDER_PATH_TEMPLATE}",
             )
         )
     violations = []
@@ -187,7 +164,7 @@ def route(raw_path: str) -> tuple[str, str]:
             violations.append(FieldViolation(f"/{name}", reason))
         ids.append(value)
     if violations:
-        raise _Rejected(
+        raise Rejected(
             problem(400, "invalid-id", "the path holds an invalid id", errors=violations)
         )
     return ids[0], ids[1]
@@ -197,7 +174,7 @@ def parse_body(request: HttpRequest) -> Any:
     kind, parameters = media_type(request.content_type)
     is_json = kind is not None and (kind == "application/json" or kind.endswith("+json"))
     if not is_json and kind not in _LENIENT_TYPES:
-        raise _Rejected(
+        raise Rejected(
             problem(
                 415,
                 "unsupported-media-type",
@@ -205,19 +182,19 @@ def parse_body(request: HttpRequest) -> Any:
             )
         )
     if parameters.get("charset", "utf-8") != "utf-8":
-        raise _Rejected(problem(415, "unsupported-media-type", "JSON must be UTF-8"))
+        raise Rejected(problem(415, "unsupported-media-type", "JSON must be UTF-8"))
     try:
         raw = read_body(request.body, request.content_length)
     except BodyTooLarge:
-        raise _Rejected(
+        raise Rejected(
             problem(413, "payload-too-large", "the body must be at most 1 MiB (1048576 bytes)")
         ) from None
     try:
         return parse_json(raw)
     except MalformedJson as exc:
         if is_json:
-            raise _Rejected(problem(400, "malformed-json", str(exc))) from None
-        raise _Rejected(
+            raise Rejected(problem(400, "malformed-json", str(exc))) from None
+        raise Rejected(
             problem(
                 415,
                 "unsupported-media-type",
@@ -231,7 +208,7 @@ def validate_body(body: Any, customer_order_id: str) -> dict[str, Any]:
     try:
         document = validate_document(body)
     except ValidationError as exc:
-        raise _Rejected(
+        raise Rejected(
             problem(
                 422,
                 "validation-failed",
@@ -251,7 +228,7 @@ def validate_body(body: Any, customer_order_id: str) -> dict[str, Any]:
             ),
         )
     if violations:
-        raise _Rejected(
+        raise Rejected(
             problem(
                 422,
                 "validation-failed",

@@ -29,9 +29,3 @@ class Lazy(Generic[T]):
                     self._value = self._factory()
                     self._built = True
         return self._value  # type: ignore[return-value]
-
-    def reset(self) -> None:
-        """Forget the object, so that the next :meth:`get` builds a new one."""
-        with self._lock:
-            self._value = None
-            self._built = False

@@ -3,7 +3,9 @@
 On Cloud Run (``K_SERVICE`` is set) lines are structured JSON through
 google-cloud-logging's StructuredLogHandler, so Cloud Logging indexes the ids;
 elsewhere they are readable text. The ids come from a context variable set by
-:func:`order_context`, so nobody has to pass them to every call.
+:func:`order_context`, so nobody has to pass them to every call. Importing this
+module installs nothing: the functions call :func:`configure` at start, and the
+tools, which import the domain, keep their own output.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class OrderIdsFilter(logging.Filter):
 
 
 def get_logger(name: str) -> logging.Logger:
-    configure()
+    """A logger under the project's root; its lines go nowhere special until :func:`configure`."""
     return logging.getLogger(f"{LOGGER_NAME}.{name}")
 
 
@@ -64,7 +66,7 @@ _root = Lazy(_install_handler)
 
 
 def configure() -> None:
-    """Install the handler, once per process."""
+    """Install the handler, once per process; each function's ``main.py`` calls it at start."""
     _root.get()
 
 

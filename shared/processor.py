@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.conflict import Decision
+from shared.domain.conflict import Decision
+from shared.domain.ids import MAX_ID_LENGTH
+from shared.domain.messages import BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, decode_push_data
 from shared.errors import UndecodableMessage
-from shared.ids import MAX_ID_LENGTH
 from shared.log import get_logger, order_context
-from shared.messages import BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, decode_push_data
-from shared.store import OrderStore
+from shared.ports import OrderStore
 
 _log = get_logger("processor")
 

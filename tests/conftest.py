@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
-from shared.devstack import LocalStack, StackConfig
+from shared.tools.devstack import LocalStack, StackConfig
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -56,12 +56,3 @@ def firestore_client(stack: LocalStack) -> firestore.Client:
     from google.cloud import firestore
 
     return firestore.Client(project=stack.config.project_id)
-
-
-def stored_document(
-    client: firestore.Client, business_unit_id: str, customer_order_id: str
-) -> dict[str, Any] | None:
-    from shared.firestore_store import order_path
-
-    snapshot = client.document(order_path(business_unit_id, customer_order_id)).get()
-    return snapshot.to_dict() if snapshot.exists else None

@@ -6,22 +6,24 @@ import contextlib
 import copy
 import json
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.devstack import (
-    LOOPBACK,
-    REPO_ROOT,
+from shared.domain.addresses import document_path
+from shared.tools.devstack import (
     LocalStack,
     free_ports,
     http_request,
     is_listening,
     stop_process_group,
 )
+from shared.tools.functions import LOOPBACK, function_command
+
+if TYPE_CHECKING:
+    from google.cloud import firestore
 
 T = TypeVar("T")
 
@@ -61,19 +63,12 @@ def running_function(name: str, stack: LocalStack, **env: str) -> Iterator[str]:
     or a broken configuration, without disturbing the session's functions.
     Yields the instance's base URL.
     """
-    target = {"ingest": "ingest", "processor": "process"}[name]
     port = free_ports(1)[0]
     process = subprocess.Popen(
-        [
-            sys.executable, "-m", "functions_framework",
-            f"--target={target}",
-            f"--source={REPO_ROOT / 'functions' / name / 'main.py'}",
-            f"--host={LOOPBACK}",
-            f"--port={port}",
-        ],
+        function_command(name, port=port),
         env={**stack.function_env(), **env},
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         wait_for(lambda: process.poll() is None and is_listening(port), timeout=30)
         yield f"http://{LOOPBACK}:{port}"
@@ -82,7 +77,7 @@ def running_function(name: str, stack: LocalStack, **env: str) -> Iterator[str]:
 
 
 def create_topic(stack: LocalStack, topic: str) -> None:
-    status, body = http_request("PUT", f"{_pubsub_base(stack)}/topics/{topic}", {})
+    status, body = http_request("PUT", f"{pubsub_base(stack)}/topics/{topic}", {})
     assert status == 200, body
 
 
@@ -90,7 +85,7 @@ def create_pull_subscription(stack: LocalStack, topic: str, subscription: str) -
     project = stack.config.project_id
     status, body = http_request(
         "PUT",
-        f"{_pubsub_base(stack)}/subscriptions/{subscription}",
+        f"{pubsub_base(stack)}/subscriptions/{subscription}",
         {"topic": f"projects/{project}/topics/{topic}", "ackDeadlineSeconds": 60},
     )
     assert status == 200, body
@@ -98,7 +93,7 @@ def create_pull_subscription(stack: LocalStack, topic: str, subscription: str) -
 
 def pull_all(stack: LocalStack, subscription: str, *, settle: float = 1.0) -> list[dict[str, Any]]:
     """Pull and ack every message until the subscription stays empty for ``settle`` seconds."""
-    url = f"{_pubsub_base(stack)}/subscriptions/{subscription}"
+    url = f"{pubsub_base(stack)}/subscriptions/{subscription}"
     messages: list[dict[str, Any]] = []
     quiet_since = time.monotonic()
     while time.monotonic() - quiet_since < settle:
@@ -119,5 +114,13 @@ def pull_all(stack: LocalStack, subscription: str, *, settle: float = 1.0) -> li
     return messages
 
 
-def _pubsub_base(stack: LocalStack) -> str:
+def pubsub_base(stack: LocalStack) -> str:
     return f"http://{stack.config.pubsub_host}/v1/projects/{stack.config.project_id}"
+
+
+def stored_document(
+    client: firestore.Client, business_unit_id: str, customer_order_id: str
+) -> dict[str, Any] | None:
+    """The order's Firestore document as the processor wrote it, or ``None``."""
+    snapshot = client.document(document_path(business_unit_id, customer_order_id)).get()
+    return snapshot.to_dict() if snapshot.exists else None

@@ -1,7 +1,7 @@
 """HTTP Cloud Function ``ingest``: the OMS PUTs customer orders here.
 
-A thin adapter: Flask request in, :class:`shared.ingest.IngestService` decides,
-Flask response out.
+The composition root and a thin adapter: Flask request in,
+:class:`shared.ingest.IngestService` decides, Flask response out.
 """
 
 from __future__ import annotations
@@ -10,28 +10,33 @@ import flask
 import functions_framework
 import werkzeug.exceptions
 
+from shared import log
 from shared.config import Settings
-from shared.firestore_store import FirestoreOrderStore, new_firestore_client
-from shared.http import HttpRequest, discard_rest
+from shared.domain.http import HttpRequest, HttpResponse, discard_rest
+from shared.domain.problems import problem
 from shared.ingest import IngestService
 from shared.lazy import Lazy
-from shared.publisher import PubSubOrderPublisher, new_publisher_client
+
+# Read at start, so that a bad deployment fails to start instead of failing the first PUT.
+settings = Settings.from_env()
+log.configure()
+_log = log.get_logger("ingest")
 
 
 def _new_service() -> IngestService:
-    settings = Settings.from_env()
-    publisher_client = Lazy(new_publisher_client)
-    firestore_client = Lazy(lambda: new_firestore_client(settings))
-    publisher = Lazy(lambda: PubSubOrderPublisher(publisher_client.get, settings))
-    store = Lazy(
-        lambda: FirestoreOrderStore(
-            firestore_client.get, timeout_seconds=settings.firestore_timeout_seconds
-        )
+    # The adapters bring the Google clients; importing them here keeps the gRPC
+    # stack off the import path until the first request needs it.
+    from shared.adapters.firestore import FirestoreOrderStore
+    from shared.adapters.pubsub import PubSubOrderPublisher
+
+    return IngestService(
+        PubSubOrderPublisher.from_settings(settings),
+        FirestoreOrderStore.from_settings(settings),
+        retry_after_seconds=settings.retry_after_seconds,
     )
-    return IngestService(publisher.get, store.get, retry_after_seconds=settings.retry_after_seconds)
 
 
-_service = Lazy(_new_service)
+service = Lazy(_new_service)
 
 
 @functions_framework.http
@@ -50,8 +55,23 @@ def _not_routed(error: werkzeug.exceptions.NotFound) -> flask.Response:
 functions_framework.errorhandler(werkzeug.exceptions.NotFound)(_not_routed)
 
 
+# What escapes the service (its clients could not be built) still answers problem+json.
+def _internal_error(error: Exception) -> flask.Response | werkzeug.exceptions.HTTPException:
+    if isinstance(error, werkzeug.exceptions.HTTPException):
+        return error
+    _log.error("request failed before the service could answer", exc_info=error)
+    return _flask_response(
+        HttpResponse.from_problem(
+            problem(500, "internal-error", "the request failed; it is logged for the operators")
+        )
+    )
+
+
+functions_framework.errorhandler(Exception)(_internal_error)
+
+
 def _answer(request: flask.Request) -> flask.Response:
-    answer = _service.get().handle(
+    answer = service.get().handle(
         HttpRequest(
             method=request.method,
             raw_path=request.environ.get("RAW_URI")
@@ -65,4 +85,8 @@ def _answer(request: flask.Request) -> flask.Response:
     # functions-framework reads whatever is left of the body into memory before it
     # answers; a rejected 300 MB body cost 300 MB. Left empty, there is nothing to buffer.
     discard_rest(request.stream)
+    return _flask_response(answer)
+
+
+def _flask_response(answer: HttpResponse) -> flask.Response:
     return flask.Response(answer.body, status=answer.status, headers=dict(answer.headers))

@@ -21,12 +21,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.adapters.firestore import FirestoreOrderStore
+from shared.adapters.pubsub import PubSubOrderPublisher
 from shared.config import Settings
-from shared.firestore_store import FirestoreOrderStore, new_firestore_client
-from shared.lazy import Lazy
-from shared.messages import OrderMessage
-from shared.publisher import PubSubOrderPublisher, new_publisher_client
-from shared.timestamps import ReceivedAtClock
+from shared.domain.messages import OrderMessage
+from shared.domain.timestamps import ReceivedAtClock
 from tests.support import order_body
 
 # The first call pays for the channel; it goes elsewhere, so a drain counts exactly its backlog.
@@ -90,11 +89,6 @@ def _drive(
     }
 
 
-def _publisher(settings: Settings) -> PubSubOrderPublisher:
-    client = Lazy(new_publisher_client)
-    return PubSubOrderPublisher(client.get, settings)
-
-
 def publish_raw(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from google.pubsub_v1 import PublisherClient, PubsubMessage
 
@@ -127,7 +121,7 @@ def publish_raw(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     """Each thread publishes one order and waits for its confirmation, as a PUT does."""
-    publisher = _publisher(settings)
+    publisher = PubSubOrderPublisher.from_settings(settings)
     clock = ReceivedAtClock()
     publisher.publish(_message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock))
     return _drive(
@@ -140,10 +134,7 @@ def publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def store(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     """Each thread applies one message in its own transaction, as a processor thread does."""
-    client = Lazy(lambda: new_firestore_client(settings))
-    order_store = FirestoreOrderStore(
-        client.get, timeout_seconds=settings.firestore_timeout_seconds
-    )
+    order_store = FirestoreOrderStore.from_settings(settings)
     clock = ReceivedAtClock()
     order_store.upsert_if_newer(_message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock))
     return _drive(

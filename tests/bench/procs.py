@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -12,15 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from shared.devstack import LOOPBACK, REPO_ROOT, stop_process_group
+from shared.tools.devstack import stop_process_group
+from shared.tools.functions import FUNCTIONS, LOOPBACK, REPO_ROOT, main_py, serve_command
 
-FUNCTIONS: Mapping[str, tuple[str, Path]] = {
+SERVED: Mapping[str, tuple[str, Path]] = {
     "bare": ("bare", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_publish": ("bare_publish", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_push": ("bare_push", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
-    "ingest": ("ingest", REPO_ROOT / "functions" / "ingest" / "main.py"),
-    "ingest_variant": ("ingest", REPO_ROOT / "tests" / "bench" / "ingest_variant.py"),
-    "processor": ("process", REPO_ROOT / "functions" / "processor" / "main.py"),
+    "ingest": (FUNCTIONS["ingest"], main_py("ingest")),
+    "processor": (FUNCTIONS["processor"], main_py("processor")),
 }
 _PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -104,16 +103,12 @@ class FunctionProcess:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> None:
-        target, source = FUNCTIONS[self.name]
+        target, source = SERVED[self.name]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.started_at = time.monotonic()
         self.popen = subprocess.Popen(
-            [
-                sys.executable, "-m", "functions_framework",
-                f"--target={target}", f"--source={source}",
-                f"--host={LOOPBACK}", f"--port={self.port}",
-            ],
+            serve_command(target, source, port=self.port),
             env=dict(self.env),
             cwd=REPO_ROOT,
             stdin=subprocess.DEVNULL,
@@ -121,7 +116,7 @@ class FunctionProcess:
             stderr=subprocess.STDOUT,
             # Own group, so that the master and every worker are measured and stopped together.
             start_new_session=True,
-        )  # fmt: skip
+        )
         self._stop_sampling.clear()
         self._sampler = threading.Thread(target=self._sample, name=f"rss-{self.name}", daemon=True)
         self._sampler.start()

@@ -25,19 +25,18 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shared.devstack import (
-    REPO_ROOT,
+from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS, ordering_key
+from shared.domain.timestamps import format_timestamp
+from shared.tools.devstack import (
     LocalStack,
     StackConfig,
     free_ports,
     http_request,
     is_listening,
 )
-from shared.firestore_store import BUSINESS_UNITS, CUSTOMER_ORDERS
-from shared.messages import ordering_key
-from shared.timestamps import format_timestamp
+from shared.tools.functions import REPO_ROOT
 from tests.bench.load import LoadResult, Sent, ensure_wrk, run_open_loop, run_wrk
-from tests.bench.procs import FUNCTIONS, FunctionProcess, MemoryPeak
+from tests.bench.procs import SERVED, FunctionProcess, MemoryPeak
 from tests.bench.report import Report
 from tests.support import order_body
 
@@ -121,7 +120,6 @@ def first_good_answer(name: str, url: str, order_id: str) -> Callable[[], bool]:
         method, body = "PUT", json.dumps(order_body(order_id)).encode()
     accepted = {
         "ingest": (202,),
-        "ingest_variant": (202,),
         "bare": (204,),
         "bare_publish": (204,),
     }.get(name, (200, 204))
@@ -157,7 +155,6 @@ class Bench:
             "bare_publish": self.bare_port,
             "bare_push": self.bare_port,
             "ingest": self.config.ingest_port,
-            "ingest_variant": self.config.ingest_port,
             "processor": self.config.processor_port,
         }
         self.stack = LocalStack(self.config)
@@ -508,7 +505,7 @@ class Bench:
             "t0 = time.perf_counter()\n"
             "import functions_framework, flask\n"
             "t1 = time.perf_counter()\n"
-            f"s = u.spec_from_file_location('main', {str(FUNCTIONS[name][1])!r})\n"
+            f"s = u.spec_from_file_location('main', {str(SERVED[name][1])!r})\n"
             "s.loader.exec_module(u.module_from_spec(s))\n"
             "print(t1 - t0, time.perf_counter() - t1)\n"
         )

@@ -1,4 +1,4 @@
-"""``make bench BENCH_ARGS=--tune``: row 1 only, over gunicorn and publisher settings.
+"""``make bench BENCH_ARGS=--tune``: row 1 only, over gunicorn settings.
 
 Each setting is measured against the bare function under the same WORKERS and
 THREADS, so the table shows which setting gives ingest the best share of what
@@ -17,35 +17,29 @@ from tests.bench.run import INGEST_TOPIC, OUT_DIR, Bench, Options
 
 GRID_WORKERS = ("1", "2")
 GRID_THREADS = ("4", "8", "16", "32")
-PUBLISHERS = ("direct", "batching:0.01", "batching:0.001", "batching:0")
 
 
 @dataclass(frozen=True)
 class Setting:
     workers: str
     threads: str
-    publisher: str
 
     def env(self) -> dict[str, str]:
         return {
             "WORKERS": self.workers,
             "THREADS": self.threads,
-            "BENCH_PUBLISHER": self.publisher,
             "ORDERS_TOPIC": INGEST_TOPIC,
         }
 
 
 def settings() -> list[Setting]:
-    grid = [Setting(w, t, "direct") for w in GRID_WORKERS for t in GRID_THREADS]
-    # functions-framework's defaults on this machine: 1 worker, 4 threads per CPU.
-    publishers = [Setting("1", "8", p) for p in PUBLISHERS if p != "direct"]
-    return grid + publishers
+    return [Setting(w, t) for w in GRID_WORKERS for t in GRID_THREADS]
 
 
 def measure(bench: Bench, setting: Setting, bare: dict[str, float] | None) -> dict[str, Any]:
     opts = bench.options
     figures: dict[str, Any] = {"setting": setting.__dict__}
-    names = ("ingest_variant",) if bare is not None else ("bare", "ingest_variant")
+    names = ("ingest",) if bare is not None else ("bare", "ingest")
     for name in names:
         bench.memory.pop(name, None)
         with bench.running(name, **setting.env()) as process:
@@ -53,7 +47,7 @@ def measure(bench: Bench, setting: Setting, bare: dict[str, float] | None) -> di
             run_wrk(
                 process.url,
                 business_unit="bench-warm-up",
-                run=f"{run}-{setting.publisher}",
+                run=run,
                 connections=opts.connections,
                 seconds=opts.warm_up_seconds,
             )
@@ -61,7 +55,7 @@ def measure(bench: Bench, setting: Setting, bare: dict[str, float] | None) -> di
             result = run_wrk(
                 process.url,
                 business_unit="bench-tune",
-                run=f"{run}-{setting.publisher}",
+                run=run,
                 connections=opts.connections,
                 seconds=opts.seconds,
             )
@@ -77,15 +71,15 @@ def measure(bench: Bench, setting: Setting, bare: dict[str, float] | None) -> di
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     header = (
-        "| WORKERS | THREADS | publisher | bare /s | ingest /s | ingest/bare | "
+        "| WORKERS | THREADS | bare /s | ingest /s | ingest/bare | "
         "ingest p50 / p99 ms | CPU ms/PUT | ingest peak RSS MiB |\n"
-        "|---|---|---|---|---|---|---|---|---|"
+        "|---|---|---|---|---|---|---|---|"
     )
     lines = [header]
     for row in rows:
-        setting, bare, ingest = row["setting"], row["bare"], row["ingest_variant"]
+        setting, bare, ingest = row["setting"], row["bare"], row["ingest"]
         lines.append(
-            f"| {setting['workers']} | {setting['threads']} | {setting['publisher']} "
+            f"| {setting['workers']} | {setting['threads']} "
             f"| {bare['throughput_per_s']:.0f} | {ingest['throughput_per_s']:.0f} "
             f"| {ingest['throughput_per_s'] / bare['throughput_per_s']:.2f} "
             f"| {ingest['p50_ms']:.1f} / {ingest['p99_ms']:.1f} "

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.dlq.records import (
+from shared.domain.messages import OrderMessage
+from shared.tools.dlq.records import (
     DELIVERY_COUNT,
     SOURCE_PROJECT,
     SOURCE_SUBSCRIPTION,
     DeadLetter,
     parse_dead_letter,
 )
-from shared.messages import OrderMessage
 from tests.support import order_body
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack import LocalStack
-from shared.dlq.cli import main
-from shared.messages import OrderMessage
-from shared.timestamps import format_timestamp
-from tests.dlq.conftest import DeadLetterRig, peek
+from shared.domain.messages import OrderMessage
+from shared.domain.timestamps import format_timestamp
+from shared.tools.devstack import LocalStack
+from shared.tools.dlq.cli import main
+from tests.dlq.rig import DeadLetterRig, peek
 from tests.support import order_body
 
 pytestmark = pytest.mark.integration

@@ -15,13 +15,19 @@ from typing import Any
 import pytest
 import requests
 
-from shared.devstack import LocalStack
-from shared.dlq.cli import main
-from shared.messages import OrderMessage
-from shared.timestamps import format_timestamp, parse_timestamp
-from tests.conftest import stored_document
-from tests.dlq.conftest import DeadLetterRig, RawMessage, attributes_of, peek, publish
-from tests.support import create_pull_subscription, create_topic, order_body, pull_all, wait_for
+from shared.domain.messages import OrderMessage
+from shared.domain.timestamps import format_timestamp, parse_timestamp
+from shared.tools.devstack import LocalStack
+from shared.tools.dlq.cli import main
+from tests.dlq.rig import DeadLetterRig, RawMessage, attributes_of, peek, publish
+from tests.support import (
+    create_pull_subscription,
+    create_topic,
+    order_body,
+    pull_all,
+    stored_document,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from shared.devstack import free_ports
-from shared.dlq.cli import main
+from shared.tools.devstack import free_ports
+from shared.tools.dlq.cli import main
 
 pytestmark = pytest.mark.integration
 

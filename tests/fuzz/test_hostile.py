@@ -22,9 +22,9 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from shared.devstack import LocalStack, free_ports
-from shared.http import MAX_BODY_BYTES
-from shared.messages import decode_message
+from shared.domain.http import MAX_BODY_BYTES
+from shared.domain.messages import decode_message
+from shared.tools.devstack import LocalStack, free_ports
 from tests.fuzz.hooks import LEAK_MARKERS
 from tests.reliability.processes import rss_bytes
 from tests.support import (

@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis.core.result import Ok
 
-from shared.ids import id_violation
-from shared.openapi import (
+from shared.domain.addresses import ORDER_PATH_TEMPLATE
+from shared.domain.ids import id_violation
+from shared.domain.problems import PROBLEM_TITLES
+from shared.tools.openapi import (
     ID_SCHEMA,
     OPENAPI_PATH,
-    ORDER_PATH,
     PROBLEM_SLUGS_BY_STATUS,
     build_document,
     render,
 )
-from shared.problems import PROBLEM_TITLES
 
 
 def test_the_committed_document_is_up_to_date() -> None:
@@ -35,12 +35,12 @@ def test_the_document_is_valid_openapi_3_1() -> None:
     results = list(schema.get_all_operations())
     labels = sorted(result.ok().label for result in results if isinstance(result, Ok))
     assert len(labels) == len(results)
-    assert labels == [f"GET {ORDER_PATH}", f"PUT {ORDER_PATH}"]
+    assert labels == [f"GET {ORDER_PATH_TEMPLATE}", f"PUT {ORDER_PATH_TEMPLATE}"]
 
 
 def test_an_invalid_document_is_caught_by_that_validation() -> None:
     document = build_document()
-    document["paths"][ORDER_PATH]["put"]["responses"]["202"] = {"content": 17}
+    document["paths"][ORDER_PATH_TEMPLATE]["put"]["responses"]["202"] = {"content": 17}
     with pytest.raises(Exception, match="content"):
         schemathesis.openapi.from_dict(document).validate()
 
@@ -48,7 +48,7 @@ def test_an_invalid_document_is_caught_by_that_validation() -> None:
 @pytest.mark.parametrize("status", [400, 404, 405, 413, 415, 422, 503])
 def test_every_error_status_of_the_put_is_described_as_problem_json(status: int) -> None:
     document = build_document()
-    response = document["paths"][ORDER_PATH]["put"]["responses"][str(status)]
+    response = document["paths"][ORDER_PATH_TEMPLATE]["put"]["responses"][str(status)]
     component = document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
     schema = component["content"]["application/problem+json"]["schema"]
     assert schema["allOf"][0] == {"$ref": "#/components/schemas/Problem"}
@@ -60,7 +60,7 @@ def test_every_error_status_of_the_put_is_described_as_problem_json(status: int)
 
 
 def test_the_success_bodies_are_described() -> None:
-    operations = build_document()["paths"][ORDER_PATH]
+    operations = build_document()["paths"][ORDER_PATH_TEMPLATE]
     accepted = operations["put"]["responses"]["202"]["content"]["application/json"]["schema"]
     stored = operations["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert accepted == {"$ref": "#/components/schemas/Accepted"}

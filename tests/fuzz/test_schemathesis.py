@@ -19,10 +19,11 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from shared.devstack import REPO_ROOT, LocalStack
-from shared.jsonbody import dump_json
-from shared.messages import decode_message
-from shared.openapi import OPENAPI_PATH
+from shared.domain.jsonbody import dump_json
+from shared.domain.messages import decode_message
+from shared.tools.devstack import LocalStack
+from shared.tools.functions import REPO_ROOT
+from shared.tools.openapi import OPENAPI_PATH
 from tests.fuzz.hooks import RECORD_ENV
 from tests.support import (
     create_pull_subscription,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shared.domain.addresses import collection_path
 from tests.support import order_body
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def orders_sync(*argv: str, timeout: float = 180) -> Run:
 
 def stored_orders(client: firestore.Client, business_unit_id: str) -> dict[str, dict[str, Any]]:
     """Every customer order Firestore holds for the business unit, by id."""
-    collection = client.collection(f"business-units/{business_unit_id}/customer-orders")
+    collection = client.collection(collection_path(business_unit_id))
     return {
         snapshot.id: (snapshot.to_dict() or {})["customerOrder"] for snapshot in collection.stream()
     }

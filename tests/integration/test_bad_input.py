@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from shared.devstack import LocalStack
-from shared.http import MAX_BODY_BYTES
+from shared.domain.http import MAX_BODY_BYTES
+from shared.tools.devstack import LocalStack
 from tests.support import (
     create_pull_subscription,
     create_topic,

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from shared.devstack import LOOPBACK, REPO_ROOT, free_ports, is_listening
+from shared.tools.devstack import free_ports, is_listening
+from shared.tools.functions import LOOPBACK, REPO_ROOT
 from tests.support import order_body, unique_id, wait_for
 
 pytestmark = pytest.mark.integration
@@ -44,7 +45,7 @@ def devstack(ports: dict[str, int], tmp_path: pathlib.Path) -> Iterator[subproce
     output = tmp_path / "devstack.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shared.devstack"],
+            [sys.executable, "-m", "shared.tools.devstack"],
             cwd=REPO_ROOT,
             env=devstack_env(ports),
             stdout=sink,
@@ -95,7 +96,7 @@ def test_devstack_refuses_ports_in_use(ports: dict[str, int]) -> None:
         occupied.listen()
         started = time.monotonic()
         finished = subprocess.run(
-            [sys.executable, "-m", "shared.devstack"],
+            [sys.executable, "-m", "shared.tools.devstack"],
             cwd=REPO_ROOT,
             env=devstack_env(ports),
             capture_output=True,

@@ -15,16 +15,17 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from shared.devstack import LocalStack
-from shared.messages import OrderMessage
-from shared.timestamps import parse_timestamp
-from tests.conftest import stored_document
+from shared.domain.addresses import collection_path
+from shared.domain.messages import OrderMessage
+from shared.domain.timestamps import parse_timestamp
+from shared.tools.devstack import LocalStack
 from tests.support import (
     create_pull_subscription,
     create_topic,
     order_body,
     pull_all,
     running_function,
+    stored_document,
     unique_id,
     wait_for,
 )
@@ -119,9 +120,7 @@ def test_every_order_ends_at_its_last_version(
     def all_final() -> bool:
         documents = {
             snapshot.id: snapshot.to_dict() or {}
-            for snapshot in firestore_client.collection(
-                f"business-units/{bu}/customer-orders"
-            ).stream()
+            for snapshot in firestore_client.collection(collection_path(bu)).stream()
         }
         return len(documents) == len(order_ids) and all(
             document["customerOrder"]["version"] == versions for document in documents.values()

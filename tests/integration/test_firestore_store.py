@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.cloud import firestore
 
+from shared.adapters.firestore import FirestoreOrderStore
 from shared.config import Settings
-from shared.conflict import Decision
-from shared.devstack import LocalStack
-from shared.firestore_store import FirestoreOrderStore
-from shared.messages import OrderMessage
+from shared.domain.conflict import Decision
+from shared.domain.messages import OrderMessage
+from shared.tools.devstack import LocalStack
 from tests.support import order_body, unique_id
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ T0 = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 
 def new_store(firestore_client: firestore.Client) -> FirestoreOrderStore:
     return FirestoreOrderStore(
-        lambda: firestore_client,
+        firestore_client,
         timeout_seconds=Settings(project_id="unused").firestore_timeout_seconds,
         # Each round of colliding transactions waits out the emulator's lock
         # timeout; on a loaded 2-core machine the production 30 s is not always enough.

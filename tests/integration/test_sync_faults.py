@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack import LocalStack, StackConfig
+from shared.tools.devstack import LocalStack, StackConfig
 from tests.integration.sync_support import (
     ORDERS_SYNC,
     Run,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from google.cloud import firestore
 
-from shared.devstack import LocalStack, http_request
+from shared.tools.devstack import LocalStack, http_request
 from tests.integration.sync_support import (
     ORDERS_SYNC,
     checkpoint_events,

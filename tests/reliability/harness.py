@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import requests
 
-from shared.devstack import LocalStack, StackConfig
-from shared.firestore_store import order_path
-from shared.timestamps import parse_timestamp
+from shared.domain.addresses import document_path, order_location
+from shared.domain.timestamps import parse_timestamp
+from shared.tools.devstack import LocalStack, StackConfig
 from tests.support import order_body
 
 if TYPE_CHECKING:
@@ -120,10 +119,7 @@ def put_version(
     *,
     timeout: float = 30.0,
 ) -> Sent | None:
-    url = (
-        f"{base_url}/business-units/{quote(business_unit_id, safe='')}"
-        f"/customer-orders/{quote(customer_order_id, safe='')}"
-    )
+    url = base_url + order_location(business_unit_id, customer_order_id)
     try:
         response = session.put(url, json=version_body(customer_order_id, version), timeout=timeout)
     except requests.RequestException as exc:
@@ -147,7 +143,7 @@ def stored_versions(
     found: dict[tuple[str, str], tuple[datetime, str]] = {}
     for start in range(0, len(keys), 300):
         batch = keys[start : start + 300]
-        references = [client.document(order_path(*key)) for key in batch]
+        references = [client.document(document_path(*key)) for key in batch]
         try:
             snapshots = list(client.get_all(references, timeout=20))
         except (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded):

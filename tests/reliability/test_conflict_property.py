@@ -17,11 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.conflict import Decision
-from shared.firestore_store import FirestoreOrderStore
-from shared.messages import OrderMessage
-from tests.conftest import stored_document
-from tests.support import order_body, unique_id
+from shared.adapters.firestore import FirestoreOrderStore
+from shared.domain.conflict import Decision
+from shared.domain.messages import OrderMessage
+from tests.support import order_body, stored_document, unique_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -68,7 +67,7 @@ def _stored(client: firestore.Client, order_id: str) -> tuple[datetime, str] | N
 
 @pytest.fixture(scope="module")
 def store(firestore_client: firestore.Client) -> FirestoreOrderStore:
-    return FirestoreOrderStore(lambda: firestore_client, timeout_seconds=10)
+    return FirestoreOrderStore(firestore_client, timeout_seconds=10)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

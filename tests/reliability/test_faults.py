@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from shared.devstack import LocalStack
-from shared.jsonbody import dump_json
-from shared.timestamps import ReceivedAtClock, format_timestamp
+from shared.domain.jsonbody import dump_json
+from shared.domain.timestamps import ReceivedAtClock, format_timestamp
+from shared.tools.devstack import LocalStack
 from tests.reliability.harness import (
     Ledger,
     firestore_client_for,

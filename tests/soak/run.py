@@ -27,7 +27,8 @@ from typing import Any
 
 import requests
 
-from shared.devstack import REPO_ROOT, LocalStack
+from shared.tools.devstack import LocalStack
+from shared.tools.functions import REPO_ROOT
 from tests.reliability.harness import (
     Ledger,
     firestore_client_for,

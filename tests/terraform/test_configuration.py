@@ -18,8 +18,8 @@ from shared.config import (
     DEFAULT_PROCESSOR_SUBSCRIPTION,
     Settings,
 )
-from shared.deploy_package import FUNCTIONS
-from shared.devstack import LocalStack, StackConfig
+from shared.tools.devstack import LocalStack, StackConfig
+from shared.tools.functions import FUNCTIONS
 from tests.terraform.tfconfig import (
     REPO_ROOT,
     TERRAFORM_DIR,

@@ -27,16 +27,17 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from shared.deploy_package import FUNCTIONS, build_zip, package_files
-from shared.devstack import LOOPBACK, LocalStack, free_ports, is_listening
-from shared.messages import OrderMessage, decode_message
-from shared.timestamps import parse_timestamp
-from tests.conftest import stored_document
+from shared.domain.messages import OrderMessage, decode_message
+from shared.domain.timestamps import parse_timestamp
+from shared.tools.deploy_package import build_zip, package_files
+from shared.tools.devstack import LocalStack, free_ports, is_listening
+from shared.tools.functions import FUNCTIONS, LOOPBACK, serve_command
 from tests.support import (
     create_pull_subscription,
     create_topic,
     order_body,
     pull_all,
+    stored_document,
     unique_id,
     wait_for,
 )
@@ -44,7 +45,6 @@ from tests.terraform.tfconfig import REPO_ROOT, TERRAFORM_DIR, terraform_console
 
 MODULE = TERRAFORM_DIR / "modules" / "function_source"
 WHEELHOUSE = REPO_ROOT / "build" / "wheelhouse"
-DEV_ONLY = ("shared/devstack.py", "shared/requirements.py", "shared/deploy_package.py")
 
 
 def terraform_files(function_dir: str, root: Path) -> dict[str, str]:
@@ -79,24 +79,19 @@ def test_terraform_and_python_agree_on_every_kind_of_path(tmp_path: Path) -> Non
         "shared/.hidden.py": "shared/.hidden.py",
         "shared/sub/__init__.py": "shared/sub/__init__.py",
         "shared/sub/deep/module.py": "shared/sub/deep/module.py",
-        # Only the top-level tool modules are dev-only; a nested namesake is code.
-        "shared/sub/devstack.py": "shared/sub/devstack.py",
-        "shared/sub/cli.py": "shared/sub/cli.py",
+        # Only shared/tools/ is left out; a namesake elsewhere is runtime code.
+        "shared/devstack.py": "shared/devstack.py",
+        "shared/sub/tools/cli.py": "shared/sub/tools/cli.py",
     }
     left_out = [
         "functions/ingest/helper.py",
         "functions/processor/main.py",
         "shared/notes.txt",
-        "shared/devstack.py",
-        "shared/requirements.py",
-        "shared/deploy_package.py",
-        "shared/dlq/__init__.py",
-        "shared/dlq/nested/replay.py",
-        "shared/sync/client.py",
-        "shared/cli.py",
-        "shared/cli_orders.py",
-        "shared/cli_tools/__init__.py",
-        "shared/cli_tools/commands/run.py",
+        "shared/tools/__init__.py",
+        "shared/tools/devstack.py",
+        "shared/tools/dlq/__init__.py",
+        "shared/tools/dlq/nested/replay.py",
+        "shared/tools/sync/client.py",
         "shared/__pycache__/config.cpython-311.pyc",
         "shared/__pycache__/stray.py",
         "shared/sub/__pycache__/stray.py",
@@ -113,19 +108,18 @@ def test_terraform_and_python_agree_on_every_kind_of_path(tmp_path: Path) -> Non
     }
 
 
-def test_the_real_package_leaves_out_dev_tooling_and_keeps_the_code() -> None:
-    names = set(package_files("ingest"))
-    for dev_only in DEV_ONLY:
-        assert dev_only not in names
-    assert not [
-        name
-        for name in names
-        if name.startswith(("shared/dlq/", "shared/sync/", "shared/cli")) or "__pycache__" in name
-    ]
+@pytest.mark.parametrize("function_dir", sorted(FUNCTIONS))
+def test_the_real_package_is_shared_without_its_tools(function_dir: str) -> None:
+    names = set(package_files(function_dir))
+    assert not [name for name in names if name.startswith("shared/tools/") or "__pycache__" in name]
     assert {"main.py", "requirements.txt", "shared/__init__.py", "shared/py.typed"} <= names
-    code = {path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "shared").glob("*.py")}
-    tools = {name for name in code if name in DEV_ONLY or name.startswith("shared/cli")}
-    assert code - tools <= names
+    runtime = {
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in (REPO_ROOT / "shared").rglob("*.py")
+        if "tools" not in path.relative_to(REPO_ROOT / "shared").parts
+        and "__pycache__" not in path.parts
+    }
+    assert runtime <= names
 
 
 @pytest.mark.parametrize("function_dir", sorted(FUNCTIONS))
@@ -220,15 +214,11 @@ def serve(artifact: Artifact, name: str, stack: LocalStack, **env: str) -> Itera
     # Nothing of the repository may leak in: only the unpacked folder and the fresh venv.
     inherited = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     process = subprocess.Popen(
-        [
-            str(artifact.python), "-m", "functions_framework",
-            f"--target={FUNCTIONS[name]}", "--source=main.py",
-            f"--host={LOOPBACK}", f"--port={port}",
-        ],
+        serve_command(FUNCTIONS[name], "main.py", port=port, python=artifact.python),
         cwd=artifact.folders[name],
         env={**inherited, **stack.config.emulator_env(), "PYTHONDONTWRITEBYTECODE": "1", **env},
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         wait_for(lambda: process.poll() is None and is_listening(port), timeout=30)
         yield f"http://{LOOPBACK}:{port}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from google.api_core import exceptions
 
-from shared.firestore_store import is_contention
+from shared.adapters.firestore import is_contention
 
 
 def _error(kind: type[Exception], message: str) -> Exception:
@@ -49,7 +49,7 @@ def test_keyed_locks_let_one_holder_per_key_and_forget_idle_keys() -> None:
     import threading
     import time
 
-    from shared.firestore_store import KeyedLocks
+    from shared.adapters.firestore import KeyedLocks
 
     locks = KeyedLocks()
     inside: dict[str, int] = {"a": 0, "b": 0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.dlq.cli import main
+from shared.tools.dlq.cli import main
 
 
 @pytest.fixture(autouse=True)

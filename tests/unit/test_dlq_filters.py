@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from shared.dlq.filters import Selection, parse_duration, select, unmatched_orders
-from shared.dlq.records import DeadLetter, OrderRef
+from shared.tools.dlq.filters import Selection, parse_duration, select, unmatched_orders
+from shared.tools.dlq.records import DeadLetter, OrderRef
 from tests.dlq.samples import NOW, dead_letter, order_message
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from shared.dlq.errors import DlqError
-from shared.dlq.operations import (
+from shared.tools.dlq.operations import (
     CHUNK_SIZE,
     Leased,
     Outcome,
@@ -15,7 +14,8 @@ from shared.dlq.operations import (
     purge,
     replay,
 )
-from shared.dlq.replay_message import ReplayMessage
+from shared.tools.dlq.replay_message import ReplayMessage
+from shared.tools.errors import DlqError
 from tests.dlq.samples import NOW, dead_letter, order_message
 
 

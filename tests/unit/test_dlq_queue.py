@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from shared.dlq.errors import DlqError
-from shared.dlq.queue import PubSubDeadLetterQueue
+from shared.tools.dlq.queue import PubSubDeadLetterQueue
+from shared.tools.errors import DlqError
 from tests.dlq.samples import bookkeeping, order_message
 
 

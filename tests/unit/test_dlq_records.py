@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.dlq.records import OrderRef
-from shared.messages import RECEIVED_AT
+from shared.domain.messages import RECEIVED_AT
+from shared.tools.dlq.records import OrderRef
 from tests.dlq.samples import NOW, SOURCE, bookkeeping, dead_letter, order_message
 
 

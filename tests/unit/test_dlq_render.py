@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.dlq.render import detail_json, detail_lines, format_age, list_lines, summary_json
+from shared.tools.dlq.render import detail_json, detail_lines, format_age, list_lines, summary_json
 from tests.dlq.samples import NOW, SOURCE, dead_letter, order_message
 
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from shared.dlq.replay_message import REPLAYED_AT, NotReplayable, build_replay_message
-from shared.messages import decode_message
+from shared.domain.messages import decode_message
+from shared.tools.dlq.replay_message import REPLAYED_AT, build_replay_message
+from shared.tools.errors import NotReplayable
 from tests.dlq.samples import NOW, bookkeeping, dead_letter, order_message
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.domain.ids import MAX_ID_LENGTH, id_violation, validate_id
 from shared.errors import InvalidId
-from shared.ids import MAX_ID_LENGTH, id_violation, validate_id
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from shared.adapters.memory import InMemoryOrderPublisher, InMemoryOrderStore
+from shared.domain.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from shared.domain.messages import OrderMessage
+from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.errors import StoreUnavailable
-from shared.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 from shared.ingest import IngestService
-from shared.messages import OrderMessage
-from shared.problems import PROBLEM_CONTENT_TYPE
-from shared.publisher import InMemoryOrderPublisher
-from shared.store import InMemoryOrderStore, StoredOrder
+from shared.ports import StoredOrder
 from tests.support import order_body
 
 PATH = "/business-units/BU1/customer-orders/CO-1"
@@ -33,7 +33,7 @@ def store() -> InMemoryOrderStore:
 
 @pytest.fixture
 def service(publisher: InMemoryOrderPublisher, store: InMemoryOrderStore) -> IngestService:
-    return IngestService(lambda: publisher, lambda: store, retry_after_seconds=7)
+    return IngestService(publisher, store, retry_after_seconds=7)
 
 
 def put(
@@ -241,7 +241,7 @@ def test_get_while_firestore_is_down_is_503(publisher: InMemoryOrderPublisher) -
         def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
             raise StoreUnavailable("connection refused")
 
-    service = IngestService(lambda: publisher, DownStore, retry_after_seconds=3)
+    service = IngestService(publisher, DownStore(), retry_after_seconds=3)
     response = service.handle(HttpRequest("GET", PATH))
     assert response.status == 503
     assert response.headers["Retry-After"] == "3"
@@ -250,10 +250,11 @@ def test_get_while_firestore_is_down_is_503(publisher: InMemoryOrderPublisher) -
 def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
     store: InMemoryOrderStore,
 ) -> None:
-    def broken() -> InMemoryOrderPublisher:
-        raise RuntimeError("secret internals")
+    class BrokenPublisher(InMemoryOrderPublisher):
+        def publish(self, message: OrderMessage) -> str:
+            raise RuntimeError("secret internals")
 
-    service = IngestService(broken, lambda: store, retry_after_seconds=1)
+    service = IngestService(BrokenPublisher(), store, retry_after_seconds=1)
     response = put(service, order_body("CO-1"))
     assert response.status == 500
     assert "secret internals" not in response.body.decode()

@@ -2,15 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.jsonbody import (
+from shared.domain.jsonbody import (
     MAX_FIRESTORE_DEPTH,
     FieldViolation,
-    MalformedJson,
     dump_json,
     json_pointer,
     parse_json,
     storage_violations,
 )
+from shared.errors import MalformedJson
 
 
 @pytest.mark.parametrize(

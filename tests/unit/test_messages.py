@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from shared.domain.messages import OrderMessage, decode_message, decode_push_data
 from shared.errors import UndecodableMessage
-from shared.messages import OrderMessage, decode_message, decode_push_data
 from tests.support import order_body
 
 RECEIVED_AT = datetime(2026, 11, 29, 22, 26, 59, 123456, tzinfo=UTC)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.model import validate_document
+from shared.domain.model import validate_document
 from tests.support import SAMPLE_BODY, order_body
 
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from shared.http import HttpResponse
-from shared.jsonbody import FieldViolation
-from shared.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, problem
+from shared.domain.http import HttpResponse
+from shared.domain.jsonbody import FieldViolation
+from shared.domain.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, problem
 
 
 def test_a_problem_document_has_the_rfc9457_members() -> None:

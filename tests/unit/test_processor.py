@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import base64
+import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from shared.conflict import Decision
+from shared import log
+from shared.adapters.memory import InMemoryOrderStore
+from shared.domain.conflict import Decision
+from shared.domain.messages import OrderMessage
 from shared.errors import StoreUnavailable, UndecodableMessage
-from shared.messages import OrderMessage
 from shared.processor import process_push
-from shared.store import InMemoryOrderStore
 from tests.support import order_body
 
 T0 = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
@@ -53,16 +56,35 @@ def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
     assert (stored.customer_order["status"], stored.message_id) == ("PAID", "m-2")
 
 
+class RecordingHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+        self.addFilter(log.OrderIdsFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def errors_logged() -> Iterator[RecordingHandler]:
+    """The processor's error lines, with the order ids a deployed handler would add."""
+    handler = RecordingHandler()
+    logger = logging.getLogger(log.LOGGER_NAME)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered(
-    caplog: pytest.LogCaptureFixture,
+    errors_logged: RecordingHandler,
 ) -> None:
     event_data = {"message": {"data": "e30=", "attributes": {"customerOrderId": "CO-9"}}}
-    with (
-        caplog.at_level("ERROR", logger="customer_order_events"),
-        pytest.raises(UndecodableMessage),
-    ):
+    with pytest.raises(UndecodableMessage):
         process_push(event_data, "m-1", InMemoryOrderStore())
-    [record] = caplog.records
+    [record] = errors_logged.records
     assert "m-1" in record.getMessage()
     # Logged with the ids it claims, so on-call can find it by order id.
     assert getattr(record, "json_fields", None) == {"customerOrderId": "CO-9"}

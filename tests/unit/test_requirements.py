@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shared import requirements
+from shared.tools import requirements
 
 
 def test_deploy_requirements_match_pyproject() -> None:

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from shared.sync.auth import IdTokenSource, token_expiry
-from shared.sync.errors import CredentialsError
+from shared.tools.errors import CredentialsError
+from shared.tools.sync.auth import IdTokenSource, token_expiry
 
 
 def jwt(expires_at: float, name: str = "t") -> str:

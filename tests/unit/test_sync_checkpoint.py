@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.sync.checkpoint import Checkpoint, LineState, default_checkpoint_path
-from shared.sync.errors import UsageError
-from shared.sync.in_doubt import Watermark
-from shared.sync.records import OrderRecord
+from shared.tools.errors import UsageError
+from shared.tools.sync.checkpoint import Checkpoint, LineState, default_checkpoint_path
+from shared.tools.sync.in_doubt import Watermark
+from shared.tools.sync.records import OrderRecord
 
 URL = "http://127.0.0.1:9"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.devstack import free_ports
-from shared.sync.cli import main
+from shared.tools.devstack import free_ports
+from shared.tools.sync.cli import main
 from tests.support import order_body
 from tests.unit.sync_fakes import Answer, ScriptedServer, problem, sequence
 from tests.unit.test_sync_push import FakeIngest, line

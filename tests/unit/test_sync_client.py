@@ -9,11 +9,11 @@ from collections import defaultdict
 
 import pytest
 
-from shared.devstack import free_ports
 from shared.errors import InvalidId
-from shared.sync.client import Accepted, Failed, Found, NotFound, OrdersClient, Rejected
-from shared.sync.ratelimit import RateLimiter
-from shared.sync.retrying import RetryPolicy
+from shared.tools.devstack import free_ports
+from shared.tools.sync.client import Accepted, Failed, Found, NotFound, OrdersClient, Rejected
+from shared.tools.sync.ratelimit import RateLimiter
+from shared.tools.sync.retrying import RetryPolicy
 from tests.support import order_body
 from tests.unit.sync_fakes import (
     DROP,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.sync.compare import first_difference
+from shared.tools.sync.compare import first_difference
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from shared.sync.client import Found, GetOutcome, NotFound
-from shared.sync.in_doubt import InDoubtResolver, Watermark
-from shared.sync.records import OrderRecord
+from shared.tools.sync.client import Found, GetOutcome, NotFound
+from shared.tools.sync.in_doubt import InDoubtResolver, Watermark
+from shared.tools.sync.records import OrderRecord
 
 
 def record(customer_order_id: str, status: str = "NEW") -> OrderRecord:

@@ -8,7 +8,8 @@ from collections import defaultdict
 
 import pytest
 
-from shared.sync.keyed import KeyOrderedWorkers, WorkerCrashed
+from shared.tools.errors import WorkerCrashed
+from shared.tools.sync.keyed import KeyOrderedWorkers
 
 
 def test_items_of_one_key_run_in_order_and_never_overlap() -> None:

@@ -10,13 +10,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from shared.sync.checkpoint import Checkpoint
-from shared.sync.client import OrdersClient
-from shared.sync.in_doubt import InDoubtResolver
-from shared.sync.push import Push, PushSummary
-from shared.sync.records import OrderRecord, expand_inputs, read_records, scan_inputs
-from shared.sync.rejects import RejectsFile
-from shared.sync.retrying import RetryPolicy
+from shared.tools.sync.checkpoint import Checkpoint
+from shared.tools.sync.client import OrdersClient
+from shared.tools.sync.in_doubt import InDoubtResolver
+from shared.tools.sync.push import Push, PushSummary
+from shared.tools.sync.records import OrderRecord, expand_inputs, read_records, scan_inputs
+from shared.tools.sync.rejects import RejectsFile
+from shared.tools.sync.retrying import RetryPolicy
 from tests.support import order_body
 from tests.unit.sync_fakes import Answer, ScriptedServer, SeenRequest, problem
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.sync.errors import UsageError
-from shared.sync.records import (
+from shared.tools.errors import UsageError
+from shared.tools.sync.records import (
     BadRecord,
     OrderRecord,
     expand_inputs,

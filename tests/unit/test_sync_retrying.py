@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.sync.retrying import RetryPolicy, is_retryable_status, retry_after_seconds
+from shared.tools.sync.retrying import RetryPolicy, is_retryable_status, retry_after_seconds
 
 NOW = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.timestamps import ReceivedAtClock, format_timestamp, parse_timestamp
+from shared.domain.timestamps import ReceivedAtClock, format_timestamp, parse_timestamp
 
 
 def test_format_is_rfc3339_utc_with_microseconds() -> None:

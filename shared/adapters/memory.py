@@ -1,0 +1,57 @@
+"""In-memory adapters of the ports, for unit tests and nothing else."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+
+from shared.domain.conflict import Decision, decide
+from shared.domain.messages import OrderMessage
+from shared.errors import PublishFailed
+from shared.ports import OrderPublisher, OrderStore, StoredOrder
+
+
+class InMemoryOrderPublisher(OrderPublisher):
+    """Records what would have been published."""
+
+    def __init__(self) -> None:
+        self.published: list[OrderMessage] = []
+        self.fail_with: Exception | None = None
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def publish(self, message: OrderMessage) -> str:
+        if self.fail_with is not None:
+            raise PublishFailed(str(self.fail_with)) from self.fail_with
+        with self._lock:
+            self.published.append(message)
+            return str(next(self._ids))
+
+
+class InMemoryOrderStore(OrderStore):
+    """The conflict rule over a dict."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._orders: dict[tuple[str, str], StoredOrder] = {}
+
+    def upsert_if_newer(self, message: OrderMessage) -> Decision:
+        key = (message.business_unit_id, message.customer_order_id)
+        with self._lock:
+            stored = self._orders.get(key)
+            decision = decide(message.received_at, stored.received_at if stored else None)
+            if decision.writes:
+                self._orders[key] = StoredOrder(
+                    business_unit_id=message.business_unit_id,
+                    customer_order_id=message.customer_order_id,
+                    customer_order=copy.deepcopy(message.customer_order),
+                    received_at=message.received_at,
+                    message_id=message.message_id,
+                    processed_at=message.received_at,
+                )
+            return decision
+
+    def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
+        with self._lock:
+            return self._orders.get((business_unit_id, customer_order_id))

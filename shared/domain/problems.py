@@ -1,0 +1,69 @@
+"""RFC 9457 problem documents (``application/problem+json``) for every error the API answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.domain.jsonbody import FieldViolation
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_TYPE_BASE = "urn:customer-order-events:problem:"
+
+# Problem types by slug: the URI a client can switch on, and its fixed title.
+PROBLEM_TITLES: Mapping[str, str] = {
+    "malformed-json": "The body is not valid JSON",
+    "invalid-id": "An id in the path is invalid",
+    "validation-failed": "The customer order does not match the schema",
+    "not-found": "Not found",
+    "method-not-allowed": "Method not allowed",
+    "payload-too-large": "The body is too large",
+    "unsupported-media-type": "The body must be JSON",
+    "publish-unavailable": "The order could not be accepted right now",
+    "store-unavailable": "The order store is unavailable right now",
+    "internal-error": "Internal error",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    status: int
+    slug: str
+    detail: str
+    errors: tuple[FieldViolation, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return _TYPE_BASE + self.slug
+
+    @property
+    def title(self) -> str:
+        return PROBLEM_TITLES[self.slug]
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            document["errors"] = [
+                {"pointer": error.pointer, "detail": error.detail} for error in self.errors
+            ]
+        return document
+
+
+def problem(
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    errors: Iterable[FieldViolation] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Problem:
+    if slug not in PROBLEM_TITLES:
+        raise KeyError(f"unknown problem type {slug!r}")
+    return Problem(status, slug, detail, tuple(errors), dict(headers or {}))

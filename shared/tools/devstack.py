@@ -1,0 +1,438 @@
+"""The local stack: both emulators, the topics and subscriptions, and both functions.
+
+``make dev`` runs ``python -m shared.tools.devstack`` in the foreground on the
+documented ports; the test suite starts the same stack on free ports through
+:class:`LocalStack`. Development tooling only: the deploy package leaves it out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from shared.config import (
+    DEFAULT_DEAD_LETTER_SUBSCRIPTION,
+    DEFAULT_DEAD_LETTER_TOPIC,
+    DEFAULT_MAX_DELIVERY_ATTEMPTS,
+    DEFAULT_ORDERS_TOPIC,
+    DEFAULT_PROCESSOR_SUBSCRIPTION,
+)
+from shared.tools.errors import StackError
+from shared.tools.functions import LOOPBACK, REPO_ROOT, function_command
+
+DEFAULT_PROJECT_ID = "demo-customer-orders"
+# The processor subscription's push timeout; the processor answers well within it.
+LOCAL_ACK_DEADLINE_SECONDS = 60
+LOCAL_RETRY_MINIMUM_BACKOFF = "1s"
+LOCAL_RETRY_MAXIMUM_BACKOFF = "10s"
+READY_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project_id: str = DEFAULT_PROJECT_ID
+    pubsub_port: int = 8085
+    firestore_port: int = 8086
+    ingest_port: int = 8080
+    processor_port: int = 8081
+    orders_topic: str = DEFAULT_ORDERS_TOPIC
+    processor_subscription: str = DEFAULT_PROCESSOR_SUBSCRIPTION
+    dead_letter_topic: str = DEFAULT_DEAD_LETTER_TOPIC
+    dead_letter_subscription: str = DEFAULT_DEAD_LETTER_SUBSCRIPTION
+    max_delivery_attempts: int = DEFAULT_MAX_DELIVERY_ATTEMPTS
+    log_dir: Path = REPO_ROOT / ".devstack" / "logs"
+    # Extra environment for both functions (e.g. a shorter publish timeout in tests).
+    function_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StackConfig:
+        """The documented local contract, each value overridable by its variable."""
+        env = os.environ if environ is None else environ
+        return cls(
+            project_id=env.get("GOOGLE_CLOUD_PROJECT", DEFAULT_PROJECT_ID),
+            pubsub_port=_port_of(env.get("PUBSUB_EMULATOR_HOST"), 8085),
+            firestore_port=_port_of(env.get("FIRESTORE_EMULATOR_HOST"), 8086),
+            ingest_port=int(env.get("INGEST_PORT", "8080")),
+            processor_port=int(env.get("PROCESSOR_PORT", "8081")),
+        )
+
+    @classmethod
+    def on_free_ports(cls, **overrides: Any) -> StackConfig:
+        """A stack that cannot collide with ``make dev`` or another test run."""
+        ports = free_ports(4)
+        return cls(
+            pubsub_port=ports[0],
+            firestore_port=ports[1],
+            ingest_port=ports[2],
+            processor_port=ports[3],
+            **overrides,
+        )
+
+    @property
+    def pubsub_host(self) -> str:
+        return f"{LOOPBACK}:{self.pubsub_port}"
+
+    @property
+    def firestore_host(self) -> str:
+        return f"{LOOPBACK}:{self.firestore_port}"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ingest_port}"
+
+    @property
+    def processor_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.processor_port}"
+
+    def emulator_env(self) -> dict[str, str]:
+        return {
+            "GOOGLE_CLOUD_PROJECT": self.project_id,
+            "PUBSUB_EMULATOR_HOST": self.pubsub_host,
+            "FIRESTORE_EMULATOR_HOST": self.firestore_host,
+        }
+
+
+def _port_of(host: str | None, default: int) -> int:
+    if not host:
+        return default
+    return int(host.rsplit(":", 1)[1])
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind((LOOPBACK, 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def is_listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((LOOPBACK, port)) == 0
+
+
+def http_request(
+    method: str, url: str, body: Mapping[str, Any] | None = None, timeout: float = 10.0
+) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - loopback URLs built here
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass
+class _Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: TextIO | None
+
+
+class LocalStack:
+    """Starts and stops the whole local stack; use as a context manager."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self._processes: list[_Process] = []
+        self._gcloud_config = tempfile.TemporaryDirectory(prefix="devstack-gcloud-")
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        config = self.config
+        busy = [
+            port
+            for port in (
+                config.pubsub_port,
+                config.firestore_port,
+                config.ingest_port,
+                config.processor_port,
+            )
+            if is_listening(port)
+        ]
+        if busy:
+            raise StackError(
+                f"port(s) {', '.join(map(str, busy))} on {LOOPBACK} are already in use; "
+                "is another `make dev` running? Stop it or override the ports "
+                "(PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, INGEST_PORT, PROCESSOR_PORT)"
+            )
+        config.log_dir.mkdir(parents=True, exist_ok=True)
+        self.start_pubsub_emulator()
+        self.start_firestore_emulator()
+        self.create_resources()
+        self.start_function("ingest")
+        self.start_function("processor")
+
+    def _gcloud_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CLOUDSDK_CONFIG": self._gcloud_config.name,
+            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+        }
+
+    def start_pubsub_emulator(self) -> None:
+        Path(self._gcloud_config.name, "pubsub").mkdir(exist_ok=True)
+        self._spawn(
+            "pubsub-emulator",
+            [
+                "gcloud", "beta", "emulators", "pubsub", "start",
+                f"--host-port={self.config.pubsub_host}",
+                f"--project={self.config.project_id}",
+                f"--data-dir={self._gcloud_config.name}/pubsub",
+                "--quiet",
+            ],
+            self._gcloud_env(),
+            to_log=True,
+        )  # fmt: skip
+        self._wait_until_ok("pubsub-emulator", f"http://{self.config.pubsub_host}/")
+
+    def start_firestore_emulator(self) -> None:
+        self._spawn(
+            "firestore-emulator",
+            [
+                "gcloud", "emulators", "firestore", "start",
+                f"--host-port={self.config.firestore_host}",
+                "--quiet",
+            ],
+            self._gcloud_env(),
+            to_log=True,
+        )  # fmt: skip
+        self._wait_until_ok("firestore-emulator", f"http://{self.config.firestore_host}/")
+
+    def stop_emulator(self, name: str) -> None:
+        """Stop one emulator (fault tests); :meth:`start_pubsub_emulator` and co. restart it."""
+        for process in [p for p in self._processes if p.name == name]:
+            self._terminate(process)
+            self._processes.remove(process)
+
+    def create_resources(self) -> None:
+        config = self.config
+        base = f"http://{config.pubsub_host}/v1/projects/{config.project_id}"
+        dead_letter_topic = f"projects/{config.project_id}/topics/{config.dead_letter_topic}"
+        self._put(f"{base}/topics/{config.orders_topic}", {})
+        self._put(f"{base}/topics/{config.dead_letter_topic}", {})
+        self._put(
+            f"{base}/subscriptions/{config.dead_letter_subscription}",
+            {"topic": dead_letter_topic, "ackDeadlineSeconds": 60},
+        )
+        self._put(
+            f"{base}/subscriptions/{config.processor_subscription}",
+            {
+                "topic": f"projects/{config.project_id}/topics/{config.orders_topic}",
+                "pushConfig": {"pushEndpoint": f"{config.processor_url}/"},
+                "ackDeadlineSeconds": LOCAL_ACK_DEADLINE_SECONDS,
+                "enableMessageOrdering": True,
+                "deadLetterPolicy": {
+                    "deadLetterTopic": dead_letter_topic,
+                    "maxDeliveryAttempts": config.max_delivery_attempts,
+                },
+                "retryPolicy": {
+                    "minimumBackoff": LOCAL_RETRY_MINIMUM_BACKOFF,
+                    "maximumBackoff": LOCAL_RETRY_MAXIMUM_BACKOFF,
+                },
+            },
+        )
+
+    @staticmethod
+    def _put(url: str, body: Mapping[str, Any]) -> None:
+        status, answer = http_request("PUT", url, body)
+        if status != 200:
+            raise StackError(f"PUT {url} answered {status}: {answer.decode(errors='replace')}")
+
+    def function_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            **self.config.emulator_env(),
+            "ORDERS_TOPIC": self.config.orders_topic,
+            "PYTHONUNBUFFERED": "1",
+            **self.config.function_env,
+        }
+
+    def start_function(self, name: str) -> None:
+        port = {"ingest": self.config.ingest_port, "processor": self.config.processor_port}[name]
+        self._spawn(name, function_command(name, port=port), self.function_env(), to_log=False)
+        self._wait_until_listening(name, port)
+
+    def stop_function(self, name: str) -> None:
+        """Stop one function (fault tests); :meth:`start_function` restarts it."""
+        self.stop_emulator(name)
+
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str], *, to_log: bool) -> None:
+        log = (self.config.log_dir / f"{name}.log").open("a") if to_log else None
+        popen = subprocess.Popen(
+            argv,
+            env=dict(env),
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            stdin=subprocess.DEVNULL,
+            # Own process group: the Firestore emulator is gcloud -> bash -> java,
+            # and only signalling the group stops all three.
+            start_new_session=True,
+        )
+        self._processes.append(_Process(name, popen, log))
+
+    def _process(self, name: str) -> _Process:
+        return next(p for p in self._processes if p.name == name)
+
+    def _check_alive(self, name: str) -> None:
+        process = self._process(name)
+        if process.popen.poll() is not None:
+            where = f"; see {self.config.log_dir / (name + '.log')}" if process.log else ""
+            raise StackError(f"{name} exited with {process.popen.returncode}{where}")
+
+    def _wait_until_ok(self, name: str, url: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            self._check_alive(name)
+            with contextlib.suppress(OSError):
+                status, _ = http_request("GET", url, timeout=1.0)
+                if status == 200:
+                    return
+            time.sleep(0.1)
+        raise StackError(f"{name} did not answer at {url} within {READY_TIMEOUT_SECONDS:.0f} s")
+
+    def _wait_until_listening(self, name: str, port: int) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            self._check_alive(name)
+            if is_listening(port):
+                return
+            time.sleep(0.05)
+        raise StackError(f"{name} did not listen on {port} within {READY_TIMEOUT_SECONDS:.0f} s")
+
+    def dead_processes(self) -> list[str]:
+        return [p.name for p in self._processes if p.popen.poll() is not None]
+
+    def pid(self, name: str) -> int:
+        """The process (group leader) running ``name``, e.g. to measure its memory."""
+        return self._process(name).popen.pid
+
+    def stop(self) -> None:
+        for process in reversed(self._processes):
+            self._terminate(process)
+        self._processes.clear()
+        self._gcloud_config.cleanup()
+
+    @staticmethod
+    def _terminate(process: _Process) -> None:
+        stop_process_group(process.popen)
+        if process.log:
+            process.log.close()
+
+
+def stop_process_group(popen: subprocess.Popen[bytes], grace_seconds: float = 10) -> None:
+    """SIGTERM a process group, SIGKILL it after ``grace_seconds``, and reap the leader."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(popen.pid, signal.SIGTERM)
+    try:
+        popen.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait()
+    # The group may outlive its leader (java under gcloud's wrapper, gunicorn workers).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(popen.pid, signal.SIGKILL)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.tools.devstack",
+        description="Run the whole local stack in the foreground until Ctrl-C or SIGTERM.",
+    )
+    parser.parse_args(argv)
+    config = StackConfig.from_env()
+    stack = LocalStack(config)
+    with _stop_on_signals():
+        try:
+            stack.start()
+            _print_contract(config)
+            while not (dead := stack.dead_processes()):
+                time.sleep(0.5)
+            print(f"devstack: {', '.join(dead)} exited; stopping everything", file=sys.stderr)
+            return 1
+        except StackError as exc:
+            print(f"devstack: {exc}", file=sys.stderr)
+            return 1
+        except _Stop as stop:
+            print(f"devstack: {stop}, stopping everything", file=sys.stderr)
+            return 0
+        finally:
+            # A second Ctrl-C must not interrupt the clean-up and leave processes behind.
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
+            stack.stop()
+
+
+def _print_contract(config: StackConfig) -> None:
+    print(
+        f"""
+customer-order-events local stack (project {config.project_id})
+  ingest function     {config.ingest_url}  PUT/GET /business-units/BU/customer-orders/ID
+  processor function  {config.processor_url}  <- push from {config.processor_subscription}
+  Pub/Sub emulator    {config.pubsub_host}  topic {config.orders_topic}, \
+dead letters {config.dead_letter_topic} / {config.dead_letter_subscription}
+  Firestore emulator  {config.firestore_host}  UI-less; GET {config.ingest_url}/business-units/...
+  emulator logs       {config.log_dir}
+export {" ".join(f"{k}={v}" for k, v in config.emulator_env().items())}
+Ctrl-C stops everything.
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""A dead-lettered message as a typed record, parsed from what Pub/Sub delivers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.domain.addresses import ordering_key
+from shared.domain.ids import validate_id
+from shared.domain.messages import (
+    BUSINESS_UNIT_ID,
+    CUSTOMER_ORDER_ID,
+    RECEIVED_AT,
+    decode_message,
+)
+from shared.domain.timestamps import parse_timestamp
+from shared.errors import InvalidId, UndecodableMessage
+
+# Pub/Sub adds these when it forwards a message to the dead-letter topic.
+DEAD_LETTER_ATTRIBUTE_PREFIX = "CloudPubSubDeadLetterSource"
+DELIVERY_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
+SOURCE_SUBSCRIPTION = "CloudPubSubDeadLetterSourceSubscription"
+SOURCE_PROJECT = "CloudPubSubDeadLetterSourceSubscriptionProject"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class OrderRef:
+    business_unit_id: str
+    customer_order_id: str
+
+    def __str__(self) -> str:
+        return ordering_key(self.business_unit_id, self.customer_order_id)
+
+    @classmethod
+    def parse(cls, text: str) -> OrderRef:
+        """``BU/ID``; raises :class:`ValueError` with a reason an operator can act on."""
+        business_unit_id, slash, customer_order_id = text.partition("/")
+        if not slash:
+            raise ValueError(f"order {text!r} is not of the form BUSINESS_UNIT/ORDER_ID")
+        try:
+            return cls(
+                validate_id(business_unit_id, name="business unit id"),
+                validate_id(customer_order_id, name="customer order id"),
+            )
+        except InvalidId as exc:
+            raise ValueError(f"order {text!r}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    message_id: str
+    dead_lettered_at: datetime
+    data: bytes
+    attributes: Mapping[str, str] = field(hash=False)
+    ordering_key: str
+    order: OrderRef | None
+    received_at: datetime | None
+    delivery_count: int | None
+    source_subscription: str | None
+    # Why replaying cannot succeed (the processor would reject it again); None when it can.
+    problem: str | None
+
+    @property
+    def business_unit_id(self) -> str | None:
+        return self.attributes.get(BUSINESS_UNIT_ID)
+
+    @property
+    def customer_order_id(self) -> str | None:
+        return self.attributes.get(CUSTOMER_ORDER_ID)
+
+    def age(self, now: datetime) -> timedelta:
+        """How long the message has been in the dead-letter queue."""
+        return now - self.dead_lettered_at
+
+    def body(self) -> Any:
+        """The data as parsed JSON, or ``None`` when it is not JSON."""
+        try:
+            return json.loads(self.data)
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+
+def parse_dead_letter(
+    *,
+    message_id: str,
+    published_at: datetime,
+    data: bytes,
+    attributes: Mapping[str, str],
+    ordering_key: str = "",
+) -> DeadLetter:
+    """Build the record; never raises, because undecodable messages must be listable too."""
+    attributes = dict(attributes)
+    return DeadLetter(
+        message_id=message_id,
+        dead_lettered_at=published_at.astimezone(UTC),
+        data=data,
+        attributes=attributes,
+        ordering_key=ordering_key,
+        order=_order(attributes),
+        received_at=_received_at(attributes),
+        delivery_count=_delivery_count(attributes),
+        source_subscription=attributes.get(SOURCE_SUBSCRIPTION),
+        problem=_problem(data, attributes, message_id),
+    )
+
+
+def _order(attributes: Mapping[str, str]) -> OrderRef | None:
+    business_unit_id = attributes.get(BUSINESS_UNIT_ID)
+    customer_order_id = attributes.get(CUSTOMER_ORDER_ID)
+    if business_unit_id is None or customer_order_id is None:
+        return None
+    return OrderRef(business_unit_id, customer_order_id)
+
+
+def _received_at(attributes: Mapping[str, str]) -> datetime | None:
+    raw = attributes.get(RECEIVED_AT)
+    if raw is None:
+        return None
+    try:
+        return parse_timestamp(raw)
+    except ValueError:
+        return None
+
+
+def _delivery_count(attributes: Mapping[str, str]) -> int | None:
+    try:
+        return int(attributes[DELIVERY_COUNT])
+    except (KeyError, ValueError):
+        return None
+
+
+def _problem(data: bytes, attributes: Mapping[str, str], message_id: str) -> str | None:
+    # The same decoding the processor applies: what fails here fails there again.
+    try:
+        decode_message(data, attributes, message_id)
+    except UndecodableMessage as exc:
+        return f"undecodable: {exc}"
+    return None

@@ -1,0 +1,129 @@
+"""What ``orders-dlq`` prints: aligned lines for people, JSON for machines."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.messages import RECEIVED_AT
+from shared.domain.timestamps import format_timestamp
+from shared.tools.dlq.records import DeadLetter, OrderRef
+
+MISSING = "-"
+LIST_HEADER = (
+    "BUSINESS UNIT",
+    "ORDER",
+    "RECEIVED AT",
+    "DELIVERIES",
+    "SOURCE SUBSCRIPTION",
+    "AGE",
+    "MESSAGE ID",
+)
+
+
+def format_age(age: timedelta) -> str:
+    """The largest unit and the next one when not zero: ``45s``, ``12m5s``, ``3h12m``, ``1d``."""
+    seconds = max(0, int(age.total_seconds()))
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    largest = next(i for i, (_, size) in enumerate(units) if seconds >= size or size == 1)
+    unit, size = units[largest]
+    text = f"{seconds // size}{unit}"
+    if largest + 1 < len(units):
+        next_unit, next_size = units[largest + 1]
+        rest = seconds % size // next_size
+        if rest:
+            text += f"{rest}{next_unit}"
+    return text
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return str(value)
+
+
+def list_row(letter: DeadLetter, now: datetime) -> tuple[str, ...]:
+    return (
+        _text(letter.business_unit_id),
+        _text(letter.customer_order_id),
+        _text(letter.attributes.get(RECEIVED_AT)),
+        _text(letter.delivery_count),
+        _text(letter.source_subscription),
+        format_age(letter.age(now)),
+        letter.message_id,
+    )
+
+
+def list_lines(letters: Sequence[DeadLetter], now: datetime) -> list[str]:
+    """A header and one aligned line per dead letter; a problem is appended to its line."""
+    rows = [LIST_HEADER, *(list_row(letter, now) for letter in letters)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(LIST_HEADER))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    problems = [None, *(letter.problem for letter in letters)]
+    return [
+        f"{line}  ({problem})" if problem else line.rstrip()
+        for line, problem in zip(lines, problems, strict=True)
+    ]
+
+
+def summary_json(letter: DeadLetter, now: datetime) -> dict[str, Any]:
+    return {
+        "messageId": letter.message_id,
+        "businessUnitId": letter.business_unit_id,
+        "customerOrderId": letter.customer_order_id,
+        "receivedAt": letter.attributes.get(RECEIVED_AT),
+        "deliveryCount": letter.delivery_count,
+        "sourceSubscription": letter.source_subscription,
+        "deadLetteredAt": format_timestamp(letter.dead_lettered_at),
+        "ageSeconds": int(letter.age(now).total_seconds()),
+        "orderingKey": letter.ordering_key,
+        "problem": letter.problem,
+    }
+
+
+def detail_json(letter: DeadLetter, now: datetime) -> dict[str, Any]:
+    """Everything about one message; the body as JSON, or base64 when it is not JSON."""
+    body = letter.body()
+    detail = {**summary_json(letter, now), "attributes": dict(sorted(letter.attributes.items()))}
+    if body is None:
+        detail["dataBase64"] = base64.b64encode(letter.data).decode("ascii")
+    else:
+        detail["body"] = body
+    return detail
+
+
+def detail_lines(letter: DeadLetter, now: datetime) -> list[str]:
+    lines = [
+        f"message {letter.message_id}, dead-lettered {format_timestamp(letter.dead_lettered_at)} "
+        f"({format_age(letter.age(now))} ago)",
+        f"ordering key: {letter.ordering_key or MISSING}",
+        "attributes:",
+        *(f"  {name}: {value}" for name, value in sorted(letter.attributes.items())),
+    ]
+    body = letter.body()
+    if body is None:
+        lines.append(f"data (not JSON, base64): {base64.b64encode(letter.data).decode('ascii')}")
+    else:
+        lines.extend(["body:", json.dumps(body, indent=2, ensure_ascii=False)])
+    if letter.problem:
+        lines.append(f"replay would be skipped: {letter.problem}")
+    return lines
+
+
+def describe(letter: DeadLetter) -> str:
+    """A short identification for per-message report lines."""
+    order = str(letter.order) if letter.order else "(no order attributes)"
+    received = _text(letter.attributes.get(RECEIVED_AT))
+    return f"{order} receivedAt={received} message {letter.message_id}"
+
+
+def order_list(orders: Sequence[OrderRef]) -> str:
+    return ", ".join(str(order) for order in orders)
