@@ -1,6 +1,8 @@
-"""Domain and adapters shared by the customer-order-events functions and tools.
+"""The runtime of both functions: exactly what their deploy zips hold.
 
-Nothing here imports a Google client at module level: the deployed functions
-import this package on a cold start, and the clients are created lazily
-(see :mod:`shared.lazy`).
+``domain/`` holds the pure rules, ``ingest`` and ``processor`` the decisions,
+``ports`` and ``adapters/`` the way out to Pub/Sub and Firestore. The domain and
+the two services import no Google client; only the adapters do, and only each
+function's composition root (its ``main.py``) imports the adapters. ``tools/``
+is never deployed.
 """

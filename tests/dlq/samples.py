@@ -31,7 +31,7 @@ def order_message(
 
 
 def bookkeeping(delivery_count: int = 5) -> dict[str, str]:
-    """The attributes Pub/Sub adds when it dead-letters (platform notes)."""
+    """The attributes Pub/Sub adds when it dead-letters (docs/platform.md)."""
     return {
         DELIVERY_COUNT: str(delivery_count),
         SOURCE_SUBSCRIPTION: SOURCE,

@@ -66,7 +66,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faults]:
         tmp_path_factory.mktemp("fault-logs"),
         project_id="demo-fault-customer-orders",
         # The emulator redelivers once a second on the ordered subscription and, at the
-        # last attempt, blocks the key for good (platform notes); 100 attempts outlast
+        # last attempt, blocks the key for good (docs/platform.md); 100 attempts outlast
         # every outage here, as real Pub/Sub's backoff outlasts a short one with 10.
         max_delivery_attempts=100,
         function_env={

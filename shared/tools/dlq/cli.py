@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from shared.config import DEFAULT_DEAD_LETTER_SUBSCRIPTION, DEFAULT_ORDERS_TOPIC
 from shared.domain.ids import validate_id
@@ -21,10 +21,11 @@ from shared.tools.dlq import render
 from shared.tools.dlq.clients import new_publisher, new_subscriber, resource_path, where
 from shared.tools.dlq.filters import Selection, parse_duration, select, unmatched_orders
 from shared.tools.dlq.operations import Leased, Outcome, Status, purge, replay
-from shared.tools.dlq.queue import PubSubDeadLetterQueue
 from shared.tools.dlq.records import DeadLetter, OrderRef
-from shared.tools.dlq.republisher import PubSubRepublisher
 from shared.tools.errors import DlqError
+
+if TYPE_CHECKING:
+    from shared.tools.dlq.queue import PubSubDeadLetterQueue
 
 PROG = "orders-dlq"
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -212,6 +213,9 @@ def _selection(args: argparse.Namespace) -> Selection:
 def _dead_letter_queue(args: argparse.Namespace) -> Iterator[PubSubDeadLetterQueue]:
     project = _project(args)
     subscription = resource_path(project, "subscriptions", args.subscription)
+    # The Pub/Sub adapters, and with them the gRPC stack, only when a command needs them.
+    from shared.tools.dlq.queue import PubSubDeadLetterQueue
+
     subscriber = new_subscriber()
     try:
         with PubSubDeadLetterQueue(
@@ -290,6 +294,8 @@ def _replay(args: argparse.Namespace) -> int:
             return EXIT_OK
         if args.dry_run:
             return _print_dry_run(chosen, topic)
+        from shared.tools.dlq.republisher import PubSubRepublisher
+
         publisher = new_publisher()
         try:
             with _Progress(len(chosen), "replaying") as progress:

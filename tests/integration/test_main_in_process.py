@@ -1,0 +1,177 @@
+"""Both ``main.py`` files served in-process by functions-framework's own app, on the real emulators.
+
+The other integration tests run the functions as processes; these reach the
+code paths of the adapters themselves (the raw path, requests the router never
+routes, the drained body) the way functions-framework's and python-docs-samples'
+tests do, with ``create_app(...).test_client()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+import flask.testing
+import functions_framework
+import pytest
+from google.cloud import firestore
+
+from shared.domain.http import MAX_BODY_BYTES
+from shared.domain.jsonbody import dump_json
+from shared.domain.messages import OrderMessage
+from shared.domain.problems import PROBLEM_CONTENT_TYPE
+from shared.domain.timestamps import ReceivedAtClock
+from shared.tools.devstack import LocalStack
+from shared.tools.functions import FUNCTIONS, main_py
+from tests.support import order_body, stored_document, unique_id, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _client(function: str, stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in {
+        **stack.config.emulator_env(),
+        "ORDERS_TOPIC": stack.config.orders_topic,
+        # create_app writes these into the environment; restored after the test.
+        "FUNCTION_TARGET": FUNCTIONS[function],
+        "FUNCTION_SIGNATURE_TYPE": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = functions_framework.create_app(  # type: ignore[no-untyped-call]
+        FUNCTIONS[function], str(main_py(function))
+    )
+    return app.test_client()
+
+
+@pytest.fixture
+def ingest(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> flask.testing.FlaskClient:
+    client: flask.testing.FlaskClient = _client("ingest", stack, monkeypatch)
+    return client
+
+
+@pytest.fixture
+def processor(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> flask.testing.FlaskClient:
+    client: flask.testing.FlaskClient = _client("processor", stack, monkeypatch)
+    return client
+
+
+def _problem(response: Any) -> dict[str, Any]:
+    assert response.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
+    document: dict[str, Any] = json.loads(response.data)
+    assert document["status"] == response.status_code
+    return document
+
+
+def test_a_put_is_published_and_the_order_is_then_served(
+    ingest: flask.testing.FlaskClient,
+) -> None:
+    order_id = unique_id()
+    path = f"/business-units/BU1/customer-orders/{order_id}"
+    accepted = ingest.put(path, json=order_body(order_id))
+    assert accepted.status_code == 202, accepted.data
+    assert accepted.json is not None
+    assert accepted.json["customerOrderId"] == order_id
+    wait_for(lambda: ingest.get(path).status_code == 200, timeout=30)
+    assert ingest.get(path).json == order_body(order_id)
+
+
+@pytest.mark.parametrize("path", ["/robots.txt", "/favicon.ico", "/business-units/a%0Ab/x"])
+def test_paths_the_router_never_routes_answer_problem_json(
+    ingest: flask.testing.FlaskClient, path: str
+) -> None:
+    assert _problem(ingest.get(path))["status"] == 404
+
+
+def test_an_encoded_slash_in_an_id_is_an_invalid_id_not_another_path(
+    ingest: flask.testing.FlaskClient,
+) -> None:
+    response = ingest.put("/business-units/a%2Fb/customer-orders/CO-1", json=order_body("CO-1"))
+    document = _problem(response)
+    assert document["status"] == 400
+    assert document["errors"][0]["pointer"] == "/businessUnitId"
+
+
+class CountingStream(io.RawIOBase):
+    """A body of ``size`` bytes that records how it was read."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+        self.largest_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), self.left)
+        buffer[:count] = b" " * count
+        self.left -= count
+        self.largest_read = max(self.largest_read, count)
+        return count
+
+
+def test_a_refused_body_is_drained_in_chunks_not_buffered(
+    ingest: flask.testing.FlaskClient,
+) -> None:
+    body = CountingStream(4 * MAX_BODY_BYTES)
+    response = ingest.put(
+        "/business-units/BU1/customer-orders/CO-1",
+        input_stream=body,
+        headers={"Content-Type": "application/json", "Content-Length": str(4 * MAX_BODY_BYTES)},
+    )
+    assert _problem(response)["status"] == 413
+    assert body.left == 0
+    assert body.largest_read <= 64 * 1024
+
+
+def _push(message: OrderMessage, message_id: str) -> dict[str, Any]:
+    return {
+        "subscription": "projects/p/subscriptions/s",
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": message.attributes,
+            "messageId": message_id,
+            "publishTime": "2026-12-01T00:00:00Z",
+        },
+    }
+
+
+def test_a_pushed_order_is_stored_and_acknowledged(
+    processor: flask.testing.FlaskClient, firestore_client: firestore.Client
+) -> None:
+    order_id = unique_id()
+    body = order_body(order_id)
+    message = OrderMessage("BU1", order_id, ReceivedAtClock().now(), body["customerOrder"])
+    response = processor.post("/", json=_push(message, "in-process-1"))
+    assert response.status_code in (200, 204)
+    document = stored_document(firestore_client, "BU1", order_id)
+    assert document is not None
+    assert document["customerOrder"] == body["customerOrder"]
+    assert document["messageId"] == "in-process-1"
+
+
+def test_an_undecodable_push_is_refused_so_pubsub_redelivers_it(
+    processor: flask.testing.FlaskClient,
+) -> None:
+    envelope = {
+        "message": {
+            "data": base64.b64encode(dump_json({"customerOrder": {}})).decode(),
+            "attributes": {"businessUnitId": "BU1", "customerOrderId": "CO-1"},
+            "messageId": "in-process-2",
+        }
+    }
+    assert processor.post("/", json=envelope).status_code == 500
+
+
+def test_clients_that_cannot_be_built_answer_problem_json_without_internals(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    ingest = _client("ingest", stack, monkeypatch)
+    for name in ("PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    response = ingest.get("/business-units/BU1/customer-orders/CO-1")
+    document = _problem(response)
+    assert document["status"] == 500
+    assert "missing.json" not in response.data.decode()
