@@ -32,6 +32,10 @@ class MalformedJson(CustomerOrderEventsError, ValueError):
     """The bytes are not one strict JSON document."""
 
 
+class InvalidPageToken(CustomerOrderEventsError, ValueError):
+    """A search page token that this service did not issue for this query."""
+
+
 class BodyTooLarge(CustomerOrderEventsError):
     """A request body exceeds the size the API accepts."""
 
@@ -54,6 +58,10 @@ class PublishFailed(CustomerOrderEventsError):
 
 class StoreUnavailable(CustomerOrderEventsError):
     """Firestore could not be reached or did not answer in time; the caller may retry."""
+
+
+class StoreRefused(CustomerOrderEventsError):
+    """Firestore refused the write for good: no redelivery can store this message as it is."""
 
 
 def one_line(exc: BaseException, *, limit: int = ONE_LINE_LIMIT, named: bool = True) -> str:

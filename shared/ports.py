@@ -7,22 +7,10 @@ and an in-memory one for unit tests (:mod:`shared.adapters.memory`).
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from shared.domain.conflict import Decision
 from shared.domain.messages import OrderMessage
-
-
-@dataclass(frozen=True, slots=True)
-class StoredOrder:
-    business_unit_id: str
-    customer_order_id: str
-    customer_order: dict[str, Any]
-    received_at: datetime
-    message_id: str
-    processed_at: datetime | None
+from shared.domain.stored_order import OrderSummary, StoredOrder
 
 
 class OrderPublisher(abc.ABC):
@@ -34,8 +22,20 @@ class OrderPublisher(abc.ABC):
 class OrderStore(abc.ABC):
     @abc.abstractmethod
     def upsert_if_newer(self, message: OrderMessage) -> Decision:
-        """Store ``message`` atomically unless the stored version is as new or newer."""
+        """Store ``message`` atomically unless the stored version is as new or newer.
+
+        :class:`StoreUnavailable` when it may work later, :class:`StoreRefused` when never.
+        """
 
     @abc.abstractmethod
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         """The stored version of an order, or ``None``; :class:`StoreUnavailable` if unreachable."""
+
+    @abc.abstractmethod
+    def find_by_customer(
+        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    ) -> list[OrderSummary]:
+        """Up to ``limit`` of the business unit's orders of a customer, by ascending order id.
+
+        Only orders whose id sorts after ``after`` (the last id of the previous page).
+        """

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.domain.conflict import Decision
-from shared.domain.ids import MAX_ID_LENGTH
+from shared.domain.limits import MAX_ID_BYTES
 from shared.domain.messages import BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, decode_push_data
-from shared.errors import UndecodableMessage
+from shared.domain.stored_order import unstorable_reason
+from shared.domain.timestamps import format_timestamp
+from shared.errors import StoreRefused, StoreUnavailable, UndecodableMessage
 from shared.log import get_logger, order_context
 from shared.ports import OrderStore
 
@@ -31,12 +33,31 @@ def process_push(event_data: Mapping[str, Any], message_id: str, store: OrderSto
     with order_context(
         businessUnitId=message.business_unit_id, customerOrderId=message.customer_order_id
     ):
-        received = message.attributes["receivedAt"]
+        received = format_timestamp(message.received_at)
         try:
+            refusal = unstorable_reason(
+                message.business_unit_id,
+                message.customer_order_id,
+                body_bytes=len(message.body),
+                customer_id=message.customer_id,
+                status=message.status,
+            )
+            if refusal is not None:
+                raise StoreRefused(refusal)
             decision = store.upsert_if_newer(message)
-        except Exception as exc:
+        except StoreRefused as exc:
+            # No redelivery can change the answer: one line a delivery, and the message
+            # goes on to the dead-letter topic after the last attempt.
+            _log.error(
+                "refused for good messageId=%s receivedAt=%s, it will be dead-lettered: %s",
+                message_id,
+                received,
+                exc,
+            )
+            raise
+        except StoreUnavailable as exc:
             _log.warning(
-                "store failed messageId=%s receivedAt=%s, Pub/Sub will redeliver: %s",
+                "store unavailable messageId=%s receivedAt=%s, Pub/Sub will redeliver: %s",
                 message_id,
                 received,
                 exc,
@@ -61,7 +82,7 @@ def _claimed_ids(event_data: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(attributes, Mapping):
         return {}
     return {
-        name: str(attributes[name])[:MAX_ID_LENGTH]
+        name: str(attributes[name])[:MAX_ID_BYTES]
         for name in (BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID)
         if name in attributes
     }

@@ -9,10 +9,15 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared.domain.addresses import document_path
+from shared.domain.http import HttpResponse
+from shared.domain.jsonbody import dump_json
+from shared.domain.messages import OrderMessage
+from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.tools.devstack import (
     LocalStack,
     free_ports,
@@ -41,6 +46,43 @@ def order_body(customer_order_id: str, **changes: Any) -> dict[str, Any]:
     body["customerOrder"]["customerOrderId"] = customer_order_id
     body["customerOrder"].update(changes)
     return body
+
+
+def order_message(
+    business_unit_id: str,
+    customer_order_id: str,
+    received_at: datetime,
+    body: dict[str, Any] | None = None,
+    **changes: Any,
+) -> OrderMessage:
+    """The message ingest would publish for ``body`` (the sample, with ``changes``)."""
+    body = body if body is not None else order_body(customer_order_id, **changes)
+    order = body["customerOrder"]
+    return OrderMessage.accepted(
+        business_unit_id,
+        customer_order_id,
+        received_at,
+        dump_json(body),
+        customer_id=order["customerId"],
+        status=order["status"],
+    )
+
+
+def problem_of(response: HttpResponse) -> dict[str, Any]:
+    """The problem document of an error answer, checked to be one."""
+    assert response.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
+    document: dict[str, Any] = json.loads(response.body)
+    assert document["status"] == response.status
+    assert {"type", "title", "detail"} <= document.keys()
+    return document
+
+
+def stored_body(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The PUT body a stored order document holds, parsed; ``None`` for no document."""
+    if document is None:
+        return None
+    parsed: dict[str, Any] = json.loads(document["body"])
+    return parsed
 
 
 def wait_for(probe: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.05) -> T:

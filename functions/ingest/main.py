@@ -80,6 +80,7 @@ def _answer(request: flask.Request) -> flask.Response:
             content_type=request.headers.get("Content-Type"),
             content_length=request.content_length,
             body=request.stream,
+            headers=dict(request.headers),
         )
     )
     # functions-framework reads whatever is left of the body into memory before it

@@ -8,10 +8,12 @@ Returning acks the message; raising answers 500, so Pub/Sub delivers it again.
 from __future__ import annotations
 
 import functions_framework
+import werkzeug.exceptions
 from cloudevents.http import CloudEvent
 
 from shared import log
 from shared.config import Settings
+from shared.errors import StoreRefused, StoreUnavailable, UndecodableMessage
 from shared.lazy import Lazy
 from shared.ports import OrderStore
 from shared.processor import process_push
@@ -33,4 +35,12 @@ store = Lazy(_new_store)
 
 @functions_framework.cloud_event
 def process(cloud_event: CloudEvent) -> None:
-    process_push(cloud_event.data or {}, str(cloud_event["id"]), store.get())
+    # process_push has logged each of these in one line; answered as HTTP errors they
+    # nack the message without the traceback Flask logs for an exception. Anything
+    # else is a bug: it raises, and its traceback is logged.
+    try:
+        process_push(cloud_event.data or {}, str(cloud_event["id"]), store.get())
+    except (UndecodableMessage, StoreRefused) as exc:
+        raise werkzeug.exceptions.UnprocessableEntity("can never be stored") from exc
+    except StoreUnavailable as exc:
+        raise werkzeug.exceptions.ServiceUnavailable("store unavailable") from exc

@@ -1,8 +1,8 @@
 """Firestore adapter of :class:`shared.ports.OrderStore`.
 
-Document ``business-units/{businessUnitId}/customer-orders/{customerOrderId}``:
-``customerOrder`` (map, as sent), ``receivedAt`` (timestamp), ``messageId``,
-``processedAt`` (server time), plus both ids for collection-group queries.
+One document per order at ``business-units/{BU}/customer-orders/{ID}``, with the
+fields :mod:`shared.domain.stored_order` defines: the body as bytes, its
+projections and the version's metadata.
 """
 
 from __future__ import annotations
@@ -16,13 +16,17 @@ from typing import Any
 from google.api_core import exceptions
 from google.api_core.retry import Retry, if_transient_error
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
 
 from shared.config import Settings
-from shared.domain.addresses import document_path
+from shared.domain import stored_order as fields
+from shared.domain.addresses import collection_path, document_path
 from shared.domain.conflict import Decision, decide
 from shared.domain.messages import OrderMessage
-from shared.errors import StoreUnavailable, one_line
-from shared.ports import OrderStore, StoredOrder
+from shared.domain.stored_order import OrderSummary, StoredOrder
+from shared.errors import StoreRefused, StoreUnavailable, one_line
+from shared.ports import OrderStore
 
 # Firestore did not answer (in time): worth a redelivery or a 503, never a 500.
 UNAVAILABLE_ERRORS = (
@@ -30,6 +34,9 @@ UNAVAILABLE_ERRORS = (
     exceptions.ServiceUnavailable,
     exceptions.DeadlineExceeded,
 )
+DOCUMENT_ID = FieldPath.document_id()
+# Firestore refused the write itself (a document over its limits): no retry can store it.
+REFUSED_ERRORS = (exceptions.InvalidArgument,)
 
 # Concurrent transactions on one document abort with 409 and the client retries
 # them at once; a jittered exponential backoff around the whole transaction lets
@@ -144,6 +151,8 @@ class FirestoreOrderStore(OrderStore):
             raise StoreUnavailable(f"transaction kept aborting: {exc.cause}") from exc
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable(one_line(exc)) from exc
+        except REFUSED_ERRORS as exc:
+            raise StoreRefused(one_line(exc)) from exc
         return result
 
     def _upsert_once(self, ref: firestore.DocumentReference, message: OrderMessage) -> Decision:
@@ -151,9 +160,11 @@ class FirestoreOrderStore(OrderStore):
 
         @firestore.transactional
         def upsert(transaction: firestore.Transaction) -> Decision:
-            snapshot = ref.get(transaction=transaction, timeout=timeout)
-            stored = snapshot.to_dict() if snapshot.exists else None
-            decision = decide(message.received_at, stored.get("receivedAt") if stored else None)
+            snapshot = ref.get(
+                field_paths=[fields.RECEIVED_AT], transaction=transaction, timeout=timeout
+            )
+            stored = snapshot.get(fields.RECEIVED_AT) if snapshot.exists else None
+            decision = decide(message.received_at, stored)
             if decision.writes:
                 transaction.set(ref, _document(message))
             return decision
@@ -170,25 +181,57 @@ class FirestoreOrderStore(OrderStore):
             raise StoreUnavailable(one_line(exc)) from exc
         if not snapshot.exists:
             return None
-        fields = snapshot.to_dict() or {}
+        stored = snapshot.to_dict() or {}
+        processed_at = stored.get(fields.PROCESSED_AT)
         return StoredOrder(
             business_unit_id=business_unit_id,
             customer_order_id=customer_order_id,
-            customer_order=fields["customerOrder"],
-            received_at=_utc(fields["receivedAt"]),
-            message_id=fields.get("messageId", ""),
-            processed_at=_utc(fields["processedAt"]) if fields.get("processedAt") else None,
+            body=stored[fields.BODY],
+            customer_id=stored[fields.CUSTOMER_ID],
+            status=stored[fields.STATUS],
+            body_sha256=stored[fields.BODY_SHA256],
+            received_at=_utc(stored[fields.RECEIVED_AT]),
+            message_id=stored.get(fields.MESSAGE_ID, ""),
+            processed_at=_utc(processed_at) if processed_at else None,
         )
+
+    def find_by_customer(
+        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    ) -> list[OrderSummary]:
+        collection = self._client.collection(collection_path(business_unit_id))
+        # Equality on customerId, in document id order: served by customerId's
+        # ascending single-field index, the only index terraform/firestore.tf keeps.
+        query = (
+            collection.where(filter=FieldFilter(fields.CUSTOMER_ID, "==", customer_id))
+            .order_by(DOCUMENT_ID)
+            .select(fields.SUMMARY_FIELDS)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.start_after({DOCUMENT_ID: collection.document(after)})
+        try:
+            snapshots = list(query.stream(retry=self._read_retry, timeout=self._timeout))
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(one_line(exc)) from exc
+        return [
+            OrderSummary(
+                customer_order_id=snapshot.id,
+                customer_id=snapshot.get(fields.CUSTOMER_ID),
+                status=snapshot.get(fields.STATUS),
+            )
+            for snapshot in snapshots
+        ]
 
 
 def _document(message: OrderMessage) -> dict[str, Any]:
     return {
-        "businessUnitId": message.business_unit_id,
-        "customerOrderId": message.customer_order_id,
-        "customerOrder": message.customer_order,
-        "receivedAt": message.received_at,
-        "messageId": message.message_id,
-        "processedAt": firestore.SERVER_TIMESTAMP,
+        fields.BODY: message.body,
+        fields.CUSTOMER_ID: message.customer_id,
+        fields.STATUS: message.status,
+        fields.BODY_SHA256: message.body_sha256,
+        fields.RECEIVED_AT: message.received_at,
+        fields.MESSAGE_ID: message.message_id,
+        fields.PROCESSED_AT: firestore.SERVER_TIMESTAMP,
     }
 
 

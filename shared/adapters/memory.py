@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import itertools
 import threading
 
 from shared.domain.conflict import Decision, decide
 from shared.domain.messages import OrderMessage
+from shared.domain.stored_order import OrderSummary, StoredOrder
 from shared.errors import PublishFailed
-from shared.ports import OrderPublisher, OrderStore, StoredOrder
+from shared.ports import OrderPublisher, OrderStore
 
 
 class InMemoryOrderPublisher(OrderPublisher):
@@ -45,7 +45,10 @@ class InMemoryOrderStore(OrderStore):
                 self._orders[key] = StoredOrder(
                     business_unit_id=message.business_unit_id,
                     customer_order_id=message.customer_order_id,
-                    customer_order=copy.deepcopy(message.customer_order),
+                    body=message.body,
+                    customer_id=message.customer_id,
+                    status=message.status,
+                    body_sha256=message.body_sha256,
                     received_at=message.received_at,
                     message_id=message.message_id,
                     processed_at=message.received_at,
@@ -55,3 +58,18 @@ class InMemoryOrderStore(OrderStore):
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         with self._lock:
             return self._orders.get((business_unit_id, customer_order_id))
+
+    def find_by_customer(
+        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    ) -> list[OrderSummary]:
+        with self._lock:
+            matches = sorted(
+                (order for (unit, _), order in self._orders.items() if unit == business_unit_id),
+                key=lambda order: order.customer_order_id.encode("utf-8"),
+            )
+        return [
+            OrderSummary(order.customer_order_id, order.customer_id, order.status)
+            for order in matches
+            if order.customer_id == customer_id
+            and (after is None or order.customer_order_id.encode() > after.encode())
+        ][:limit]

@@ -13,8 +13,10 @@ BUSINESS_UNITS = "business-units"
 CUSTOMER_ORDERS = "customer-orders"
 
 ORDER_PATH_TEMPLATE = f"/{BUSINESS_UNITS}/{{businessUnitId}}/{CUSTOMER_ORDERS}/{{customerOrderId}}"
-# Matches the still percent-encoded path, so that "%2F" in an id is not taken for "/".
+SEARCH_PATH_TEMPLATE = f"/{BUSINESS_UNITS}/{{businessUnitId}}/{CUSTOMER_ORDERS}:search"
+# Both match the still percent-encoded path, so that "%2F" in an id is not taken for "/".
 ORDER_PATH = re.compile(rf"/{BUSINESS_UNITS}/(?P<bu>[^/]+)/{CUSTOMER_ORDERS}/(?P<order>[^/]+)")
+SEARCH_PATH = re.compile(rf"/{BUSINESS_UNITS}/(?P<bu>[^/]+)/{CUSTOMER_ORDERS}:search")
 
 
 def order_location(business_unit_id: str, customer_order_id: str) -> str:
@@ -23,6 +25,11 @@ def order_location(business_unit_id: str, customer_order_id: str) -> str:
         f"/{BUSINESS_UNITS}/{quote(business_unit_id, safe='')}"
         f"/{CUSTOMER_ORDERS}/{quote(customer_order_id, safe='')}"
     )
+
+
+def search_location(business_unit_id: str) -> str:
+    """The API path of the search by customer in one business unit."""
+    return f"/{BUSINESS_UNITS}/{quote(business_unit_id, safe='')}/{CUSTOMER_ORDERS}:search"
 
 
 def collection_path(business_unit_id: str) -> str:

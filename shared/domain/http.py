@@ -10,7 +10,6 @@ from typing import IO, Any
 from shared.domain.problems import PROBLEM_CONTENT_TYPE, Problem
 from shared.errors import BodyTooLarge
 
-MAX_BODY_BYTES = 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
 
 
@@ -22,6 +21,15 @@ class HttpRequest:
     content_type: str | None = None
     content_length: int | None = None
     body: IO[bytes] | None = None
+    # Any other request headers; looked up without regard to case (see :meth:`header`).
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name)
+        if value is not None:
+            return value
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,21 +57,21 @@ class HttpResponse:
         )
 
 
-def read_body(stream: IO[bytes] | None, content_length: int | None) -> bytes:
-    """Read at most :data:`MAX_BODY_BYTES`, also when the body is chunked and has no length."""
-    if content_length is not None and content_length > MAX_BODY_BYTES:
+def read_body(stream: IO[bytes] | None, content_length: int | None, *, limit: int) -> bytes:
+    """Read at most ``limit`` bytes, also when the body is chunked and has no length."""
+    if content_length is not None and content_length > limit:
         raise BodyTooLarge
     if stream is None:
         return b""
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = stream.read(min(_CHUNK_BYTES, MAX_BODY_BYTES + 1 - size))
+        chunk = stream.read(min(_CHUNK_BYTES, limit + 1 - size))
         if not chunk:
             break
         chunks.append(chunk)
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             raise BodyTooLarge
     return b"".join(chunks)
 

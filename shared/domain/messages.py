@@ -1,31 +1,42 @@
-"""The Pub/Sub message format of an accepted order, and its decoding on the processor side.
+"""The Pub/Sub message of an accepted order, and its decoding on the processor side.
 
-data:          the validated PUT body as compact UTF-8 JSON, ``{"customerOrder": {...}}``
-attributes:    ``businessUnitId``, ``customerOrderId``, ``receivedAt`` (RFC 3339, UTC, µs)
+data:          the PUT body exactly as the OMS sent it
+attributes:    ``businessUnitId``, ``customerOrderId``, ``receivedAt`` (RFC 3339, UTC, µs),
+               ``customerId`` and ``status`` (projected from the body), ``bodySha256``
+               (hex SHA-256 of the data)
 ordering key:  ``{businessUnitId}/{customerOrderId}``
+
+Ingest validated the body before it published it, so the processor does not
+parse it again: it takes the projections from the attributes and checks the
+digest, which catches a message whose data was changed on the way (a hand-made
+or damaged replay) before anything is stored.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from shared.domain.addresses import ordering_key
 from shared.domain.ids import validate_id
-from shared.domain.jsonbody import dump_json, parse_json
-from shared.domain.model import validate_document
 from shared.domain.timestamps import format_timestamp, parse_timestamp
-from shared.errors import InvalidId, MalformedJson, UndecodableMessage
+from shared.errors import InvalidId, UndecodableMessage
 
 BUSINESS_UNIT_ID = "businessUnitId"
 CUSTOMER_ORDER_ID = "customerOrderId"
 RECEIVED_AT = "receivedAt"
+CUSTOMER_ID = "customerId"
+STATUS = "status"
+BODY_SHA256 = "bodySha256"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +44,34 @@ class OrderMessage:
     business_unit_id: str
     customer_order_id: str
     received_at: datetime
-    customer_order: dict[str, Any]
+    body: bytes
+    customer_id: str
+    status: str
+    body_sha256: str
     # Set by Pub/Sub; empty until the message has been published.
     message_id: str = field(default="", compare=False)
+
+    @classmethod
+    def accepted(
+        cls,
+        business_unit_id: str,
+        customer_order_id: str,
+        received_at: datetime,
+        body: bytes,
+        *,
+        customer_id: str,
+        status: str,
+    ) -> OrderMessage:
+        """The message of a body ingest has validated."""
+        return cls(
+            business_unit_id,
+            customer_order_id,
+            received_at,
+            body,
+            customer_id,
+            status,
+            sha256_hex(body),
+        )
 
     @property
     def ordering_key(self) -> str:
@@ -43,7 +79,7 @@ class OrderMessage:
 
     @property
     def data(self) -> bytes:
-        return dump_json({"customerOrder": self.customer_order})
+        return self.body
 
     @property
     def attributes(self) -> dict[str, str]:
@@ -51,6 +87,9 @@ class OrderMessage:
             BUSINESS_UNIT_ID: self.business_unit_id,
             CUSTOMER_ORDER_ID: self.customer_order_id,
             RECEIVED_AT: format_timestamp(self.received_at),
+            CUSTOMER_ID: self.customer_id,
+            STATUS: self.status,
+            BODY_SHA256: self.body_sha256,
         }
 
 
@@ -60,25 +99,31 @@ def decode_message(data: bytes, attributes: Mapping[str, str], message_id: str) 
         business_unit_id = validate_id(attributes[BUSINESS_UNIT_ID], name=BUSINESS_UNIT_ID)
         customer_order_id = validate_id(attributes[CUSTOMER_ORDER_ID], name=CUSTOMER_ORDER_ID)
         received_at = parse_timestamp(attributes[RECEIVED_AT])
-        body = parse_json(data)
-        document = validate_document(body)
+        customer_id = attributes[CUSTOMER_ID]
+        status = attributes[STATUS]
+        claimed_sha256 = attributes[BODY_SHA256]
     except KeyError as exc:
         raise UndecodableMessage(f"attribute {exc.args[0]} is missing") from None
-    except (InvalidId, MalformedJson) as exc:
+    except InvalidId as exc:
         raise UndecodableMessage(str(exc)) from None
-    except ValidationError as exc:
-        raise UndecodableMessage(
-            f"body is not a valid customer order: {exc.error_count()} errors"
-        ) from None
     except ValueError as exc:
         raise UndecodableMessage(f"attribute {RECEIVED_AT} is not RFC 3339: {exc}") from None
-    if document.customer_order.customer_order_id != customer_order_id:
-        raise UndecodableMessage("body customerOrderId differs from the attribute")
+    if not data:
+        raise UndecodableMessage("the message carries no body")
+    body_sha256 = sha256_hex(data)
+    if body_sha256 != claimed_sha256:
+        raise UndecodableMessage(
+            f"the data's SHA-256 is {body_sha256}, not the {BODY_SHA256} attribute's "
+            f"{claimed_sha256[:80]!r}: it was changed after ingest accepted it"
+        )
     return OrderMessage(
         business_unit_id=business_unit_id,
         customer_order_id=customer_order_id,
         received_at=received_at,
-        customer_order=body["customerOrder"],
+        body=data,
+        customer_id=customer_id,
+        status=status,
+        body_sha256=body_sha256,
         message_id=message_id,
     )
 

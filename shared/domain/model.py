@@ -19,6 +19,9 @@ def _order_id(value: str) -> str:
     return validate_id(value, name="customerOrderId")
 
 
+# The search answers at most this many orders at a time; more come with the next page token.
+MAX_PAGE_SIZE = 100
+
 NonEmptyText = Annotated[str, Field(min_length=1)]
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
 PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -78,3 +81,25 @@ class CustomerOrderDocument(_OrderPart):
 def validate_document(body: Any) -> CustomerOrderDocument:
     """Validate a parsed JSON body; raises :class:`pydantic.ValidationError`."""
     return CustomerOrderDocument.model_validate(body)
+
+
+class SearchRequest(BaseModel):
+    """The body of ``POST .../customer-orders:search``: the proxy approach's, plus paging."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=False,
+        validate_by_alias=True,
+        frozen=True,
+    )
+
+    customer_id: NonEmptyText
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
+    page_token: NonEmptyText | None = None
+
+
+def validate_search(body: Any) -> SearchRequest:
+    """Validate a parsed search body; raises :class:`pydantic.ValidationError`."""
+    return SearchRequest.model_validate(body)

@@ -16,6 +16,7 @@ PROBLEM_TITLES: Mapping[str, str] = {
     "malformed-json": "The body is not valid JSON",
     "invalid-id": "An id in the path is invalid",
     "validation-failed": "The customer order does not match the schema",
+    "invalid-search": "The search request is invalid",
     "not-found": "Not found",
     "method-not-allowed": "Method not allowed",
     "payload-too-large": "The body is too large",

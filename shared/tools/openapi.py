@@ -18,11 +18,9 @@ from typing import Any, NotRequired
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-from shared.domain.addresses import ORDER_PATH_TEMPLATE
-from shared.domain.http import MAX_BODY_BYTES
-from shared.domain.ids import MAX_ID_LENGTH
-from shared.domain.jsonbody import MAX_FIRESTORE_DEPTH
-from shared.domain.model import CustomerOrderDocument
+from shared.domain.addresses import ORDER_PATH_TEMPLATE, SEARCH_PATH_TEMPLATE
+from shared.domain.limits import MAX_BODY_BYTES, MAX_ID_BYTES, MAX_PROJECTED_BYTES
+from shared.domain.model import MAX_PAGE_SIZE, CustomerOrderDocument, SearchRequest
 from shared.domain.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, Problem
 from shared.tools.functions import REPO_ROOT
 
@@ -36,7 +34,7 @@ PROBLEM_SLUGS_BY_STATUS: Mapping[int, tuple[str, ...]] = {
     405: ("method-not-allowed",),
     413: ("payload-too-large",),
     415: ("unsupported-media-type",),
-    422: ("validation-failed",),
+    422: ("validation-failed", "invalid-search"),
     503: ("publish-unavailable", "store-unavailable"),
 }
 
@@ -44,28 +42,34 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     400: "Malformed JSON (also duplicate member names, NaN or Infinity, invalid UTF-8, "
     "a byte-order mark) or an invalid id in the path; `errors` names the id.",
     404: "No such resource: any other path, or (GET) no order stored under these ids.",
-    405: "Any other method on an order path; `Allow` lists the supported ones.",
-    413: f"The body is over 1 MiB ({MAX_BODY_BYTES} bytes), with or without Content-Length.",
+    405: "Any other method on an order or search path; `Allow` lists the supported ones.",
+    413: f"A PUT body over {MAX_BODY_BYTES} bytes, or a search body over 16 KiB, with or "
+    "without Content-Length.",
     415: "The body is not JSON, or its Content-Type is neither JSON nor absent "
     "(curl's default `application/x-www-form-urlencoded` is accepted when the body is JSON).",
-    422: "The body breaks the customer order schema, cannot be stored in Firestore, or its "
-    "`customerOrderId` differs from the path; `errors` lists every violation as a JSON pointer.",
-    503: "Pub/Sub did not confirm the publish (PUT) or Firestore did not answer (GET) in time; "
+    422: "The body breaks the customer order schema (or the search request's), its "
+    "`customerOrderId` differs from the path, or a projection (`customerId`, `status`) is "
+    f"over {MAX_PROJECTED_BYTES} bytes of UTF-8; `errors` lists every violation as a JSON pointer.",
+    503: "Pub/Sub did not confirm the publish (PUT) or Firestore did not answer (GET, search) "
+    "in time; "
     "send the request again after `Retry-After` seconds. A PUT answered 503 may or may not "
     "have been published: sending it again is safe, the newest `receivedAt` wins.",
 }
 
-# Ids become Firestore document ids and one path segment each. JSON Schema cannot say
-# "printable" (Python's str.isprintable), so the pattern is looser than the rule: every
-# valid id matches it, and the service rejects the rest with 400.
+# Ids become Firestore document ids, Pub/Sub attributes and one path segment each. JSON
+# Schema can say neither "printable" (Python's str.isprintable) nor a length in bytes, so
+# the schema is looser than the rule: every valid id matches it, and the service rejects
+# the rest with 400.
 ID_SCHEMA: dict[str, Any] = {
     "type": "string",
     "minLength": 1,
-    "maxLength": MAX_ID_LENGTH,
+    "maxLength": MAX_ID_BYTES,
     "pattern": "^[^/\\u0000-\\u001f\\u007f]+$",
     "not": {"anyOf": [{"enum": [".", ".."]}, {"pattern": "^__.*__$"}]},
-    "description": f"1 to {MAX_ID_LENGTH} printable characters, without `/`, not `.` or `..`, "
-    "and not of the form `__name__` (reserved by Firestore). Percent-encode it in the path.",
+    "description": f"1 to {MAX_ID_BYTES} bytes of UTF-8, printable, without `/`, not `.` or "
+    "`..`, and not of the form `__name__` (reserved by Firestore); the ordering key "
+    "`businessUnitId/customerOrderId` then fits Pub/Sub's 1,024 bytes. Percent-encode it in "
+    "the path.",
 }
 
 
@@ -85,6 +89,23 @@ class ProblemDetails(TypedDict):
     status: int
     detail: str
     errors: NotRequired[list[FieldViolation]]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class CustomerOrderSummary(TypedDict):
+    """One order of the customer: the three members the proxy approach's search answered."""
+
+    customerOrderId: str
+    customerId: str
+    status: str
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SearchResult(TypedDict):
+    """The answer of a search: a page of the customer's orders in this business unit."""
+
+    customerOrders: list[CustomerOrderSummary]
+    nextPageToken: NotRequired[str]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -109,10 +130,9 @@ def _schemas() -> dict[str, Any]:
     order["description"] = (
         "The PUT body and the GET answer. Validation is strict (no string is taken for a "
         "number, nor a number for a boolean); members this schema does not name are kept "
-        "as sent. Beyond the schema, Firestore's limits apply to every member: nesting at "
-        f"most {MAX_FIRESTORE_DEPTH} deep, no array directly inside an array, integers "
-        "within 64 bits, finite numbers, non-empty member names not of the form `__name__`, "
-        "and no unpaired surrogates."
+        "as sent, and the body is stored and answered byte for byte. Beyond the schema only "
+        f"the body's size (at most {MAX_BODY_BYTES} bytes) and the projections `customerId` "
+        f"and `status` (each at most {MAX_PROJECTED_BYTES} bytes of UTF-8) are limited."
     )
     order_definitions["CustomerOrder"]["properties"]["customerOrderId"] = {
         **ID_SCHEMA,
@@ -129,6 +149,16 @@ def _schemas() -> dict[str, Any]:
         description="RFC 6901 JSON pointer into the body, or `/businessUnitId` or "
         "`/customerOrderId` for an id of the path."
     )
+    search, _ = _schema(SearchRequest)
+    search["description"] = (
+        "The proxy approach's search body (`customerId`), with optional paging: at most "
+        f"`pageSize` orders (1 to {MAX_PAGE_SIZE}, default {MAX_PAGE_SIZE}) a page, the next "
+        "page asked for with the `nextPageToken` of the one before."
+    )
+    result, result_definitions = _schema(SearchResult)
+    result["properties"]["nextPageToken"].update(
+        description="Present when more orders follow; send it as `pageToken`."
+    )
     accepted, _ = _schema(Accepted)
     accepted["properties"]["receivedAt"].update(
         format="date-time",
@@ -140,6 +170,9 @@ def _schemas() -> dict[str, Any]:
         **problem_definitions,
         "Problem": problem,
         "Accepted": accepted,
+        "SearchRequest": search,
+        **result_definitions,
+        "SearchResult": result,
         "Id": ID_SCHEMA,
     }
 
@@ -175,8 +208,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
 def _order_headers() -> dict[str, Any]:
     return {
         "ETag": {
-            "description": "The exact `receivedAt` of the stored version, quoted.",
-            "schema": {"type": "string"},
+            "description": "Strong: the SHA-256 of the stored body, in hex, quoted. Equal "
+            "digests mean byte-identical orders.",
+            "schema": {"type": "string", "pattern": '^"[0-9a-f]{64}"$'},
         },
         "Received-At": {
             "description": "The exact `receivedAt` of the stored version.",
@@ -202,8 +236,9 @@ def build_document() -> dict[str, Any]:
             "description": (
                 "The OMS PUTs customer orders here. A 202 means Pub/Sub has confirmed the "
                 "publish: the order will be stored, and of several versions of one order the "
-                "one received last (`receivedAt`) wins. Errors are `application/problem+json` "
-                "(RFC 9457) and never carry internal details."
+                "one received last (`receivedAt`) wins. GET answers the stored body byte for "
+                "byte; the search finds a customer's orders. Errors are "
+                "`application/problem+json` (RFC 9457) and never carry internal details."
             ),
         },
         "paths": {
@@ -228,7 +263,8 @@ def build_document() -> dict[str, Any]:
                                 "Location": {
                                     "description": "The order's path, for the GET.",
                                     "schema": {"type": "string"},
-                                }
+                                },
+                                "ETag": _order_headers()["ETag"],
                             },
                             "content": {
                                 "application/json": {
@@ -242,16 +278,64 @@ def build_document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getCustomerOrder",
                     "summary": "The stored version of a customer order",
+                    "parameters": [
+                        {
+                            "name": "If-None-Match",
+                            "in": "header",
+                            "required": False,
+                            "description": "The ETag of a version the caller holds: 304 if "
+                            "it is the stored one.",
+                            "schema": {"type": "string"},
+                        }
+                    ],
                     "responses": {
                         "200": {
-                            "description": "The stored order, as it was sent.",
+                            "description": "The stored order, byte for byte as it was sent.",
                             "headers": _order_headers(),
                             "content": order_content,
+                        },
+                        "304": {
+                            "description": "The stored version is the one `If-None-Match` names.",
+                            "headers": _order_headers(),
                         },
                         **_errors(400, 404, 405, 503),
                     },
                 },
-            }
+            },
+            SEARCH_PATH_TEMPLATE: {
+                "parameters": [
+                    {
+                        "name": "businessUnitId",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"$ref": _REF.format(model="Id")},
+                    }
+                ],
+                "post": {
+                    "operationId": "searchCustomerOrders",
+                    "summary": "The business unit's orders of one customer",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": _REF.format(model="SearchRequest")}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "A page of the customer's orders, by ascending "
+                            "`customerOrderId`; an empty list when the customer has none.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": _REF.format(model="SearchResult")}
+                                }
+                            },
+                        },
+                        **_errors(400, 404, 405, 413, 415, 422, 503),
+                    },
+                },
+            },
         },
         "components": {
             "schemas": _schemas(),

@@ -13,7 +13,7 @@ from shared.tools.dlq.records import (
     DeadLetter,
     parse_dead_letter,
 )
-from tests.support import order_body
+from tests.support import order_message as accepted_message
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 SOURCE = "customer-orders-processor"
@@ -26,8 +26,7 @@ def order_message(
     received_at: datetime = NOW - timedelta(hours=2),
     **changes: Any,
 ) -> OrderMessage:
-    body = order_body(customer_order_id, **changes)
-    return OrderMessage(business_unit_id, customer_order_id, received_at, body["customerOrder"])
+    return accepted_message(business_unit_id, customer_order_id, received_at, **changes)
 
 
 def bookkeeping(delivery_count: int = 5) -> dict[str, str]:

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from shared.domain.http import MAX_BODY_BYTES
+from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.messages import decode_message
 from shared.tools.devstack import LocalStack, free_ports
 from tests.fuzz.hooks import LEAK_MARKERS

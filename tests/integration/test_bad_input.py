@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.domain.http import MAX_BODY_BYTES
+from shared.domain.limits import MAX_BODY_BYTES
 from shared.tools.devstack import LocalStack
 from tests.support import (
     create_pull_subscription,

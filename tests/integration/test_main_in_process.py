@@ -18,8 +18,8 @@ import functions_framework
 import pytest
 from google.cloud import firestore
 
-from shared.domain.http import MAX_BODY_BYTES
 from shared.domain.jsonbody import dump_json
+from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.messages import OrderMessage
 from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.domain.timestamps import ReceivedAtClock

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from shared.domain.messages import RECEIVED_AT
+from shared.domain.messages import RECEIVED_AT, OrderMessage
 from shared.tools.dlq.records import OrderRef
 from tests.dlq.samples import NOW, SOURCE, bookkeeping, dead_letter, order_message
 
@@ -21,7 +23,7 @@ def test_a_dead_lettered_order_message_is_parsed_into_its_fields() -> None:
     assert letter.source_subscription == SOURCE
     assert letter.ordering_key == "BU7/CO-9"
     assert letter.problem is None
-    assert letter.body() == {"customerOrder": message.customer_order}
+    assert letter.body() == json.loads(message.body)
 
 
 def test_age_is_the_time_since_dead_lettering() -> None:
@@ -78,3 +80,18 @@ def test_order_ref_parses_business_unit_and_order_id() -> None:
 def test_order_ref_rejects_what_cannot_be_an_order(text: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         OrderRef.parse(text)
+
+
+def test_a_message_too_large_for_firestore_says_why_it_cannot_be_stored() -> None:
+    # Only a message from somewhere other than ingest can be this large: the
+    # processor refuses it, and so would a replay.
+    body = json.dumps(
+        {"customerOrder": {"customerOrderId": "CO-1", "pad": "x" * 1_048_576}}
+    ).encode()
+    message = OrderMessage.accepted("BU1", "CO-1", NOW, body, customer_id="C-1", status="CREATED")
+
+    letter = dead_letter(message)
+
+    assert letter.problem is not None
+    assert letter.problem.startswith("cannot be stored: the body is")
+    assert "1048487 bytes" in letter.problem

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -74,7 +75,7 @@ def test_detail_carries_every_attribute_and_the_decoded_body() -> None:
     lines = detail_lines(letter, NOW)
 
     assert detail["attributes"] == dict(letter.attributes)
-    assert detail["body"] == {"customerOrder": message.customer_order}
+    assert detail["body"] == json.loads(message.body)
     assert "  CloudPubSubDeadLetterSourceDeliveryCount: 5" in lines
     assert '    "customerOrderId": "CO-1",' in lines[-1].splitlines()
 

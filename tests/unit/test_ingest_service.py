@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from datetime import UTC, datetime
@@ -10,13 +11,13 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory import InMemoryOrderPublisher, InMemoryOrderStore
-from shared.domain.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+from shared.domain.http import HttpRequest, HttpResponse
+from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.messages import OrderMessage
-from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.errors import StoreUnavailable
 from shared.ingest import IngestService
 from shared.ports import StoredOrder
-from tests.support import order_body
+from tests.support import order_body, order_message, problem_of
 
 PATH = "/business-units/BU1/customer-orders/CO-1"
 
@@ -48,14 +49,6 @@ def put(
     return service.handle(HttpRequest("PUT", path, content_type, content_length, io.BytesIO(raw)))
 
 
-def problem_of(response: HttpResponse) -> dict[str, Any]:
-    assert response.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
-    document: dict[str, Any] = json.loads(response.body)
-    assert document["status"] == response.status
-    assert {"type", "title", "detail"} <= document.keys()
-    return document
-
-
 def test_a_valid_put_is_published_and_accepted(
     service: IngestService, publisher: InMemoryOrderPublisher
 ) -> None:
@@ -67,9 +60,19 @@ def test_a_valid_put_is_published_and_accepted(
     assert answer["messageId"] == "1"
     assert response.headers["Location"] == PATH
     [message] = publisher.published
-    assert message.customer_order == order_body("CO-1")["customerOrder"]
+    assert json.loads(message.body) == order_body("CO-1")
     assert message.attributes["receivedAt"] == answer["receivedAt"]
     assert message.ordering_key == "BU1/CO-1"
+    assert message.customer_id == order_body("CO-1")["customerOrder"]["customerId"]
+    assert response.headers["ETag"] == f'"{message.body_sha256}"'
+
+
+def test_the_body_is_published_byte_for_byte(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    sent = json.dumps(order_body("CO-1", total=10.10, ratio=1e2), indent=3).encode()
+    assert put(service, sent).status == 202
+    assert publisher.published[0].body == sent
 
 
 def test_the_body_is_published_as_sent_not_as_the_model_dumps_it(
@@ -112,7 +115,8 @@ def test_json_sent_without_a_json_content_type_is_accepted(
         ("/business-units/__x__/customer-orders/CO-1", 400),
         ("/business-units/BU1/customer-orders/a%0Ab", 400),
         ("/business-units/BU1/customer-orders/%FF", 400),
-        ("/business-units/BU1/customer-orders/" + "x" * 257, 400),
+        ("/business-units/BU1/customer-orders/" + "x" * 512, 400),
+        ("/business-units/BU1/customer-orders/" + "%F0%9F%98%80" * 128, 400),
     ],
 )
 def test_paths_outside_the_api_or_with_invalid_ids_are_refused(
@@ -188,15 +192,42 @@ def test_a_body_id_different_from_the_path_id_is_refused(
     assert publisher.published == []
 
 
-def test_unstorable_unknown_fields_are_refused(service: IngestService) -> None:
-    document = problem_of(put(service, order_body("CO-1", matrix=[[1, 2]])))
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"matrix": [[1, 2], [3, [4]]]},
+        {"big": 2**80, "small": -(2**70)},
+        {"deep": json.loads("[" * 40 + "]" * 40)},
+        {"x" * 1600: "a member name longer than Firestore allows in a map"},
+        {"__reserved__": True, "": "empty name"},
+    ],
+)
+def test_legal_json_the_schema_allows_is_accepted_whatever_its_shape(
+    service: IngestService, publisher: InMemoryOrderPublisher, extra: dict[str, Any]
+) -> None:
+    assert put(service, order_body("CO-1", **extra)).status == 202
+    assert json.loads(publisher.published[0].body)["customerOrder"].items() >= extra.items()
+
+
+@pytest.mark.parametrize("member", ["customerId", "status"])
+def test_projections_over_the_attribute_limit_are_refused(
+    service: IngestService, publisher: InMemoryOrderPublisher, member: str
+) -> None:
+    document = problem_of(put(service, order_body("CO-1", **{member: "é" * 513})))
     assert document["status"] == 422
-    assert document["errors"] == [
-        {
-            "pointer": "/customerOrder/matrix/0",
-            "detail": "an array must not directly contain an array",
-        }
-    ]
+    assert document["errors"][0]["pointer"] == f"/customerOrder/{member}"
+    assert "1024 bytes" in document["errors"][0]["detail"]
+    assert publisher.published == []
+
+
+def test_a_projection_with_an_unpaired_surrogate_is_refused(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    body = json.dumps(order_body("CO-1", customerId="\ud800")).encode()
+    assert b"\\ud800" in body
+    document = problem_of(put(service, body))
+    assert document["errors"][0]["pointer"] == "/customerOrder/customerId"
+    assert publisher.published == []
 
 
 def test_an_unconfirmed_publish_is_a_503_with_retry_after(
@@ -219,17 +250,36 @@ def test_other_methods_are_405_with_allow(service: IngestService, method: str) -
     problem_of(response)
 
 
-def test_get_returns_the_stored_order_with_its_version(
+def test_get_returns_the_stored_body_byte_for_byte_with_its_digest(
     service: IngestService, store: InMemoryOrderStore
 ) -> None:
     received_at = datetime(2026, 11, 29, 22, 0, 1, 500000, tzinfo=UTC)
-    body = order_body("CO-1")
-    store.upsert_if_newer(OrderMessage("BU1", "CO-1", received_at, body["customerOrder"], "m-9"))
+    message = order_message("BU1", "CO-1", received_at)
+    store.upsert_if_newer(message)
     response = service.handle(HttpRequest("GET", PATH))
     assert response.status == 200
-    assert json.loads(response.body) == body
+    assert response.body == message.body
+    assert response.headers["Content-Type"] == "application/json"
     assert response.headers["Last-Modified"] == "Sun, 29 Nov 2026 22:00:01 GMT"
-    assert response.headers["ETag"] == '"2026-11-29T22:00:01.500000Z"'
+    assert response.headers["Received-At"] == "2026-11-29T22:00:01.500000Z"
+    assert response.headers["ETag"] == f'"{hashlib.sha256(message.body).hexdigest()}"'
+
+
+@pytest.mark.parametrize(
+    ("if_none_match", "status"),
+    [("{etag}", 304), ('"other", {etag}', 304), ("*", 304), ('"other"', 200), ("", 200)],
+)
+def test_get_with_if_none_match_answers_304_for_the_stored_version(
+    service: IngestService, store: InMemoryOrderStore, if_none_match: str, status: int
+) -> None:
+    message = order_message("BU1", "CO-1", datetime(2026, 11, 29, tzinfo=UTC))
+    store.upsert_if_newer(message)
+    etag = f'"{message.body_sha256}"'
+    request = HttpRequest("GET", PATH, headers={"if-none-match": if_none_match.format(etag=etag)})
+    response = service.handle(request)
+    assert response.status == status
+    assert response.headers["ETag"] == etag
+    assert (response.body == b"") is (status == 304)
 
 
 def test_get_of_an_unknown_order_is_404(service: IngestService) -> None:

@@ -3,12 +3,9 @@ from __future__ import annotations
 import pytest
 
 from shared.domain.jsonbody import (
-    MAX_FIRESTORE_DEPTH,
-    FieldViolation,
     dump_json,
     json_pointer,
     parse_json,
-    storage_violations,
 )
 from shared.errors import MalformedJson
 
@@ -48,40 +45,3 @@ def test_dump_is_compact_utf8_and_refuses_non_finite_numbers() -> None:
 def test_json_pointer_escapes_per_rfc6901() -> None:
     assert json_pointer(("customerOrder", "items", 0, "a/b~c")) == "/customerOrder/items/0/a~1b~0c"
     assert json_pointer(()) == ""
-
-
-def _nested(depth: int) -> object:
-    value: object = 1
-    for _ in range(depth):
-        value = {"x": value}
-    return value
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ({"a": [[1]]}, FieldViolation("/a/0", "an array must not directly contain an array")),
-        ({"a": 2**63}, FieldViolation("/a", "integer is outside the 64-bit range")),
-        ({"a": -(2**63) - 1}, FieldViolation("/a", "integer is outside the 64-bit range")),
-        ({"a": float("nan")}, FieldViolation("/a", "number must be finite")),
-        ({"": 1}, FieldViolation("", "member names must not be empty")),
-        (
-            {"__name__": 1},
-            FieldViolation("/__name__", "member names of the form __name__ are reserved"),
-        ),
-        ({"a": "\ud800"}, FieldViolation("/a", "string contains an unpaired surrogate")),
-    ],
-)
-def test_what_firestore_would_refuse_is_reported(value: object, expected: FieldViolation) -> None:
-    assert storage_violations(value) == [expected]
-
-
-def test_depth_limit_is_firestores() -> None:
-    assert storage_violations(_nested(MAX_FIRESTORE_DEPTH)) == []
-    violations = storage_violations(_nested(MAX_FIRESTORE_DEPTH + 1))
-    assert len(violations) == 1
-    assert "nested deeper" in violations[0].detail
-
-
-def test_storable_values_pass() -> None:
-    assert storage_violations({"a": [1, {"b": [2, "c"]}], "d": 2**63 - 1, "e": None}) == []

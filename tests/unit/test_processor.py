@@ -12,9 +12,9 @@ from shared import log
 from shared.adapters.memory import InMemoryOrderStore
 from shared.domain.conflict import Decision
 from shared.domain.messages import OrderMessage
-from shared.errors import StoreUnavailable, UndecodableMessage
+from shared.errors import StoreRefused, StoreUnavailable, UndecodableMessage
 from shared.processor import process_push
-from tests.support import order_body
+from tests.support import order_message
 
 T0 = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
 
@@ -30,9 +30,7 @@ def push_data(message: OrderMessage) -> dict[str, Any]:
 
 
 def version(status: str, received_at: datetime) -> OrderMessage:
-    return OrderMessage(
-        "BU1", "CO-1", received_at, order_body("CO-1", status=status)["customerOrder"]
-    )
+    return order_message("BU1", "CO-1", received_at, status=status)
 
 
 def test_the_first_version_is_stored_with_its_message_id() -> None:
@@ -40,7 +38,8 @@ def test_the_first_version_is_stored_with_its_message_id() -> None:
     assert process_push(push_data(version("CREATED", T0)), "m-1", store) is Decision.WRITE
     stored = store.get("BU1", "CO-1")
     assert stored is not None
-    assert stored.customer_order["status"] == "CREATED"
+    assert stored.status == "CREATED"
+    assert stored.body == version("CREATED", T0).body
     assert stored.message_id == "m-1"
 
 
@@ -53,7 +52,7 @@ def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
     assert process_push(push_data(version("PAID", later)), "m-4", store) is Decision.SKIP_DUPLICATE
     stored = store.get("BU1", "CO-1")
     assert stored is not None
-    assert (stored.customer_order["status"], stored.message_id) == ("PAID", "m-2")
+    assert (stored.status, stored.message_id) == ("PAID", "m-2")
 
 
 class RecordingHandler(logging.Handler):
@@ -97,3 +96,24 @@ def test_a_store_failure_raises_so_pubsub_redelivers() -> None:
 
     with pytest.raises(StoreUnavailable):
         process_push(push_data(version("CREATED", T0)), "m-1", DownStore())
+
+
+def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
+    errors_logged: RecordingHandler,
+) -> None:
+    class RefusingStore(InMemoryOrderStore):
+        def upsert_if_newer(self, message: OrderMessage) -> Decision:
+            raise StoreRefused("InvalidArgument: 400 maximum entity size is 1048576 bytes")
+
+    with pytest.raises(StoreRefused):
+        process_push(push_data(version("CREATED", T0)), "m-1", RefusingStore())
+    [record] = errors_logged.records
+    line = record.getMessage()
+    assert "refused for good" in line
+    assert "m-1" in line
+    assert "maximum entity size" in line
+    assert record.exc_info is None
+    assert getattr(record, "json_fields", None) == {
+        "businessUnitId": "BU1",
+        "customerOrderId": "CO-1",
+    }

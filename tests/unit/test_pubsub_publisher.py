@@ -11,13 +11,10 @@ from google.api_core import exceptions
 
 from shared.adapters.pubsub import PubSubOrderPublisher, is_retryable
 from shared.config import Settings
-from shared.domain.messages import OrderMessage
 from shared.errors import PublishFailed
-from tests.support import order_body
+from tests.support import order_message
 
-MESSAGE = OrderMessage(
-    "BU1", "CO-1", datetime(2026, 11, 29, tzinfo=UTC), order_body("CO-1")["customerOrder"]
-)
+MESSAGE = order_message("BU1", "CO-1", datetime(2026, 11, 29, tzinfo=UTC))
 SETTINGS = Settings(project_id="p", orders_topic="t", publish_timeout_seconds=0.05)
 
 

@@ -16,6 +16,7 @@ from shared.domain.messages import (
     RECEIVED_AT,
     decode_message,
 )
+from shared.domain.stored_order import unstorable_reason
 from shared.domain.timestamps import parse_timestamp
 from shared.errors import InvalidId, UndecodableMessage
 
@@ -133,9 +134,16 @@ def _delivery_count(attributes: Mapping[str, str]) -> int | None:
 
 
 def _problem(data: bytes, attributes: Mapping[str, str], message_id: str) -> str | None:
-    # The same decoding the processor applies: what fails here fails there again.
+    # The same checks the processor applies: what fails here fails there again.
     try:
-        decode_message(data, attributes, message_id)
+        message = decode_message(data, attributes, message_id)
     except UndecodableMessage as exc:
         return f"undecodable: {exc}"
-    return None
+    refusal = unstorable_reason(
+        message.business_unit_id,
+        message.customer_order_id,
+        body_bytes=len(message.body),
+        customer_id=message.customer_id,
+        status=message.status,
+    )
+    return f"cannot be stored: {refusal}" if refusal else None

@@ -1,0 +1,142 @@
+"""The stored order: what the store keeps of an accepted order, field by field, and its size.
+
+One Firestore document per order, at ``business-units/{BU}/customer-orders/{ID}``:
+
+============  =========  ===============================================================
+field         type       what
+============  =========  ===============================================================
+body          bytes      the PUT body exactly as the OMS sent it (GET answers it as is)
+customerId    string     projected from the body; the only indexed field (the search)
+status        string     projected from the body, for the search's answer
+bodySha256    string     hex SHA-256 of ``body``: the GET's strong ETag
+receivedAt    timestamp  when ingest accepted this version (the conflict rule)
+messageId     string     the Pub/Sub message that carried it
+processedAt   timestamp  the commit time, set by Firestore
+============  =========  ===============================================================
+
+Keeping the body as bytes makes the document's size a sum of lengths, GET byte
+exact, and the processor's work independent of the order's shape: no map to
+convert, and nothing but ``customerId`` to index (``terraform/firestore.tf``
+exempts every other field; a test holds the two lists together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
+from shared.domain.limits import FIRESTORE_MAX_DOCUMENT_BYTES, FIRESTORE_MAX_FIELD_VALUE_BYTES
+
+BODY = "body"
+CUSTOMER_ID = "customerId"
+STATUS = "status"
+BODY_SHA256 = "bodySha256"
+RECEIVED_AT = "receivedAt"
+MESSAGE_ID = "messageId"
+PROCESSED_AT = "processedAt"
+
+FIELDS = (BODY, CUSTOMER_ID, STATUS, BODY_SHA256, RECEIVED_AT, MESSAGE_ID, PROCESSED_AT)
+INDEXED_FIELDS = (CUSTOMER_ID,)
+# What the search reads of each match: never the body.
+SUMMARY_FIELDS = (CUSTOMER_ID, STATUS)
+
+# Pub/Sub message ids are decimal strings of about 16 digits; this bounds them generously.
+MAX_MESSAGE_ID_BYTES = 100
+SHA256_HEX_BYTES = 64
+_TIMESTAMP_BYTES = 8
+_DOCUMENT_OVERHEAD_BYTES = 32
+_NAME_OVERHEAD_BYTES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOrder:
+    business_unit_id: str
+    customer_order_id: str
+    body: bytes
+    customer_id: str
+    status: str
+    body_sha256: str
+    received_at: datetime
+    message_id: str
+    processed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    """One match of the search by customer, as the proxy approach's OMS answered it."""
+
+    customer_order_id: str
+    customer_id: str
+    status: str
+
+
+def _string_size(text: str) -> int:
+    return len(text.encode("utf-8")) + 1
+
+
+def document_name_size(*path: str) -> int:
+    """Each collection and document id of the path as a string, plus 16."""
+    return sum(_string_size(segment) for segment in path) + _NAME_OVERHEAD_BYTES
+
+
+def document_size(
+    business_unit_id: str,
+    customer_order_id: str,
+    *,
+    body_bytes: int,
+    customer_id: str,
+    status: str,
+    message_id_bytes: int = MAX_MESSAGE_ID_BYTES,
+) -> int:
+    """Firestore's size of the order's document, by its documented rules.
+
+    Document name: each collection and document id as a string (UTF-8 bytes + 1)
+    plus 16; each field: its name as a string plus its value (bytes: their length,
+    string: UTF-8 bytes + 1, timestamp: 8); plus 32 for the document.
+    """
+    name = document_name_size(BUSINESS_UNITS, business_unit_id, CUSTOMER_ORDERS, customer_order_id)
+    values = {
+        BODY: body_bytes,
+        CUSTOMER_ID: _string_size(customer_id),
+        STATUS: _string_size(status),
+        BODY_SHA256: SHA256_HEX_BYTES + 1,
+        RECEIVED_AT: _TIMESTAMP_BYTES,
+        MESSAGE_ID: message_id_bytes + 1,
+        PROCESSED_AT: _TIMESTAMP_BYTES,
+    }
+    fields = sum(_string_size(field) + size for field, size in values.items())
+    return name + fields + _DOCUMENT_OVERHEAD_BYTES
+
+
+def unstorable_reason(
+    business_unit_id: str,
+    customer_order_id: str,
+    *,
+    body_bytes: int,
+    customer_id: str,
+    status: str,
+) -> str | None:
+    """Why Firestore would refuse this order's document, or ``None`` when it fits.
+
+    Ingest's limits make this impossible for what it accepts; a message from
+    anywhere else (a hand-made replay) is refused before a write is even tried.
+    """
+    if body_bytes > FIRESTORE_MAX_FIELD_VALUE_BYTES:
+        return (
+            f"the body is {body_bytes} bytes, over Firestore's "
+            f"{FIRESTORE_MAX_FIELD_VALUE_BYTES} bytes for one field value"
+        )
+    size = document_size(
+        business_unit_id,
+        customer_order_id,
+        body_bytes=body_bytes,
+        customer_id=customer_id,
+        status=status,
+    )
+    if size > FIRESTORE_MAX_DOCUMENT_BYTES:
+        return (
+            f"the document would be {size} bytes, over Firestore's "
+            f"{FIRESTORE_MAX_DOCUMENT_BYTES} bytes for a document"
+        )
+    return None
