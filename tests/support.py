@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import subprocess
 import time
 import uuid
@@ -13,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from shared import log
 from shared.domain.addresses import document_path
 from shared.domain.http import HttpResponse
 from shared.domain.jsonbody import dump_json
@@ -66,6 +68,32 @@ def order_message(
         customer_id=order["customerId"],
         status=order["status"],
     )
+
+
+class LogRecorder(logging.Handler):
+    """The project's log records at or above a level, with the ids a deployed handler adds."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+        self.addFilter(log.OrderIdsFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self) -> list[str]:
+        return [record.getMessage() for record in self.records]
+
+
+@contextlib.contextmanager
+def recorded_logs(level: int = logging.INFO) -> Iterator[LogRecorder]:
+    recorder = LogRecorder(level)
+    logger = logging.getLogger(log.LOGGER_NAME)
+    logger.addHandler(recorder)
+    try:
+        yield recorder
+    finally:
+        logger.removeHandler(recorder)
 
 
 def problem_of(response: HttpResponse) -> dict[str, Any]:

@@ -26,14 +26,14 @@ from shared.adapters.pubsub import PubSubOrderPublisher
 from shared.config import Settings
 from shared.domain.messages import OrderMessage
 from shared.domain.timestamps import ReceivedAtClock
-from tests.support import order_body
+from tests.support import order_message
 
 # The first call pays for the channel; it goes elsewhere, so a drain counts exactly its backlog.
 WARM_UP_BUSINESS_UNIT = "bench-warm-up"
 
 
 def _message(business_unit: str, order_id: str, clock: ReceivedAtClock) -> OrderMessage:
-    return OrderMessage(business_unit, order_id, clock.now(), order_body(order_id)["customerOrder"])
+    return order_message(business_unit, order_id, clock.now())
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -16,7 +16,7 @@ from shared.domain.timestamps import format_timestamp
 from shared.tools.devstack import LocalStack
 from shared.tools.dlq.cli import main
 from tests.dlq.rig import DeadLetterRig, peek
-from tests.support import order_body
+from tests.support import order_message
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,7 @@ SETTLE = "0.5"
 @pytest.fixture(scope="module")
 def letter(rig: DeadLetterRig) -> OrderMessage:
     received_at = datetime.now(UTC) - timedelta(minutes=3)
-    message = OrderMessage(
-        BUSINESS_UNIT, "CO-1", received_at, order_body("CO-1", status="V1")["customerOrder"]
-    )
+    message = order_message(BUSINESS_UNIT, "CO-1", received_at, status="V1")
     rig.dead_letter([message])
     return message
 
@@ -96,7 +94,7 @@ def test_show_decodes_the_message_by_order_and_by_message_id(
     [by_id] = json.loads(out)
 
     assert by_id == {**by_order, "ageSeconds": by_id["ageSeconds"]}
-    assert by_order["body"] == {"customerOrder": letter.customer_order}
+    assert by_order["body"] == json.loads(letter.body)
     assert by_order["attributes"] == {
         **letter.attributes,
         "CloudPubSubDeadLetterSourceDeliveryCount": "5",

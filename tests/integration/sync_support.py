@@ -68,7 +68,8 @@ def stored_orders(client: firestore.Client, business_unit_id: str) -> dict[str, 
     """Every customer order Firestore holds for the business unit, by id."""
     collection = client.collection(collection_path(business_unit_id))
     return {
-        snapshot.id: (snapshot.to_dict() or {})["customerOrder"] for snapshot in collection.stream()
+        snapshot.id: json.loads((snapshot.to_dict() or {})["body"])["customerOrder"]
+        for snapshot in collection.stream()
     }
 
 

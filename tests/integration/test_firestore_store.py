@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from google.api_core import exceptions
 from google.cloud import firestore
 
 from shared.adapters.firestore import FirestoreOrderStore
 from shared.config import Settings
+from shared.domain import stored_order
+from shared.domain.addresses import document_path
 from shared.domain.conflict import Decision
+from shared.domain.limits import FIRESTORE_MAX_DOCUMENT_BYTES
 from shared.domain.messages import OrderMessage
+from shared.domain.stored_order import document_size
+from shared.errors import StoreRefused
 from shared.tools.devstack import LocalStack
-from tests.support import order_body, unique_id
+from tests.support import order_message, unique_id
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +45,8 @@ def store(stack: LocalStack, firestore_client: firestore.Client) -> FirestoreOrd
 
 
 def version(order_id: str, number: int, at: datetime) -> OrderMessage:
-    body = order_body(order_id, version=number)["customerOrder"]
-    return OrderMessage("BU1", order_id, at, body, message_id=f"m-{number}")
+    accepted = order_message("BU1", order_id, at, version=number)
+    return dataclasses.replace(accepted, message_id=f"m-{number}")
 
 
 def test_the_conditional_upsert_follows_the_conflict_rule(store: FirestoreOrderStore) -> None:
@@ -51,7 +60,7 @@ def test_the_conditional_upsert_follows_the_conflict_rule(store: FirestoreOrderS
     assert store.upsert_if_newer(version(order_id, 3, T0)) is Decision.SKIP_DUPLICATE
     stored = store.get("BU1", order_id)
     assert stored is not None
-    assert stored.customer_order["version"] == 2
+    assert json.loads(stored.body)["customerOrder"]["version"] == 2
     assert stored.received_at == T0
     assert stored.message_id == "m-2"
     assert stored.processed_at is not None
@@ -90,4 +99,60 @@ def test_concurrent_writers_on_one_order_all_finish_and_the_newest_wins(
     assert Decision.WRITE in outcomes
     stored = instances[0].get("BU1", order_id)
     assert stored is not None
-    assert stored.customer_order["version"] == writers - 1
+    assert json.loads(stored.body)["customerOrder"]["version"] == writers - 1
+
+
+def _document_of_size(target: int, order_id: str) -> tuple[dict[str, Any], int]:
+    fixed = document_size("BU-SIZE", order_id, body_bytes=0, customer_id="C", status="S")
+    body_bytes = target - fixed
+    message_id = "1" * stored_order.MAX_MESSAGE_ID_BYTES
+    document = {
+        stored_order.BODY: b"x" * body_bytes,
+        stored_order.CUSTOMER_ID: "C",
+        stored_order.STATUS: "S",
+        stored_order.BODY_SHA256: "0" * stored_order.SHA256_HEX_BYTES,
+        stored_order.RECEIVED_AT: T0,
+        stored_order.MESSAGE_ID: message_id,
+        stored_order.PROCESSED_AT: T0,
+    }
+    size = document_size("BU-SIZE", order_id, body_bytes=body_bytes, customer_id="C", status="S")
+    return document, size
+
+
+def test_the_size_rule_agrees_with_the_emulator_to_the_byte(
+    firestore_client: firestore.Client,
+) -> None:
+    """document_size follows Firestore's documented rules; the emulator enforces the limit."""
+    order_id = unique_id()
+    reference = firestore_client.document(document_path("BU-SIZE", order_id))
+    largest, size = _document_of_size(FIRESTORE_MAX_DOCUMENT_BYTES, order_id)
+    assert size == FIRESTORE_MAX_DOCUMENT_BYTES
+    reference.set(largest)
+    one_more, size = _document_of_size(FIRESTORE_MAX_DOCUMENT_BYTES + 1, order_id)
+    assert size == FIRESTORE_MAX_DOCUMENT_BYTES + 1
+    with pytest.raises(exceptions.InvalidArgument, match="maximum entity size is 1048576"):
+        reference.set(one_more)
+
+
+def test_a_write_firestore_refuses_is_a_permanent_refusal(store: FirestoreOrderStore) -> None:
+    # Past what ingest accepts, so only a message from elsewhere could carry it.
+    body = b'{"customerOrder": {"pad": "' + b"x" * FIRESTORE_MAX_DOCUMENT_BYTES + b'"}}'
+    message = OrderMessage.accepted("BU1", unique_id(), T0, body, customer_id="C", status="S")
+    with pytest.raises(StoreRefused, match="InvalidArgument"):
+        store.upsert_if_newer(message)
+
+
+def test_the_search_query_finds_by_customer_in_id_order_after_a_cursor(
+    store: FirestoreOrderStore,
+) -> None:
+    unit, customer = unique_id("BU"), unique_id("C")
+    ids = sorted(f"CO-{index}-{unique_id('x')}" for index in range(5))
+    for order_id in ids:
+        store.upsert_if_newer(order_message(unit, order_id, T0, customerId=customer))
+    store.upsert_if_newer(order_message(unit, unique_id(), T0, customerId=unique_id("C")))
+    first = store.find_by_customer(unit, customer, limit=3, after=None)
+    assert [found.customer_order_id for found in first] == ids[:3]
+    rest = store.find_by_customer(unit, customer, limit=3, after=ids[2])
+    assert [found.customer_order_id for found in rest] == ids[3:]
+    assert {found.customer_id for found in first + rest} == {customer}
+    assert store.find_by_customer(unique_id("BU"), customer, limit=3, after=None) == []

@@ -25,7 +25,15 @@ from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.domain.timestamps import ReceivedAtClock
 from shared.tools.devstack import LocalStack
 from shared.tools.functions import FUNCTIONS, main_py
-from tests.support import order_body, stored_document, unique_id, wait_for
+from tests.support import (
+    order_body,
+    order_message,
+    recorded_logs,
+    stored_body,
+    stored_document,
+    unique_id,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -145,12 +153,12 @@ def test_a_pushed_order_is_stored_and_acknowledged(
 ) -> None:
     order_id = unique_id()
     body = order_body(order_id)
-    message = OrderMessage("BU1", order_id, ReceivedAtClock().now(), body["customerOrder"])
+    message = order_message("BU1", order_id, ReceivedAtClock().now(), body)
     response = processor.post("/", json=_push(message, "in-process-1"))
     assert response.status_code in (200, 204)
     document = stored_document(firestore_client, "BU1", order_id)
     assert document is not None
-    assert document["customerOrder"] == body["customerOrder"]
+    assert stored_body(document) == body
     assert document["messageId"] == "in-process-1"
 
 
@@ -166,7 +174,8 @@ def test_an_undecodable_push_is_refused_so_pubsub_redelivers_it(
             "publishTime": "2026-12-01T00:00:00Z",
         },
     }
-    assert processor.post("/", json=envelope).status_code == 500
+    # Any answer but 102, 200, 201, 202 and 204 is a nack; 422 says it will never do.
+    assert processor.post("/", json=envelope).status_code == 422
 
 
 def test_clients_that_cannot_be_built_answer_problem_json_without_internals(
@@ -180,3 +189,26 @@ def test_clients_that_cannot_be_built_answer_problem_json_without_internals(
     document = _problem(response)
     assert document["status"] == 500
     assert "missing.json" not in response.data.decode()
+
+
+def test_a_message_that_can_never_be_stored_is_one_line_and_a_nack(
+    processor: flask.testing.FlaskClient,
+) -> None:
+    order_id = unique_id()
+    # Only a hand-made message can be this large: ingest refuses such a body with 413.
+    body = b'{"customerOrder": {"customerOrderId": "%s", "pad": "%s"}}' % (
+        order_id.encode(),
+        b"x" * 1_048_576,
+    )
+    message = OrderMessage.accepted(
+        "BU1", order_id, ReceivedAtClock().now(), body, customer_id="C", status="S"
+    )
+    with recorded_logs() as logged:
+        response = processor.post("/", json=_push(message, "in-process-3"))
+    assert response.status_code == 422
+    [record] = [record for record in logged.records if "in-process-3" in record.getMessage()]
+    assert "refused for good" in record.getMessage()
+    assert "over Firestore's" in record.getMessage()
+    assert record.levelname == "ERROR"
+    assert record.exc_info is None
+    assert getattr(record, "json_fields", {})["customerOrderId"] == order_id

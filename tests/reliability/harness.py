@@ -152,8 +152,8 @@ def stored_versions(
             if not snapshot.exists:
                 continue
             fields = snapshot.to_dict() or {}
-            key = (fields["businessUnitId"], fields["customerOrderId"])
-            found[key] = (fields["receivedAt"], fields["customerOrder"]["status"])
+            key = (snapshot.reference.parent.parent.id, snapshot.id)
+            found[key] = (fields["receivedAt"], fields["status"])
     return found
 
 

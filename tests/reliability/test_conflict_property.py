@@ -7,6 +7,7 @@ and no write ever moves ``receivedAt`` backwards.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from shared.adapters.firestore import FirestoreOrderStore
 from shared.domain.conflict import Decision
 from shared.domain.messages import OrderMessage
-from tests.support import order_body, stored_document, unique_id
+from tests.support import order_message, stored_document, unique_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -48,13 +49,10 @@ def deliveries(draw: st.DrawFn) -> tuple[list[int], list[int]]:
 
 
 def _message(order_id: str, offset: int, index: int) -> OrderMessage:
-    return OrderMessage(
-        business_unit_id=BUSINESS_UNIT,
-        customer_order_id=order_id,
-        received_at=EPOCH + timedelta(microseconds=offset),
-        customer_order=order_body(order_id, status=f"V{index}")["customerOrder"],
-        message_id=f"m-{index}",
+    accepted = order_message(
+        BUSINESS_UNIT, order_id, EPOCH + timedelta(microseconds=offset), status=f"V{index}"
     )
+    return dataclasses.replace(accepted, message_id=f"m-{index}")
 
 
 def _stored(client: firestore.Client, order_id: str) -> tuple[datetime, str] | None:
@@ -62,7 +60,7 @@ def _stored(client: firestore.Client, order_id: str) -> tuple[datetime, str] | N
     if document is None:
         return None
     received_at: datetime = document["receivedAt"]
-    return received_at.astimezone(UTC), document["customerOrder"]["status"]
+    return received_at.astimezone(UTC), document["status"]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from shared.config import (
     DEFAULT_PROCESSOR_SUBSCRIPTION,
     Settings,
 )
+from shared.domain import stored_order
+from shared.domain.addresses import CUSTOMER_ORDERS
 from shared.tools.devstack import LocalStack, StackConfig
 from shared.tools.functions import FUNCTIONS
 from tests.terraform.tfconfig import (
@@ -341,6 +343,30 @@ def test_firestore_is_created_in_native_mode_only_when_asked(tf: TerraformConfig
     assert tf.locals["firestore_database"] == ref(
         "var.create_firestore_database ? google_firestore_database.orders[0].name : var.firestore_database"
     )
+
+
+def test_every_stored_field_but_the_searched_one_is_exempt_from_indexing(
+    tf: TerraformConfig,
+) -> None:
+    assert tf.locals["order_collection_group"] == CUSTOMER_ORDERS
+    unindexed = tf.resource("google_firestore_field.unindexed")
+    assert unindexed["for_each"] == ref("toset(local.unindexed_order_fields)")
+    assert unindexed["index_config"] == [{}]
+    assert set(tf.locals["unindexed_order_fields"]) == set(stored_order.FIELDS) - set(
+        stored_order.INDEXED_FIELDS
+    )
+    indexed = [
+        block
+        for block in tf.resources_of("google_firestore_field").values()
+        if block["field"] != ref("each.key")
+    ]
+    assert [block["field"] for block in indexed] == list(stored_order.INDEXED_FIELDS)
+    assert indexed[0]["index_config"] == [
+        {"indexes": [{"order": "ASCENDING", "query_scope": "COLLECTION"}]}
+    ]
+    for block in tf.resources_of("google_firestore_field").values():
+        assert block["collection"] == ref("local.order_collection_group")
+        assert block["database"] == ref("local.firestore_database")
 
 
 def test_every_api_used_is_enabled(tf: TerraformConfig) -> None:

@@ -14,9 +14,9 @@ from shared.adapters.memory import InMemoryOrderPublisher, InMemoryOrderStore
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.messages import OrderMessage
+from shared.domain.stored_order import StoredOrder
 from shared.errors import StoreUnavailable
 from shared.ingest import IngestService
-from shared.ports import StoredOrder
 from tests.support import order_body, order_message, problem_of
 
 PATH = "/business-units/BU1/customer-orders/CO-1"

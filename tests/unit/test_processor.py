@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from shared import log
 from shared.adapters.memory import InMemoryOrderStore
 from shared.domain.conflict import Decision
 from shared.domain.messages import OrderMessage
 from shared.errors import StoreRefused, StoreUnavailable, UndecodableMessage
 from shared.processor import process_push
-from tests.support import order_message
+from tests.support import LogRecorder, order_message, recorded_logs
 
 T0 = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
 
@@ -55,30 +54,8 @@ def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
     assert (stored.status, stored.message_id) == ("PAID", "m-2")
 
 
-class RecordingHandler(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-        self.addFilter(log.OrderIdsFilter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture
-def errors_logged() -> Iterator[RecordingHandler]:
-    """The processor's error lines, with the order ids a deployed handler would add."""
-    handler = RecordingHandler()
-    logger = logging.getLogger(log.LOGGER_NAME)
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-
-
 def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered(
-    errors_logged: RecordingHandler,
+    errors_logged: LogRecorder,
 ) -> None:
     event_data = {"message": {"data": "e30=", "attributes": {"customerOrderId": "CO-9"}}}
     with pytest.raises(UndecodableMessage):
@@ -99,7 +76,7 @@ def test_a_store_failure_raises_so_pubsub_redelivers() -> None:
 
 
 def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
-    errors_logged: RecordingHandler,
+    errors_logged: LogRecorder,
 ) -> None:
     class RefusingStore(InMemoryOrderStore):
         def upsert_if_newer(self, message: OrderMessage) -> Decision:
@@ -117,3 +94,9 @@ def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
         "businessUnitId": "BU1",
         "customerOrderId": "CO-1",
     }
+
+
+@pytest.fixture
+def errors_logged() -> Iterator[LogRecorder]:
+    with recorded_logs(logging.ERROR) as recorder:
+        yield recorder

@@ -11,7 +11,15 @@ import pytest
 
 from shared.errors import InvalidId
 from shared.tools.devstack import free_ports
-from shared.tools.sync.client import Accepted, Failed, Found, NotFound, OrdersClient, Rejected
+from shared.tools.sync.client import (
+    Accepted,
+    Failed,
+    Found,
+    NotFound,
+    OrdersClient,
+    Rejected,
+    order_bytes,
+)
 from shared.tools.sync.ratelimit import RateLimiter
 from shared.tools.sync.retrying import RetryPolicy
 from tests.support import order_body
@@ -193,7 +201,7 @@ def test_get_order_tells_found_from_not_found() -> None:
             return Answer(
                 200,
                 {"customerOrder": stored},
-                headers={"Received-At": "2026-11-29T10:00:00.000001Z"},
+                headers={"Received-At": "2026-11-29T10:00:00.000001Z", "ETag": f'"{"a" * 64}"'},
             )
         return problem(404, "not-found")
 
@@ -201,7 +209,7 @@ def test_get_order_tells_found_from_not_found() -> None:
         found = client.get_order("BU1", "CO-7")
         missing = client.get_order("BU1", "CO-8")
 
-    assert found == Found(stored, "2026-11-29T10:00:00.000001Z", 1)
+    assert found == Found(stored, "2026-11-29T10:00:00.000001Z", 1, "a" * 64)
     assert missing == NotFound(1)
 
 
@@ -263,3 +271,13 @@ def test_a_rate_limit_spaces_the_requests() -> None:
 
 def accepted_answer() -> Answer:
     return Answer(202, {"messageId": "1", "receivedAt": "2026-11-29T10:00:00.000001Z"})
+
+
+def test_what_a_put_sends_is_what_order_bytes_says() -> None:
+    with (
+        ScriptedServer(sequence(Answer(202, {"messageId": "1"}))) as server,
+        OrdersClient(server.url, retry=FAST) as client,
+    ):
+        client.put_order("BU1", order("CO-1"))
+    [request] = server.requests
+    assert request.body == order_bytes(order("CO-1"))

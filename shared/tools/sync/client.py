@@ -59,6 +59,9 @@ class Found:
     customer_order: dict[str, Any]
     received_at: str
     attempts: int
+    # Hex SHA-256 of the stored body (the GET's ETag): equal to the digest of the
+    # bytes a PUT sent exactly when the store holds those bytes.
+    body_sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +168,7 @@ class OrdersClient:
         """
         customer_order_id = _order_id(order)
         validate_id(business_unit_id, name="businessUnitId")
-        body = dump_json({"customerOrder": dict(order)})
+        body = order_bytes(order)
         result = self._exchange(
             "PUT", order_location(business_unit_id, customer_order_id), body, stop
         )
@@ -200,7 +203,12 @@ class OrdersClient:
         if response.status_code == 200:
             stored = _json_object(response).get("customerOrder")
             if isinstance(stored, dict):
-                return Found(stored, response.headers.get("Received-At", ""), attempts)
+                return Found(
+                    stored,
+                    response.headers.get("Received-At", ""),
+                    attempts,
+                    response.headers.get("ETag", "").strip('"'),
+                )
         if response.status_code == 404 and is_problem(response):
             return NotFound(attempts)
         return Rejected(response.status_code, problem_document(response), attempts)
@@ -303,6 +311,11 @@ def _never_reached_server(exc: requests.RequestException) -> bool:
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     # NewConnectionError covers refused connections and failed name lookups.
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def order_bytes(order: Mapping[str, Any]) -> bytes:
+    """The PUT body this client sends for ``order``: what the store then holds byte for byte."""
+    return dump_json({"customerOrder": dict(order)})
 
 
 def is_problem(response: requests.Response) -> bool:

@@ -10,7 +10,7 @@ from shared.domain.jsonbody import json_pointer
 def first_difference(expected: Any, actual: Any, path: tuple[str | int, ...] = ()) -> str | None:
     """The JSON pointer of the first place ``actual`` differs from ``expected``, or ``None``.
 
-    Numbers compare by value (Firestore gives ``2.0`` back as a double), but a
+    Numbers compare by value (another sender may spell ``2`` as ``2.0``), but a
     boolean never equals a number, nor a string anything else.
     """
     if isinstance(expected, dict) and isinstance(actual, dict):
