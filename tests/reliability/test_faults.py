@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from shared.domain.jsonbody import dump_json
 from shared.domain.timestamps import ReceivedAtClock, format_timestamp
 from shared.tools.devstack import LocalStack
 from tests.reliability.harness import (
@@ -38,7 +37,7 @@ from tests.reliability.harness import (
     version_body,
     wait_until_stored,
 )
-from tests.support import unique_id
+from tests.support import order_message, unique_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -101,18 +100,15 @@ def report(name: str, ledger: Ledger, orders: int, stored: int) -> None:
 
 def push_to_processor(faults: Faults, order_id: str) -> int:
     """Push one valid message straight to the processor, as the subscription would."""
-    received_at = format_timestamp(ReceivedAtClock().now())
+    now = ReceivedAtClock().now()
+    message = order_message(BUSINESS_UNIT, order_id, now, version_body(order_id, 1))
     envelope = {
         "subscription": f"projects/{faults.stack.config.project_id}/subscriptions/direct",
         "message": {
-            "data": base64.b64encode(dump_json(version_body(order_id, 1))).decode(),
-            "attributes": {
-                "businessUnitId": BUSINESS_UNIT,
-                "customerOrderId": order_id,
-                "receivedAt": received_at,
-            },
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": message.attributes,
             "messageId": unique_id("direct"),
-            "publishTime": received_at,
+            "publishTime": format_timestamp(now),
         },
     }
     return requests.post(
