@@ -25,7 +25,7 @@ $(UV):
 # Exactly uv.lock's versions, hashes checked, the project editable; anything else is removed.
 # --locked stops when pyproject.toml changed and uv.lock did not follow (`make lock`).
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --all-extras
+	$(UV) sync --locked --all-extras || { echo "after a pyproject.toml edit: make lock LOCK_ARGS="; exit 1; }
 	touch $@
 
 # Only what starts the emulators needs gcloud and Java; unit, lint and typecheck run without.
