@@ -1,19 +1,31 @@
 # customer-order-events: `make dev` runs the local stack, `make test` checks everything.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The one Python of the lock, the tests and the deployed runtime.
+PYTHON ?= python$(shell cat .python-version)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+# `make lock` upgrades every package within pyproject.toml's ranges; LOCK_ARGS= after a range
+# edit keeps the others where they are, LOCK_ARGS='--upgrade-package NAME' upgrades one.
+LOCK_ARGS ?= --upgrade
 # checkov pins bc-python-hcl2, which would replace python-hcl2 in .venv: it gets its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: dev test lint typecheck unit requirements openapi soak checkov clean emulators
+.PHONY: dev test lint typecheck unit lock requirements openapi soak checkov clean emulators
 
-$(STAMP): pyproject.toml
+# A machine without uv gets the locked one from the package index, hash-checked, into .venv
+# itself (pip is all a fresh venv has); from then on uv installs and upgrades itself from the lock.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m shared.tools.uv_requirement > $(VENV)/uv-requirement.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(VENV)/uv-requirement.txt
+
+# Exactly uv.lock's versions, hashes checked, the project editable; anything else is removed.
+# --locked stops when pyproject.toml changed and uv.lock did not follow (`make lock`).
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --all-extras || { echo "after a pyproject.toml edit: make lock LOCK_ARGS="; exit 1; }
 	touch $@
 
 # Only what starts the emulators needs gcloud and Java; unit, lint and typecheck run without.
@@ -41,7 +53,13 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
-## Regenerate functions/requirements.txt from pyproject.toml.
+## Re-resolve uv.lock within pyproject.toml's ranges (uv prints each version it changes), then
+## install it and regenerate functions/requirements.txt. Commit both.
+lock: | $(UV)
+	$(UV) lock $(LOCK_ARGS)
+	$(MAKE) requirements
+
+## Regenerate functions/requirements.txt (the runtime set, with hashes) from uv.lock.
 requirements: $(STAMP)
 	$(BIN)/python -m shared.tools.requirements
 

@@ -203,14 +203,17 @@ variable "function_name_prefix" {
   }
 }
 
+# The Python uv.lock is resolved for and the tests run on (.python-version, requires-python in
+# pyproject.toml): functions/requirements.txt pins wheels for it alone. Change them together
+# (tests/terraform/test_python_runtime.py), never this one by itself.
 variable "python_runtime" {
-  description = "Cloud Functions Python runtime of both functions."
+  description = "Cloud Functions Python runtime of both functions: the one uv.lock is resolved for."
   type        = string
-  default     = "python312"
+  default     = "python311"
 
   validation {
-    condition     = can(regex("^python3(1[1-9]|[2-9][0-9])$", var.python_runtime))
-    error_message = "python_runtime must be python311 or newer (the code needs Python 3.11)."
+    condition     = var.python_runtime == "python311"
+    error_message = "python_runtime must be python311: uv.lock and functions/requirements.txt are resolved for Python 3.11 (.python-version)."
   }
 }
 

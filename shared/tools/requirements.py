@@ -1,27 +1,48 @@
-"""Write the deploy ``functions/requirements.txt`` from ``pyproject.toml``'s runtime dependencies.
+"""Write the deploy ``functions/requirements.txt``: uv.lock's runtime set, pinned, with hashes.
 
 Cloud Functions' Python buildpack installs ``requirements.txt`` beside
-``main.py``; ``pyproject.toml`` is the one place the ranges are edited.
-Run ``make requirements`` after changing them; a test fails when they drift.
+``main.py`` with pip; with a hash on every line pip checks them all, so Cloud
+Build installs exactly the files ``make test`` passed with. ``pyproject.toml``
+holds the ranges, ``uv.lock`` the versions (``make lock``); this file is
+exported from the lock by ``make requirements``, and a test fails when they drift.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+from uv import find_uv_bin
 
 from shared.tools.functions import REPO_ROOT
 
-PYPROJECT = REPO_ROOT / "pyproject.toml"
 REQUIREMENTS = REPO_ROOT / "functions" / "requirements.txt"
-HEADER = "# Generated from pyproject.toml by `make requirements`; do not edit.\n"
+HEADER = "# Generated from uv.lock by `make requirements`; do not edit.\n"
+# The project's own dependencies without its extras (tools and dev are never deployed) and
+# without the project itself (the zip carries shared/). --frozen: the lock as committed;
+# whether it still matches pyproject.toml is `uv lock --check`'s question, not this file's.
+EXPORT = [
+    "export",
+    "--frozen",
+    "--offline",
+    "--format=requirements-txt",
+    "--no-dev",
+    "--no-emit-project",
+    "--no-header",
+]
 
 
-def render(pyproject: Path = PYPROJECT) -> str:
-    with pyproject.open("rb") as handle:
-        dependencies: list[str] = tomllib.load(handle)["project"]["dependencies"]
-    return HEADER + "".join(f"{dependency}\n" for dependency in dependencies)
+def render(project: Path = REPO_ROOT) -> str:
+    exported = subprocess.run(  # noqa: S603 - the installed uv, fixed arguments
+        [find_uv_bin(), *EXPORT],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return HEADER + exported
 
 
 def main() -> int:

@@ -190,20 +190,19 @@ def install_requirements(python: Path, requirements: Path) -> None:
     """Install from PyPI's wheels, downloaded once per requirements.txt into build/wheelhouse.
 
     pip keeps no usable cache on these machines, and the download is most of
-    the install time; the environment itself is new on every run.
+    the install time; the environment itself is new on every run. Hash
+    checking is on for both steps, as it is in Cloud Build (every line has
+    hashes), so a wheel the lock does not name fails here.
     """
     digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
     house = WHEELHOUSE / digest
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    checked = ["--require-hashes", "-r", str(requirements)]
     if not (house / ".complete").exists():
-        subprocess.run(
-            [*pip, "download", "--dest", str(house), "-r", str(requirements)],
-            check=True,
-            timeout=300,
-        )
+        subprocess.run([*pip, "download", "--dest", str(house), *checked], check=True, timeout=300)
         (house / ".complete").touch()
     subprocess.run(
-        [*pip, "install", "--no-index", "--find-links", str(house), "-r", str(requirements)],
+        [*pip, "install", "--no-index", "--find-links", str(house), *checked],
         check=True,
         timeout=300,
     )
