@@ -32,6 +32,14 @@ class MalformedJson(CustomerOrderEventsError, ValueError):
     """The bytes are not one strict JSON document."""
 
 
+class InvalidSourceVersion(CustomerOrderEventsError, ValueError):
+    """A ``Source-Version`` that is not a decimal integer from 0 to 2^63 - 1."""
+
+
+class InvalidCorrelationId(CustomerOrderEventsError, ValueError):
+    """A ``Correlation-Id`` that cannot travel as an attribute and a log field."""
+
+
 class InvalidPageToken(CustomerOrderEventsError, ValueError):
     """A search page token that this service did not issue for this query."""
 

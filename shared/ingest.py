@@ -7,6 +7,7 @@ back; everything the API promises is decided here.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any
@@ -21,6 +22,9 @@ from shared.domain.addresses import (
     SEARCH_PATH_TEMPLATE,
     order_location,
 )
+from shared.domain.conflict import parse_source_version
+from shared.domain.correlation import HEADER as CORRELATION_HEADER
+from shared.domain.correlation import correlation_id
 from shared.domain.http import HttpRequest, HttpResponse, media_type, read_body
 from shared.domain.ids import id_violation, utf8_size
 from shared.domain.jsonbody import FieldViolation, json_pointer, parse_json
@@ -32,16 +36,22 @@ from shared.domain.search import after_of, page_token
 from shared.domain.timestamps import ReceivedAtClock, format_timestamp
 from shared.errors import (
     BodyTooLarge,
+    InvalidCorrelationId,
     InvalidPageToken,
+    InvalidSourceVersion,
     MalformedJson,
     PublishFailed,
     Rejected,
     StoreUnavailable,
+    one_line,
 )
-from shared.log import get_logger, order_context
+from shared.log import get_logger, log_event, order_context
 from shared.ports import OrderPublisher, OrderStore
 
+SOURCE_VERSION_HEADER = "Source-Version"
 ORDER_METHODS = "GET, HEAD, PUT"
+# The ``event`` field of each request's log line, by method (terraform/monitoring.tf counts it).
+_EVENTS = {"PUT": "put", "GET": "get", "HEAD": "get", "POST": "search"}
 SEARCH_METHODS = "POST"
 # A search body holds one customer id and a page token; nothing legitimate comes near this.
 MAX_SEARCH_BODY_BYTES = 16 * 1024
@@ -73,6 +83,20 @@ class IngestService:
         self._clock = clock or ReceivedAtClock()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        """The answer to ``request``, with its ``Correlation-Id``, however it went."""
+        event = _EVENTS.get(request.method, "request")
+        try:
+            correlation = correlation_id(request.header(CORRELATION_HEADER))
+        except InvalidCorrelationId as exc:
+            correlation = correlation_id(None)
+            with order_context(correlationId=correlation):
+                answer = self._refused(event, Rejected(problem(400, "invalid-header", str(exc))))
+        else:
+            with order_context(correlationId=correlation):
+                answer = self._answer(request, event, correlation)
+        return answer.with_headers({CORRELATION_HEADER: correlation})
+
+    def _answer(self, request: HttpRequest, event: str, correlation: str) -> HttpResponse:
         try:
             target = route(request.raw_path)
             if target.customer_order_id is None:
@@ -82,22 +106,46 @@ class IngestService:
                 businessUnitId=target.business_unit_id, customerOrderId=target.customer_order_id
             ):
                 return self._order_resource(
-                    request, target.business_unit_id, target.customer_order_id
+                    request, target.business_unit_id, target.customer_order_id, correlation
                 )
         except Rejected as rejected:
-            return HttpResponse.from_problem(rejected.problem)
+            return self._refused(event, rejected)
         except Exception:  # noqa: BLE001
             # A bug must still answer problem+json, and never with the traceback.
-            _log.exception("unexpected error")
+            _log.exception(
+                "unexpected error",
+                extra={"json_fields": {"event": event, "outcome": "failed", "httpStatus": 500}},
+            )
             return HttpResponse.from_problem(
                 problem(500, "internal-error", "the request failed; it is logged for the operators")
             )
 
+    @staticmethod
+    def _refused(event: str, rejected: Rejected) -> HttpResponse:
+        refusal = rejected.problem
+        unavailable = refusal.status >= 500
+        # The cause (a Pub/Sub or Firestore error) is for the operators, never the caller.
+        cause = f": {one_line(rejected.__cause__)}" if rejected.__cause__ else ""
+        log_event(
+            _log,
+            logging.WARNING if unavailable else logging.INFO,
+            f"refused {refusal.status} {refusal.slug}: {refusal.detail}{cause}",
+            event=event,
+            outcome="unavailable" if unavailable else "refused",
+            problemType=refusal.slug,
+            httpStatus=refusal.status,
+        )
+        return HttpResponse.from_problem(refusal)
+
     def _order_resource(
-        self, request: HttpRequest, business_unit_id: str, customer_order_id: str
+        self,
+        request: HttpRequest,
+        business_unit_id: str,
+        customer_order_id: str,
+        correlation: str,
     ) -> HttpResponse:
         if request.method == "PUT":
-            return self._put(request, business_unit_id, customer_order_id)
+            return self._put(request, business_unit_id, customer_order_id, correlation)
         if request.method in ("GET", "HEAD"):
             return self._get(request, business_unit_id, customer_order_id)
         raise _method_not_allowed(request.method, ORDER_METHODS)
@@ -108,9 +156,14 @@ class IngestService:
         return self._search(request, business_unit_id)
 
     def _put(
-        self, request: HttpRequest, business_unit_id: str, customer_order_id: str
+        self,
+        request: HttpRequest,
+        business_unit_id: str,
+        customer_order_id: str,
+        correlation: str,
     ) -> HttpResponse:
         received_at = self._clock.now()
+        source_version = _source_version(request)
         raw, parsed = read_json(request, limit=MAX_BODY_BYTES)
         document = validate_body(parsed, customer_order_id)
         message = OrderMessage.accepted(
@@ -120,11 +173,12 @@ class IngestService:
             raw,
             customer_id=document.customer_order.customer_id,
             status=document.customer_order.status,
+            source_version=source_version,
+            correlation_id=correlation,
         )
         try:
             message_id = self._publisher.publish(message)
         except PublishFailed as exc:
-            _log.error("publish failed: %s", exc)
             raise Rejected(
                 problem(
                     503,
@@ -134,7 +188,14 @@ class IngestService:
                 )
             ) from exc
         received = format_timestamp(received_at)
-        _log.info("accepted messageId=%s receivedAt=%s", message_id, received)
+        log_event(
+            _log,
+            logging.INFO,
+            f"accepted messageId={message_id} {message.version}",
+            event="put",
+            outcome="accepted",
+            httpStatus=202,
+        )
         return HttpResponse.json(
             202,
             {
@@ -172,6 +233,8 @@ class IngestService:
             "Received-At": received,
             "Cache-Control": "no-store",
         }
+        if stored.source_version is not None:
+            headers[SOURCE_VERSION_HEADER] = str(stored.source_version)
         if _matches(request.header("If-None-Match"), etag):
             return HttpResponse(304, b"", headers)
         return HttpResponse(200, stored.body, {"Content-Type": "application/json", **headers})
@@ -222,14 +285,20 @@ class IngestService:
         }
         if len(found) > len(page):
             answer["nextPageToken"] = page_token(customer_id, page[-1].customer_order_id)
-        _log.info("searched customer orders: %d found", len(page))
+        log_event(
+            _log,
+            logging.INFO,
+            f"searched a customer's orders: {len(page)} found",
+            event="search",
+            outcome="answered",
+            httpStatus=200,
+        )
         return HttpResponse.json(200, answer, {"Cache-Control": "no-store"})
 
     def _read(self, read: Any) -> Any:
         try:
             return read()
         except StoreUnavailable as exc:
-            _log.error("read failed: %s", exc)
             raise Rejected(
                 problem(
                     503,
@@ -238,6 +307,16 @@ class IngestService:
                     headers={"Retry-After": self._retry_after},
                 )
             ) from exc
+
+
+def _source_version(request: HttpRequest) -> int | None:
+    header = request.header(SOURCE_VERSION_HEADER)
+    if header is None:
+        return None
+    try:
+        return parse_source_version(header)
+    except InvalidSourceVersion as exc:
+        raise Rejected(problem(400, "invalid-header", str(exc))) from None
 
 
 def _etag(body_sha256: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 
-from shared.domain.conflict import Decision
+from shared.domain.conflict import Verdict
 from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import OrderSummary, StoredOrder
 
@@ -21,8 +21,8 @@ class OrderPublisher(abc.ABC):
 
 class OrderStore(abc.ABC):
     @abc.abstractmethod
-    def upsert_if_newer(self, message: OrderMessage) -> Decision:
-        """Store ``message`` atomically unless the stored version is as new or newer.
+    def upsert_if_newer(self, message: OrderMessage) -> Verdict:
+        """Store ``message`` atomically unless the stored version is as great or greater.
 
         :class:`StoreUnavailable` when it may work later, :class:`StoreRefused` when never.
         """

@@ -22,7 +22,10 @@ resource "google_firestore_database" "orders" {
 # collection at about 500 writes/s (docs/platform.md, "Scale").
 locals {
   order_collection_group = "customer-orders"
-  unindexed_order_fields = ["body", "status", "bodySha256", "receivedAt", "messageId", "processedAt"]
+  unindexed_order_fields = [
+    "body", "status", "bodySha256", "sourceVersion", "receivedAt", "correlationId", "messageId",
+    "processedAt",
+  ]
 }
 
 resource "google_firestore_field" "unindexed" {

@@ -89,11 +89,14 @@ class LogRecorder(logging.Handler):
 def recorded_logs(level: int = logging.INFO) -> Iterator[LogRecorder]:
     recorder = LogRecorder(level)
     logger = logging.getLogger(log.LOGGER_NAME)
+    previous = logger.level
     logger.addHandler(recorder)
+    logger.setLevel(min(level, logger.getEffectiveLevel()))
     try:
         yield recorder
     finally:
         logger.removeHandler(recorder)
+        logger.setLevel(previous)
 
 
 def problem_of(response: HttpResponse) -> dict[str, Any]:
@@ -126,28 +129,51 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float = 20.0, interval: 
 
 
 @contextlib.contextmanager
-def running_function(name: str, stack: LocalStack, **env: str) -> Iterator[str]:
+def running_function(
+    name: str, stack: LocalStack, *, log_path: Path | None = None, **env: str
+) -> Iterator[str]:
     """Run one more instance of a function against ``stack``'s emulators, with extra env.
 
     For scenarios that need their own topic (to see exactly what was published)
-    or a broken configuration, without disturbing the session's functions.
-    Yields the instance's base URL.
+    or a broken configuration, without disturbing the session's functions, and
+    for reading what the function logged (``log_path``). Yields the instance's base URL.
     """
     port = free_ports(1)[0]
-    process = subprocess.Popen(
-        function_command(name, port=port),
-        env={**stack.function_env(), **env},
-        start_new_session=True,
-    )
-    try:
-        wait_for(lambda: process.poll() is None and is_listening(port), timeout=30)
-        yield f"http://{LOOPBACK}:{port}"
-    finally:
-        stop_process_group(process)
+    with contextlib.ExitStack() as files:
+        output = files.enter_context(log_path.open("wb")) if log_path else None
+        process = subprocess.Popen(
+            function_command(name, port=port),
+            env={**stack.function_env(), **env},
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
+        try:
+            wait_for(lambda: process.poll() is None and is_listening(port), timeout=30)
+            yield f"http://{LOOPBACK}:{port}"
+        finally:
+            stop_process_group(process)
 
 
 def create_topic(stack: LocalStack, topic: str) -> None:
     status, body = http_request("PUT", f"{pubsub_base(stack)}/topics/{topic}", {})
+    assert status == 200, body
+
+
+def create_push_subscription(
+    stack: LocalStack, topic: str, subscription: str, endpoint: str, *, ordered: bool = True
+) -> None:
+    project = stack.config.project_id
+    status, body = http_request(
+        "PUT",
+        f"{pubsub_base(stack)}/subscriptions/{subscription}",
+        {
+            "topic": f"projects/{project}/topics/{topic}",
+            "pushConfig": {"pushEndpoint": endpoint},
+            "ackDeadlineSeconds": 60,
+            "enableMessageOrdering": ordered,
+        },
+    )
     assert status == 200, body
 
 

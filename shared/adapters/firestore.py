@@ -22,7 +22,7 @@ from google.cloud.firestore_v1.field_path import FieldPath
 from shared.config import Settings
 from shared.domain import stored_order as fields
 from shared.domain.addresses import collection_path, document_path
-from shared.domain.conflict import Decision, decide
+from shared.domain.conflict import Verdict, Version, decide
 from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import OrderSummary, StoredOrder
 from shared.errors import StoreRefused, StoreUnavailable, one_line
@@ -139,14 +139,14 @@ class FirestoreOrderStore(OrderStore):
     def _ref(self, business_unit_id: str, customer_order_id: str) -> firestore.DocumentReference:
         return self._client.document(document_path(business_unit_id, customer_order_id))
 
-    def upsert_if_newer(self, message: OrderMessage) -> Decision:
+    def upsert_if_newer(self, message: OrderMessage) -> Verdict:
         ref = self._ref(message.business_unit_id, message.customer_order_id)
         try:
             # Transactions of one instance on one document only make each other
             # abort (the emulator livelocked 18 of 20 such writers for 120 s): they
             # take turns here, and only other instances' writers contend.
             with self._document_locks.hold(ref.path):
-                result: Decision = self._retry(self._upsert_once)(ref, message)
+                result: Verdict = self._retry(self._upsert_once)(ref, message)
         except exceptions.RetryError as exc:
             raise StoreUnavailable(f"transaction kept aborting: {exc.cause}") from exc
         except UNAVAILABLE_ERRORS as exc:
@@ -155,21 +155,20 @@ class FirestoreOrderStore(OrderStore):
             raise StoreRefused(one_line(exc)) from exc
         return result
 
-    def _upsert_once(self, ref: firestore.DocumentReference, message: OrderMessage) -> Decision:
+    def _upsert_once(self, ref: firestore.DocumentReference, message: OrderMessage) -> Verdict:
         timeout = self._timeout
 
         @firestore.transactional
-        def upsert(transaction: firestore.Transaction) -> Decision:
+        def upsert(transaction: firestore.Transaction) -> Verdict:
             snapshot = ref.get(
-                field_paths=[fields.RECEIVED_AT], transaction=transaction, timeout=timeout
+                field_paths=fields.VERSION_FIELDS, transaction=transaction, timeout=timeout
             )
-            stored = snapshot.get(fields.RECEIVED_AT) if snapshot.exists else None
-            decision = decide(message.received_at, stored)
-            if decision.writes:
+            verdict = decide(message.version, _version(snapshot))
+            if verdict.writes:
                 transaction.set(ref, _document(message))
-            return decision
+            return verdict
 
-        result: Decision = upsert(self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
+        result: Verdict = upsert(self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
         return result
 
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
@@ -190,7 +189,9 @@ class FirestoreOrderStore(OrderStore):
             customer_id=stored[fields.CUSTOMER_ID],
             status=stored[fields.STATUS],
             body_sha256=stored[fields.BODY_SHA256],
+            source_version=stored.get(fields.SOURCE_VERSION),
             received_at=_utc(stored[fields.RECEIVED_AT]),
+            correlation_id=stored.get(fields.CORRELATION_ID, ""),
             message_id=stored.get(fields.MESSAGE_ID, ""),
             processed_at=_utc(processed_at) if processed_at else None,
         )
@@ -229,10 +230,19 @@ def _document(message: OrderMessage) -> dict[str, Any]:
         fields.CUSTOMER_ID: message.customer_id,
         fields.STATUS: message.status,
         fields.BODY_SHA256: message.body_sha256,
+        fields.SOURCE_VERSION: message.source_version,
         fields.RECEIVED_AT: message.received_at,
+        fields.CORRELATION_ID: message.correlation_id,
         fields.MESSAGE_ID: message.message_id,
         fields.PROCESSED_AT: firestore.SERVER_TIMESTAMP,
     }
+
+
+def _version(snapshot: firestore.DocumentSnapshot[Any]) -> Version | None:
+    if not snapshot.exists:
+        return None
+    stored = snapshot.to_dict() or {}
+    return Version(_utc(stored[fields.RECEIVED_AT]), stored.get(fields.SOURCE_VERSION))
 
 
 def _utc(moment: datetime) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 
-from shared.domain.conflict import Decision, decide
+from shared.domain.conflict import Verdict, decide
 from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import OrderSummary, StoredOrder
 from shared.errors import PublishFailed
@@ -36,12 +36,12 @@ class InMemoryOrderStore(OrderStore):
         self._lock = threading.Lock()
         self._orders: dict[tuple[str, str], StoredOrder] = {}
 
-    def upsert_if_newer(self, message: OrderMessage) -> Decision:
+    def upsert_if_newer(self, message: OrderMessage) -> Verdict:
         key = (message.business_unit_id, message.customer_order_id)
         with self._lock:
             stored = self._orders.get(key)
-            decision = decide(message.received_at, stored.received_at if stored else None)
-            if decision.writes:
+            verdict = decide(message.version, stored.version if stored else None)
+            if verdict.writes:
                 self._orders[key] = StoredOrder(
                     business_unit_id=message.business_unit_id,
                     customer_order_id=message.customer_order_id,
@@ -49,11 +49,13 @@ class InMemoryOrderStore(OrderStore):
                     customer_id=message.customer_id,
                     status=message.status,
                     body_sha256=message.body_sha256,
+                    source_version=message.source_version,
                     received_at=message.received_at,
+                    correlation_id=message.correlation_id,
                     message_id=message.message_id,
                     processed_at=message.received_at,
                 )
-            return decision
+            return verdict
 
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         with self._lock:

@@ -48,6 +48,9 @@ class HttpResponse:
             {"Content-Type": "application/json", **(headers or {})},
         )
 
+    def with_headers(self, headers: Mapping[str, str]) -> HttpResponse:
+        return HttpResponse(self.status, self.body, {**self.headers, **headers})
+
     @classmethod
     def from_problem(cls, problem: Problem) -> HttpResponse:
         return cls(

@@ -22,6 +22,8 @@ MAX_ID_BYTES = (PUBSUB_MAX_ORDERING_KEY_BYTES - 1) // 2
 # customerId and status travel as attributes and are stored beside the body;
 # customerId is also indexed for the search.
 MAX_PROJECTED_BYTES = min(PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, FIRESTORE_MAX_INDEXED_VALUE_BYTES)
+# A Correlation-Id is logged on every line of its order and stored with the version.
+MAX_CORRELATION_ID_BYTES = 128
 # A round figure under what a document of the largest ids and projections leaves
 # for the body (shared.domain.stored_order.document_size; a test checks the margin).
 MAX_BODY_BYTES = 1_000_000

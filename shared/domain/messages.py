@@ -3,7 +3,8 @@
 data:          the PUT body exactly as the OMS sent it
 attributes:    ``businessUnitId``, ``customerOrderId``, ``receivedAt`` (RFC 3339, UTC, µs),
                ``customerId`` and ``status`` (projected from the body), ``bodySha256``
-               (hex SHA-256 of the data)
+               (hex SHA-256 of the data), ``correlationId``, and ``sourceVersion``
+               (decimal) when the PUT carried one
 ordering key:  ``{businessUnitId}/{customerOrderId}``
 
 Ingest validated the body before it published it, so the processor does not
@@ -23,9 +24,10 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.addresses import ordering_key
+from shared.domain.conflict import Version, parse_source_version
 from shared.domain.ids import validate_id
 from shared.domain.timestamps import format_timestamp, parse_timestamp
-from shared.errors import InvalidId, UndecodableMessage
+from shared.errors import InvalidId, InvalidSourceVersion, UndecodableMessage
 
 BUSINESS_UNIT_ID = "businessUnitId"
 CUSTOMER_ORDER_ID = "customerOrderId"
@@ -33,6 +35,8 @@ RECEIVED_AT = "receivedAt"
 CUSTOMER_ID = "customerId"
 STATUS = "status"
 BODY_SHA256 = "bodySha256"
+SOURCE_VERSION = "sourceVersion"
+CORRELATION_ID = "correlationId"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -48,6 +52,9 @@ class OrderMessage:
     customer_id: str
     status: str
     body_sha256: str
+    source_version: int | None = None
+    # Messages published before correlation ids existed have none.
+    correlation_id: str = ""
     # Set by Pub/Sub; empty until the message has been published.
     message_id: str = field(default="", compare=False)
 
@@ -61,6 +68,8 @@ class OrderMessage:
         *,
         customer_id: str,
         status: str,
+        source_version: int | None = None,
+        correlation_id: str = "",
     ) -> OrderMessage:
         """The message of a body ingest has validated."""
         return cls(
@@ -71,7 +80,13 @@ class OrderMessage:
             customer_id,
             status,
             sha256_hex(body),
+            source_version,
+            correlation_id,
         )
+
+    @property
+    def version(self) -> Version:
+        return Version(self.received_at, self.source_version)
 
     @property
     def ordering_key(self) -> str:
@@ -83,7 +98,7 @@ class OrderMessage:
 
     @property
     def attributes(self) -> dict[str, str]:
-        return {
+        attributes = {
             BUSINESS_UNIT_ID: self.business_unit_id,
             CUSTOMER_ORDER_ID: self.customer_order_id,
             RECEIVED_AT: format_timestamp(self.received_at),
@@ -91,6 +106,11 @@ class OrderMessage:
             STATUS: self.status,
             BODY_SHA256: self.body_sha256,
         }
+        if self.correlation_id:
+            attributes[CORRELATION_ID] = self.correlation_id
+        if self.source_version is not None:
+            attributes[SOURCE_VERSION] = str(self.source_version)
+        return attributes
 
 
 def decode_message(data: bytes, attributes: Mapping[str, str], message_id: str) -> OrderMessage:
@@ -102,9 +122,11 @@ def decode_message(data: bytes, attributes: Mapping[str, str], message_id: str) 
         customer_id = attributes[CUSTOMER_ID]
         status = attributes[STATUS]
         claimed_sha256 = attributes[BODY_SHA256]
+        source = attributes.get(SOURCE_VERSION)
+        source_version = None if source is None else parse_source_version(source)
     except KeyError as exc:
         raise UndecodableMessage(f"attribute {exc.args[0]} is missing") from None
-    except InvalidId as exc:
+    except (InvalidId, InvalidSourceVersion) as exc:
         raise UndecodableMessage(str(exc)) from None
     except ValueError as exc:
         raise UndecodableMessage(f"attribute {RECEIVED_AT} is not RFC 3339: {exc}") from None
@@ -124,6 +146,8 @@ def decode_message(data: bytes, attributes: Mapping[str, str], message_id: str) 
         customer_id=customer_id,
         status=status,
         body_sha256=body_sha256,
+        source_version=source_version,
+        correlation_id=attributes.get(CORRELATION_ID, ""),
         message_id=message_id,
     )
 

@@ -15,6 +15,7 @@ _TYPE_BASE = "urn:customer-order-events:problem:"
 PROBLEM_TITLES: Mapping[str, str] = {
     "malformed-json": "The body is not valid JSON",
     "invalid-id": "An id in the path is invalid",
+    "invalid-header": "A request header is invalid",
     "validation-failed": "The customer order does not match the schema",
     "invalid-search": "The search request is invalid",
     "not-found": "Not found",

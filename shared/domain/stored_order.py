@@ -9,7 +9,9 @@ body          bytes      the PUT body exactly as the OMS sent it (GET answers it
 customerId    string     projected from the body; the only indexed field (the search)
 status        string     projected from the body, for the search's answer
 bodySha256    string     hex SHA-256 of ``body``: the GET's strong ETag
+sourceVersion  integer   the OMS's version of the order, or null (the conflict rule)
 receivedAt    timestamp  when ingest accepted this version (the conflict rule)
+correlationId string     the id of the PUT that carried this version
 messageId     string     the Pub/Sub message that carried it
 processedAt   timestamp  the commit time, set by Firestore
 ============  =========  ===============================================================
@@ -26,25 +28,45 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
-from shared.domain.limits import FIRESTORE_MAX_DOCUMENT_BYTES, FIRESTORE_MAX_FIELD_VALUE_BYTES
+from shared.domain.conflict import Version
+from shared.domain.limits import (
+    FIRESTORE_MAX_DOCUMENT_BYTES,
+    FIRESTORE_MAX_FIELD_VALUE_BYTES,
+    MAX_CORRELATION_ID_BYTES,
+)
 
 BODY = "body"
 CUSTOMER_ID = "customerId"
 STATUS = "status"
 BODY_SHA256 = "bodySha256"
+SOURCE_VERSION = "sourceVersion"
 RECEIVED_AT = "receivedAt"
+CORRELATION_ID = "correlationId"
 MESSAGE_ID = "messageId"
 PROCESSED_AT = "processedAt"
 
-FIELDS = (BODY, CUSTOMER_ID, STATUS, BODY_SHA256, RECEIVED_AT, MESSAGE_ID, PROCESSED_AT)
+FIELDS = (
+    BODY,
+    CUSTOMER_ID,
+    STATUS,
+    BODY_SHA256,
+    SOURCE_VERSION,
+    RECEIVED_AT,
+    CORRELATION_ID,
+    MESSAGE_ID,
+    PROCESSED_AT,
+)
 INDEXED_FIELDS = (CUSTOMER_ID,)
 # What the search reads of each match: never the body.
 SUMMARY_FIELDS = (CUSTOMER_ID, STATUS)
+# What the conflict rule reads of the stored version.
+VERSION_FIELDS = (SOURCE_VERSION, RECEIVED_AT)
 
 # Pub/Sub message ids are decimal strings of about 16 digits; this bounds them generously.
 MAX_MESSAGE_ID_BYTES = 100
 SHA256_HEX_BYTES = 64
 _TIMESTAMP_BYTES = 8
+_INTEGER_BYTES = 8
 _DOCUMENT_OVERHEAD_BYTES = 32
 _NAME_OVERHEAD_BYTES = 16
 
@@ -57,9 +79,15 @@ class StoredOrder:
     customer_id: str
     status: str
     body_sha256: str
+    source_version: int | None
     received_at: datetime
+    correlation_id: str
     message_id: str
     processed_at: datetime | None
+
+    @property
+    def version(self) -> Version:
+        return Version(self.received_at, self.source_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +121,8 @@ def document_size(
 
     Document name: each collection and document id as a string (UTF-8 bytes + 1)
     plus 16; each field: its name as a string plus its value (bytes: their length,
-    string: UTF-8 bytes + 1, timestamp: 8); plus 32 for the document.
+    string: UTF-8 bytes + 1, timestamp and integer: 8); plus 32 for the document. The
+    correlation id is counted at its largest.
     """
     name = document_name_size(BUSINESS_UNITS, business_unit_id, CUSTOMER_ORDERS, customer_order_id)
     values = {
@@ -101,7 +130,9 @@ def document_size(
         CUSTOMER_ID: _string_size(customer_id),
         STATUS: _string_size(status),
         BODY_SHA256: SHA256_HEX_BYTES + 1,
+        SOURCE_VERSION: _INTEGER_BYTES,
         RECEIVED_AT: _TIMESTAMP_BYTES,
+        CORRELATION_ID: MAX_CORRELATION_ID_BYTES + 1,
         MESSAGE_ID: message_id_bytes + 1,
         PROCESSED_AT: _TIMESTAMP_BYTES,
     }

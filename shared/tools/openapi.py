@@ -19,6 +19,7 @@ from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
 from shared.domain.addresses import ORDER_PATH_TEMPLATE, SEARCH_PATH_TEMPLATE
+from shared.domain.correlation import HEADER as CORRELATION_HEADER
 from shared.domain.limits import MAX_BODY_BYTES, MAX_ID_BYTES, MAX_PROJECTED_BYTES
 from shared.domain.model import MAX_PAGE_SIZE, CustomerOrderDocument, SearchRequest
 from shared.domain.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, Problem
@@ -29,7 +30,7 @@ _REF = "#/components/schemas/{model}"
 
 # The problem types each error status can carry; the fuzz tests hold the service to it.
 PROBLEM_SLUGS_BY_STATUS: Mapping[int, tuple[str, ...]] = {
-    400: ("malformed-json", "invalid-id"),
+    400: ("malformed-json", "invalid-id", "invalid-header"),
     404: ("not-found",),
     405: ("method-not-allowed",),
     413: ("payload-too-large",),
@@ -40,7 +41,8 @@ PROBLEM_SLUGS_BY_STATUS: Mapping[int, tuple[str, ...]] = {
 
 _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     400: "Malformed JSON (also duplicate member names, NaN or Infinity, invalid UTF-8, "
-    "a byte-order mark) or an invalid id in the path; `errors` names the id.",
+    "a byte-order mark), an invalid id in the path (`errors` names it), or a malformed "
+    "`Source-Version` or `Correlation-Id` header.",
     404: "No such resource: any other path, or (GET) no order stored under these ids.",
     405: "Any other method on an order or search path; `Allow` lists the supported ones.",
     413: f"A PUT body over {MAX_BODY_BYTES} bytes, or a search body over 16 KiB, with or "
@@ -53,7 +55,7 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     503: "Pub/Sub did not confirm the publish (PUT) or Firestore did not answer (GET, search) "
     "in time; "
     "send the request again after `Retry-After` seconds. A PUT answered 503 may or may not "
-    "have been published: sending it again is safe, the newest `receivedAt` wins.",
+    "have been published: sending it again (with the same `Source-Version`) is safe.",
 }
 
 # Ids become Firestore document ids, Pub/Sub attributes and one path segment each. JSON
@@ -205,8 +207,30 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(status): {"$ref": f"#/components/responses/Problem{status}"} for status in statuses}
 
 
+def _source_version(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+    }
+
+
+def _correlation_parameter() -> dict[str, Any]:
+    return {
+        "name": CORRELATION_HEADER,
+        "in": "header",
+        "required": False,
+        "description": "Your id of the request (1 to 128 visible ASCII characters); one is "
+        "made when absent. Answered back, carried with the order, and on every log line of "
+        "its PUT and processing.",
+        "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"},
+    }
+
+
 def _order_headers() -> dict[str, Any]:
     return {
+        "Source-Version": _source_version(
+            "The `Source-Version` the stored version was PUT with; absent when it had none."
+        ),
         "ETag": {
             "description": "Strong: the SHA-256 of the stored body, in hex, quoted. Equal "
             "digests mean byte-identical orders.",
@@ -236,7 +260,8 @@ def build_document() -> dict[str, Any]:
             "description": (
                 "The OMS PUTs customer orders here. A 202 means Pub/Sub has confirmed the "
                 "publish: the order will be stored, and of several versions of one order the "
-                "one received last (`receivedAt`) wins. GET answers the stored body byte for "
+                "one with the greatest `Source-Version` wins, and of equal (or no) versions the "
+                "one received last (`receivedAt`). GET answers the stored body byte for "
                 "byte; the search finds a customer's orders. Errors are "
                 "`application/problem+json` (RFC 9457) and never carry internal details."
             ),
@@ -255,6 +280,21 @@ def build_document() -> dict[str, Any]:
                 "put": {
                     "operationId": "putCustomerOrder",
                     "summary": "Accept a version of a customer order",
+                    "parameters": [
+                        {
+                            "name": "Source-Version",
+                            "in": "header",
+                            "required": False,
+                            **_source_version(
+                                "The OMS's version of the order, a decimal integer from 0 to "
+                                "2^63 - 1 that grows whenever the order changes (its revision, "
+                                "or its last-modified time in microseconds). Once an order "
+                                "carries versions, a PUT with a lower one or none is stored "
+                                "as stale, whenever it arrives."
+                            ),
+                        },
+                        _correlation_parameter(),
+                    ],
                     "requestBody": {"required": True, "content": order_content},
                     "responses": {
                         "202": {
@@ -279,6 +319,7 @@ def build_document() -> dict[str, Any]:
                     "operationId": "getCustomerOrder",
                     "summary": "The stored version of a customer order",
                     "parameters": [
+                        _correlation_parameter(),
                         {
                             "name": "If-None-Match",
                             "in": "header",
@@ -286,7 +327,7 @@ def build_document() -> dict[str, Any]:
                             "description": "The ETag of a version the caller holds: 304 if "
                             "it is the stored one.",
                             "schema": {"type": "string"},
-                        }
+                        },
                     ],
                     "responses": {
                         "200": {
@@ -314,6 +355,7 @@ def build_document() -> dict[str, Any]:
                 "post": {
                     "operationId": "searchCustomerOrders",
                     "summary": "The business unit's orders of one customer",
+                    "parameters": [_correlation_parameter()],
                     "requestBody": {
                         "required": True,
                         "content": {

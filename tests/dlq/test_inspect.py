@@ -175,3 +175,26 @@ def test_the_installed_console_script_lists_as_json(
     assert completed.returncode == 0, completed.stderr
     [entry] = json.loads(completed.stdout)
     assert (entry["businessUnitId"], entry["customerOrderId"]) == (BUSINESS_UNIT, "CO-1")
+
+
+def test_show_says_why_a_message_can_never_be_stored(
+    rig: DeadLetterRig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Runs last in this module: it adds a dead letter the listings above do not expect.
+    # Only a hand-made message can be this large; ingest refuses such a body with 413.
+    body = b'{"customerOrder": {"customerOrderId": "HUGE", "pad": "%s"}}' % (b"x" * 1_048_500)
+    huge = OrderMessage.accepted(
+        BUSINESS_UNIT, "HUGE", datetime.now(UTC), body, customer_id="C", status="S"
+    )
+    rig.dead_letter([huge])
+
+    code, out, err = _run(
+        capsys, "show", f"{BUSINESS_UNIT}/HUGE",
+        "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
+    )  # fmt: skip
+
+    assert code == 0, err
+    assert (
+        f"replay would be skipped: cannot be stored: the body is {len(body)} bytes, over "
+        "Firestore's 1048487 bytes for one field value"
+    ) in out.splitlines()

@@ -7,6 +7,7 @@ order was processed meanwhile, because replay keeps the original receivedAt.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,11 @@ class Letters:
         now = datetime.now(UTC)
         self.stale = _version(f"STALE-{uuid.uuid4().hex[:8]}", "V1", now)
         self.only = _version(f"ONLY-{uuid.uuid4().hex[:8]}", "V1", now - timedelta(minutes=1))
+        self.versioned = dataclasses.replace(
+            _version(f"VERSIONED-{uuid.uuid4().hex[:8]}", "V7", now - timedelta(minutes=2)),
+            source_version=7,
+            correlation_id="oms-replayed-7",
+        )
         self.shape = _version("SHAPE", "V1", now - timedelta(hours=1))
         broken = _version("BROKEN", "V1", now)
         self.undecodable = RawMessage(
@@ -65,6 +71,7 @@ def letters(rig: DeadLetterRig) -> Letters:
         [
             prepared.stale,
             prepared.only,
+            prepared.versioned,
             prepared.shape,
             prepared.undecodable,
             prepared.unreachable,
@@ -155,6 +162,44 @@ def test_replaying_with_nothing_newer_stores_the_dead_lettered_version(
     assert stored["body"] == v1.body
     assert stored["receivedAt"] == v1.received_at
     assert _in_queue(rig, v1.customer_order_id) == []
+
+
+def test_a_replayed_versioned_message_keeps_its_version_and_correlation_id(
+    rig: DeadLetterRig,
+    letters: Letters,
+    stack: LocalStack,
+    http: requests.Session,
+    firestore_client: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    v7 = letters.versioned
+    # Meanwhile the OMS sent version 6 live: received later, but an older version.
+    live = http.put(
+        f"{stack.config.ingest_url}/business-units/{BU}/customer-orders/{v7.customer_order_id}",
+        json=order_body(v7.customer_order_id, status="V6"),
+        headers={"Source-Version": "6"},
+        timeout=10,
+    )
+    assert live.status_code == 202, live.text
+    wait_for(lambda: (_stored(firestore_client, v7) or {}).get("status") == "V6")
+
+    code, out, err = _run(
+        capsys, "replay", "--order", f"{BU}/{v7.customer_order_id}",
+        "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
+    )  # fmt: skip
+
+    assert code == 0, err
+    assert "replayed 1, skipped 0, failed 0" in out
+    # Version 7 wins although it was received a minute before version 6.
+    stored = wait_for(
+        lambda: (
+            (_stored(firestore_client, v7) or {}).get("status") == "V7"
+            and _stored(firestore_client, v7)
+        )
+    )
+    assert stored["sourceVersion"] == 7
+    assert stored["receivedAt"] == v7.received_at
+    assert stored["correlationId"] == "oms-replayed-7"
 
 
 def test_the_replayed_message_is_the_original_without_bookkeeping_and_dry_run_changes_nothing(

@@ -52,12 +52,12 @@ def version(order_id: str, number: int, at: datetime) -> OrderMessage:
 def test_the_conditional_upsert_follows_the_conflict_rule(store: FirestoreOrderStore) -> None:
     order_id = unique_id()
     assert store.get("BU1", order_id) is None
-    assert store.upsert_if_newer(version(order_id, 2, T0)) is Decision.WRITE
+    assert store.upsert_if_newer(version(order_id, 2, T0)).decision is Decision.WRITE
     assert (
-        store.upsert_if_newer(version(order_id, 1, T0 - timedelta(microseconds=1)))
+        store.upsert_if_newer(version(order_id, 1, T0 - timedelta(microseconds=1))).decision
         is Decision.SKIP_STALE
     )
-    assert store.upsert_if_newer(version(order_id, 3, T0)) is Decision.SKIP_DUPLICATE
+    assert store.upsert_if_newer(version(order_id, 3, T0)).decision is Decision.SKIP_DUPLICATE
     stored = store.get("BU1", order_id)
     assert stored is not None
     assert json.loads(stored.body)["customerOrder"]["version"] == 2
@@ -80,8 +80,10 @@ def test_concurrent_writers_on_one_order_all_finish_and_the_newest_wins(
     def write(number: int) -> None:
         start.wait()
         try:
-            outcome: Decision | BaseException = instances[number % 2].upsert_if_newer(
-                version(order_id, number, T0 + timedelta(milliseconds=number))
+            outcome: Decision | BaseException = (
+                instances[number % 2]
+                .upsert_if_newer(version(order_id, number, T0 + timedelta(milliseconds=number)))
+                .decision
             )
         except Exception as exc:  # noqa: BLE001 - the assertion below reports it
             outcome = exc

@@ -1,8 +1,9 @@
 """The conflict rule as a property of the real transaction code on the Firestore emulator.
 
-Whatever versions of an order exist, delivered in whatever order and however
-often, the document ends holding the version with the greatest ``receivedAt``,
-and no write ever moves ``receivedAt`` backwards.
+Whatever versions of an order exist, each a pair (``sourceVersion`` or none,
+``receivedAt``), delivered in whatever order and however often, one by one or
+concurrently, the document ends holding the greatest pair, and no write ever
+moves the stored pair backwards.
 """
 
 from __future__ import annotations
@@ -31,36 +32,49 @@ pytestmark = pytest.mark.integration
 BUSINESS_UNIT = "BU-PROPERTY"
 EPOCH = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
-# Distinct offsets in microseconds; small ones (1 µs apart) are what Hypothesis tries
-# first, and they are the ones a truncating timestamp would confuse.
-offsets = st.lists(st.integers(0, 10**8), min_size=1, max_size=6, unique=True)
+# A version: a source version (none, or small numbers, so that versions collide and
+# receivedAt has to decide) and an offset of receivedAt in microseconds (small ones, 1 µs
+# apart, are what Hypothesis tries first: a truncating timestamp would confuse them).
+Pair = tuple[int | None, int]
+pairs = st.lists(
+    st.tuples(st.none() | st.integers(0, 3), st.integers(0, 10**8)),
+    min_size=1,
+    max_size=6,
+    unique=True,
+)
+
+
+def _rank(pair: Pair) -> tuple[int, int]:
+    return (-1 if pair[0] is None else pair[0], pair[1])
 
 
 @st.composite
-def deliveries(draw: st.DrawFn) -> tuple[list[int], list[int]]:
-    """Versions (``receivedAt`` offsets) and a delivery sequence of their indexes.
+def deliveries(draw: st.DrawFn) -> tuple[list[Pair], list[int]]:
+    """Versions and a delivery sequence of their indexes.
 
     Every version is delivered at least once, some more than once, in any order.
     """
-    versions = draw(offsets)
+    versions = draw(pairs)
     duplicates = draw(st.lists(st.sampled_from(range(len(versions))), max_size=6))
     sequence = draw(st.permutations([*range(len(versions)), *duplicates]))
     return versions, sequence
 
 
-def _message(order_id: str, offset: int, index: int) -> OrderMessage:
+def _message(order_id: str, pair: Pair, index: int) -> OrderMessage:
+    source_version, offset = pair
     accepted = order_message(
         BUSINESS_UNIT, order_id, EPOCH + timedelta(microseconds=offset), status=f"V{index}"
     )
-    return dataclasses.replace(accepted, message_id=f"m-{index}")
+    return dataclasses.replace(accepted, source_version=source_version, message_id=f"m-{index}")
 
 
-def _stored(client: firestore.Client, order_id: str) -> tuple[datetime, str] | None:
+def _stored(client: firestore.Client, order_id: str) -> tuple[Pair, str] | None:
     document = stored_document(client, BUSINESS_UNIT, order_id)
     if document is None:
         return None
     received_at: datetime = document["receivedAt"]
-    return received_at.astimezone(UTC), document["status"]
+    offset = (received_at.astimezone(UTC) - EPOCH) // timedelta(microseconds=1)
+    return (document["sourceVersion"], offset), document["status"]
 
 
 @pytest.fixture(scope="module")
@@ -70,32 +84,28 @@ def store(firestore_client: firestore.Client) -> FirestoreOrderStore:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=deliveries())
-def test_any_delivery_order_ends_with_the_newest_and_never_goes_back(
+def test_any_delivery_order_ends_with_the_greatest_and_never_goes_back(
     store: FirestoreOrderStore,
     firestore_client: firestore.Client,
-    case: tuple[list[int], list[int]],
+    case: tuple[list[Pair], list[int]],
 ) -> None:
     versions, sequence = case
     order_id = unique_id("PROP")
-    newest_so_far: int | None = None
+    greatest: Pair | None = None
     for index in sequence:
-        offset = versions[index]
-        decision = store.upsert_if_newer(_message(order_id, offset, index))
-        if newest_so_far is None or offset > newest_so_far:
+        pair = versions[index]
+        decision = store.upsert_if_newer(_message(order_id, pair, index)).decision
+        if greatest is None or _rank(pair) > _rank(greatest):
             assert decision is Decision.WRITE
-            newest_so_far = offset
-        elif offset == newest_so_far:
+            greatest = pair
+        elif pair == greatest:
             assert decision is Decision.SKIP_DUPLICATE
         else:
             assert decision is Decision.SKIP_STALE
-        # Read after every step: the stored version is always the newest delivered so
-        # far, so receivedAt never moved backwards, and the body is that version's.
-        newest_index = versions.index(newest_so_far)
-        assert _stored(firestore_client, order_id) == (
-            EPOCH + timedelta(microseconds=newest_so_far),
-            f"V{newest_index}",
-        )
-    assert newest_so_far == max(versions)
+        # Read after every step: the stored version is always the greatest delivered so
+        # far, so it never moved backwards, and the body is that version's.
+        assert _stored(firestore_client, order_id) == (greatest, f"V{versions.index(greatest)}")
+    assert greatest == max(versions, key=_rank)
 
 
 def _watch(read: Callable[[], Any], stop: threading.Event, seen: list[Any]) -> None:
@@ -107,15 +117,16 @@ def _watch(read: Callable[[], Any], stop: threading.Event, seen: list[Any]) -> N
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=deliveries())
-def test_concurrent_deliveries_end_with_the_newest_and_never_go_back(
+def test_concurrent_deliveries_end_with_the_greatest_and_never_go_back(
     store: FirestoreOrderStore,
     firestore_client: firestore.Client,
-    case: tuple[list[int], list[int]],
+    case: tuple[list[Pair], list[int]],
 ) -> None:
-    # Redeliveries after a crash or a restart can overlap with the live stream.
+    # Redeliveries after a crash or a restart, and a migration beside live traffic,
+    # overlap with the live stream.
     versions, sequence = case
     order_id = unique_id("PROP")
-    seen: list[tuple[datetime, str]] = []
+    seen: list[tuple[Pair, str]] = []
     stop = threading.Event()
     watcher = threading.Thread(
         target=_watch, args=(lambda: _stored(firestore_client, order_id), stop, seen)
@@ -123,7 +134,7 @@ def test_concurrent_deliveries_end_with_the_newest_and_never_go_back(
     watcher.start()
     try:
         with ThreadPoolExecutor(max_workers=len(sequence)) as pool:
-            decisions = list(
+            verdicts = list(
                 pool.map(
                     lambda index: store.upsert_if_newer(_message(order_id, versions[index], index)),
                     sequence,
@@ -132,12 +143,12 @@ def test_concurrent_deliveries_end_with_the_newest_and_never_go_back(
     finally:
         stop.set()
         watcher.join()
-    newest = max(versions)
+    greatest = max(versions, key=_rank)
     final = _stored(firestore_client, order_id)
-    assert final == (EPOCH + timedelta(microseconds=newest), f"V{versions.index(newest)}")
-    observed = [received_at for received_at, _ in [*seen, final]]
-    assert observed == sorted(observed), "receivedAt moved backwards"
-    # Each distinct version is written at most once, and the newest exactly once.
-    writes = [index for index, decision in zip(sequence, decisions, strict=True) if decision.writes]
+    assert final == (greatest, f"V{versions.index(greatest)}")
+    observed = [_rank(pair) for pair, _ in [*seen, final]]
+    assert observed == sorted(observed), "the stored version moved backwards"
+    # Each distinct version is written at most once, and the greatest exactly once.
+    writes = [index for index, verdict in zip(sequence, verdicts, strict=True) if verdict.writes]
     assert len(writes) == len(set(writes))
-    assert versions.index(newest) in writes
+    assert versions.index(greatest) in writes

@@ -17,7 +17,7 @@ from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import StoredOrder
 from shared.errors import StoreUnavailable
 from shared.ingest import IngestService
-from tests.support import order_body, order_message, problem_of
+from tests.support import order_body, order_message, problem_of, recorded_logs
 
 PATH = "/business-units/BU1/customer-orders/CO-1"
 
@@ -310,3 +310,106 @@ def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
     assert "secret internals" not in response.body.decode()
     assert "Traceback" not in response.body.decode()
     problem_of(response)
+
+
+def _put_with(
+    service: IngestService, headers: dict[str, str], order_id: str = "CO-1"
+) -> HttpResponse:
+    raw = json.dumps(order_body(order_id)).encode()
+    return service.handle(
+        HttpRequest(
+            "PUT", f"/business-units/BU1/customer-orders/{order_id}", "application/json",
+            len(raw), io.BytesIO(raw), headers,
+        )
+    )  # fmt: skip
+
+
+def test_a_source_version_travels_with_the_message_and_get_answers_it(
+    service: IngestService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
+) -> None:
+    assert _put_with(service, {"Source-Version": "17"}).status == 202
+    [message] = publisher.published
+    assert message.source_version == 17
+    assert message.attributes["sourceVersion"] == "17"
+    store.upsert_if_newer(message)
+    assert service.handle(HttpRequest("GET", PATH)).headers["Source-Version"] == "17"
+
+
+def test_an_unversioned_order_has_no_source_version_anywhere(
+    service: IngestService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
+) -> None:
+    assert _put_with(service, {}).status == 202
+    [message] = publisher.published
+    assert "sourceVersion" not in message.attributes
+    store.upsert_if_newer(message)
+    assert "Source-Version" not in service.handle(HttpRequest("GET", PATH)).headers
+
+
+@pytest.mark.parametrize("value", ["-1", str(2**63), "1.5", "abc", "", "1, 2", "9" * 30])
+def test_a_malformed_source_version_is_400_and_nothing_is_published(
+    service: IngestService, publisher: InMemoryOrderPublisher, value: str
+) -> None:
+    document = problem_of(_put_with(service, {"source-version": value}))
+    assert document["status"] == 400
+    assert document["type"].endswith(":invalid-header")
+    assert "Source-Version" in document["detail"]
+    assert publisher.published == []
+
+
+def test_a_correlation_id_is_answered_back_and_travels_with_the_order(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    response = _put_with(service, {"Correlation-Id": "oms-42/a"})
+    assert response.headers["Correlation-Id"] == "oms-42/a"
+    assert publisher.published[0].correlation_id == "oms-42/a"
+    assert publisher.published[0].attributes["correlationId"] == "oms-42/a"
+
+
+def test_without_a_correlation_id_each_request_gets_its_own(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    first = _put_with(service, {}).headers["Correlation-Id"]
+    second = _put_with(service, {}).headers["Correlation-Id"]
+    assert first != second
+    assert [message.correlation_id for message in publisher.published] == [first, second]
+    assert len(first) == 36
+
+
+@pytest.mark.parametrize("value", ["", "has space", "x" * 129, "é"])
+def test_a_malformed_correlation_id_is_400_answered_with_a_fresh_one(
+    service: IngestService, publisher: InMemoryOrderPublisher, value: str
+) -> None:
+    response = _put_with(service, {"Correlation-Id": value})
+    document = problem_of(response)
+    assert document["status"] == 400
+    assert document["type"].endswith(":invalid-header")
+    assert response.headers["Correlation-Id"] not in ("", value)
+    assert publisher.published == []
+
+
+def test_every_answer_carries_the_correlation_id(service: IngestService) -> None:
+    for request in (
+        HttpRequest("GET", PATH, headers={"Correlation-Id": "c-1"}),
+        HttpRequest("DELETE", PATH, headers={"Correlation-Id": "c-1"}),
+        HttpRequest("GET", "/nowhere", headers={"Correlation-Id": "c-1"}),
+    ):
+        assert service.handle(request).headers["Correlation-Id"] == "c-1"
+
+
+def test_every_request_ends_in_one_line_with_its_outcome(
+    service: IngestService, publisher: InMemoryOrderPublisher
+) -> None:
+    with recorded_logs() as logged:
+        _put_with(service, {"Correlation-Id": "c-7"})
+        _put_with(service, {"Correlation-Id": "c-8", "Source-Version": "v2"})
+        publisher.fail_with = TimeoutError("no confirmation")
+        _put_with(service, {"Correlation-Id": "c-9"})
+    fields = [getattr(record, "json_fields", {}) for record in logged.records]
+    assert [(f["correlationId"], f["event"], f["outcome"], f["httpStatus"]) for f in fields] == [
+        ("c-7", "put", "accepted", 202),
+        ("c-8", "put", "refused", 400),
+        ("c-9", "put", "unavailable", 503),
+    ]
+    assert fields[1]["problemType"] == "invalid-header"
+    assert fields[2]["problemType"] == "publish-unavailable"
+    assert "no confirmation" in logged.records[2].getMessage()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory import InMemoryOrderStore
-from shared.domain.conflict import Decision
+from shared.domain.conflict import Decision, Rule, Verdict
 from shared.domain.messages import OrderMessage
 from shared.errors import StoreRefused, StoreUnavailable, UndecodableMessage
 from shared.processor import process_push
@@ -34,7 +35,9 @@ def version(status: str, received_at: datetime) -> OrderMessage:
 
 def test_the_first_version_is_stored_with_its_message_id() -> None:
     store = InMemoryOrderStore()
-    assert process_push(push_data(version("CREATED", T0)), "m-1", store) is Decision.WRITE
+    assert process_push(push_data(version("CREATED", T0)), "m-1", store) == Verdict(
+        Decision.WRITE, Rule.FIRST
+    )
     stored = store.get("BU1", "CO-1")
     assert stored is not None
     assert stored.status == "CREATED"
@@ -46,9 +49,12 @@ def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
     store = InMemoryOrderStore()
     process_push(push_data(version("CREATED", T0)), "m-1", store)
     later = T0 + timedelta(seconds=1)
-    assert process_push(push_data(version("PAID", later)), "m-2", store) is Decision.WRITE
-    assert process_push(push_data(version("CREATED", T0)), "m-3", store) is Decision.SKIP_STALE
-    assert process_push(push_data(version("PAID", later)), "m-4", store) is Decision.SKIP_DUPLICATE
+    decisions = [
+        process_push(push_data(version("PAID", later)), "m-2", store).decision,
+        process_push(push_data(version("CREATED", T0)), "m-3", store).decision,
+        process_push(push_data(version("PAID", later)), "m-4", store).decision,
+    ]
+    assert decisions == [Decision.WRITE, Decision.SKIP_STALE, Decision.SKIP_DUPLICATE]
     stored = store.get("BU1", "CO-1")
     assert stored is not None
     assert (stored.status, stored.message_id) == ("PAID", "m-2")
@@ -63,12 +69,16 @@ def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered(
     [record] = errors_logged.records
     assert "m-1" in record.getMessage()
     # Logged with the ids it claims, so on-call can find it by order id.
-    assert getattr(record, "json_fields", None) == {"customerOrderId": "CO-9"}
+    assert getattr(record, "json_fields", None) == {
+        "customerOrderId": "CO-9",
+        "event": "process",
+        "decision": "undecodable",
+    }
 
 
 def test_a_store_failure_raises_so_pubsub_redelivers() -> None:
     class DownStore(InMemoryOrderStore):
-        def upsert_if_newer(self, message: OrderMessage) -> Decision:
+        def upsert_if_newer(self, message: OrderMessage) -> Verdict:
             raise StoreUnavailable("firestore down")
 
     with pytest.raises(StoreUnavailable):
@@ -79,7 +89,7 @@ def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
     errors_logged: LogRecorder,
 ) -> None:
     class RefusingStore(InMemoryOrderStore):
-        def upsert_if_newer(self, message: OrderMessage) -> Decision:
+        def upsert_if_newer(self, message: OrderMessage) -> Verdict:
             raise StoreRefused("InvalidArgument: 400 maximum entity size is 1048576 bytes")
 
     with pytest.raises(StoreRefused):
@@ -93,6 +103,8 @@ def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
     assert getattr(record, "json_fields", None) == {
         "businessUnitId": "BU1",
         "customerOrderId": "CO-1",
+        "event": "process",
+        "decision": "refused",
     }
 
 
@@ -100,3 +112,33 @@ def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
 def errors_logged() -> Iterator[LogRecorder]:
     with recorded_logs(logging.ERROR) as recorder:
         yield recorder
+
+
+def versioned(status: str, source_version: int | None, received_at: datetime) -> OrderMessage:
+    accepted = order_message("BU1", "CO-1", received_at, status=status)
+    return dataclasses.replace(accepted, source_version=source_version, correlation_id=status)
+
+
+def test_versions_decide_before_arrival_and_each_line_says_which_rule_decided() -> None:
+    store = InMemoryOrderStore()
+    later = T0 + timedelta(seconds=1)
+    with recorded_logs() as logged:
+        for message in (
+            versioned("V2", 2, T0),
+            versioned("V1-RETRIED-LATE", 1, later),
+            versioned("UNVERSIONED", None, later),
+            versioned("V2-AGAIN", 2, later),
+        ):
+            process_push(push_data(message), f"m-{message.status}", store)
+    stored = store.get("BU1", "CO-1")
+    assert stored is not None
+    assert (stored.status, stored.source_version) == ("V2-AGAIN", 2)
+    fields = [getattr(record, "json_fields", {}) for record in logged.records]
+    assert [(f["correlationId"], f["decision"], f["rule"]) for f in fields] == [
+        ("V2", "stored", "first"),
+        ("V1-RETRIED-LATE", "stale", "sourceVersion"),
+        ("UNVERSIONED", "stale", "sourceVersion"),
+        ("V2-AGAIN", "stored", "receivedAt"),
+    ]
+    assert "sourceVersion=1" in logged.records[1].getMessage()
+    assert all(isinstance(f.get("lagSeconds"), float) for f in fields if f["decision"] == "stored")

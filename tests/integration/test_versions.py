@@ -1,0 +1,152 @@
+"""Versioned updates and correlation ids on the real stack.
+
+A late version, a retry of an older one or an unversioned PUT never moves a
+versioned order backwards; and one correlation id joins a PUT, its answer and
+its processing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from google.cloud import firestore
+
+from shared.domain.addresses import order_location
+from shared.tools.devstack import LocalStack
+from tests.support import (
+    create_push_subscription,
+    create_topic,
+    order_body,
+    running_function,
+    stored_document,
+    unique_id,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+BU = "BU-VERSIONS"
+
+
+def put(
+    http: requests.Session, base_url: str, order_id: str, headers: dict[str, str], **changes: Any
+) -> requests.Response:
+    return http.put(
+        base_url + order_location(BU, order_id),
+        json=order_body(order_id, **changes),
+        headers=headers,
+        timeout=30,
+    )
+
+
+def test_a_lower_version_sent_after_a_higher_one_changes_nothing(
+    http: requests.Session, ingest_url: str, firestore_client: firestore.Client
+) -> None:
+    order_id = unique_id()
+    assert put(http, ingest_url, order_id, {"Source-Version": "2"}, status="V2").status_code == 202
+    # The OMS's retry of a timed-out version 1, and a sender that knows no versions.
+    assert put(http, ingest_url, order_id, {"Source-Version": "1"}, status="V1").status_code == 202
+    assert put(http, ingest_url, order_id, {}, status="UNVERSIONED").status_code == 202
+    sentinel = put(http, ingest_url, order_id, {"Source-Version": "3"}, status="V3")
+    assert sentinel.status_code == 202
+    # Delivery is in order per key: once version 3 is stored the two before it were applied.
+    wait_for(
+        lambda: (stored_document(firestore_client, BU, order_id) or {}).get("status") == "V3",
+        timeout=60,
+    )
+    served = http.get(ingest_url + order_location(BU, order_id), timeout=30)
+    assert served.headers["Source-Version"] == "3"
+
+
+def test_versions_decide_even_when_the_older_version_arrives_last(
+    http: requests.Session, ingest_url: str, firestore_client: firestore.Client
+) -> None:
+    order_id = unique_id()
+    assert put(http, ingest_url, order_id, {"Source-Version": "2"}, status="V2").status_code == 202
+    wait_for(lambda: stored_document(firestore_client, BU, order_id), timeout=60)
+    assert put(http, ingest_url, order_id, {"Source-Version": "1"}, status="V1").status_code == 202
+    probe = unique_id()
+    # Another order on the same topic after it; the older version has been processed by then
+    # or is still queued behind its own key, so poll the order itself until it is decided.
+    assert put(http, ingest_url, probe, {}).status_code == 202
+    wait_for(lambda: stored_document(firestore_client, BU, probe), timeout=60)
+    stored = stored_document(firestore_client, BU, order_id)
+    assert stored is not None
+    assert (stored["status"], stored["sourceVersion"]) == ("V2", 2)
+    served = http.get(ingest_url + order_location(BU, order_id), timeout=30)
+    assert json.loads(served.content)["customerOrder"]["status"] == "V2"
+    assert served.headers["Source-Version"] == "2"
+
+
+def _raw_put(base_url: str, order_id: str, headers: list[tuple[str, str]]) -> tuple[int, Any]:
+    """A PUT with headers exactly as listed, repeated names included."""
+    target = urlsplit(base_url)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+    try:
+        body = json.dumps(order_body(order_id)).encode()
+        connection.putrequest("PUT", order_location(BU, order_id))
+        for name, value in [("Content-Type", "application/json"), *headers]:
+            connection.putheader(name, value)
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param([("Source-Version", "-1")], id="negative"),
+        pytest.param([("Source-Version", str(2**63))], id="2^63"),
+        pytest.param([("Source-Version", "1.5")], id="1.5"),
+        pytest.param([("Source-Version", "abc")], id="abc"),
+        pytest.param([("Source-Version", "")], id="empty"),
+        pytest.param([("Source-Version", "1"), ("Source-Version", "2")], id="two-headers"),
+        pytest.param([("Correlation-Id", "a b")], id="correlation-id-with-space"),
+    ],
+)
+def test_hostile_headers_are_400_problems(ingest_url: str, headers: list[tuple[str, str]]) -> None:
+    status, document = _raw_put(ingest_url, unique_id(), headers)
+    assert status == 400
+    assert document["type"] == "urn:customer-order-events:problem:invalid-header"
+
+
+def test_one_correlation_id_joins_the_put_its_answer_and_its_processing(
+    http: requests.Session, stack: LocalStack, tmp_path: Path, firestore_client: firestore.Client
+) -> None:
+    topic = unique_id("correlated")
+    create_topic(stack, topic)
+    log_path = tmp_path / "processor.log"
+    correlation = unique_id("oms-request")
+    order_id = unique_id()
+    with running_function("processor", stack, log_path=log_path) as processor:
+        create_push_subscription(stack, topic, f"{topic}-push", f"{processor}/")
+        with running_function("ingest", stack, ORDERS_TOPIC=topic) as ingest:
+            answer = put(http, ingest, order_id, {"Correlation-Id": correlation})
+            assert answer.status_code == 202
+            assert answer.headers["Correlation-Id"] == correlation
+        wait_for(lambda: stored_document(firestore_client, BU, order_id), timeout=60)
+        stored_line = wait_for(
+            lambda: next(
+                (
+                    line
+                    for line in log_path.read_text().splitlines()
+                    if f"correlationId={correlation}" in line and " stored " in line
+                ),
+                None,
+            ),
+            timeout=30,
+        )
+    assert f"customerOrderId={order_id}" in stored_line
+    assert "decision=stored" in stored_line
+    stored = stored_document(firestore_client, BU, order_id)
+    assert stored is not None
+    assert stored["correlationId"] == correlation
