@@ -52,7 +52,7 @@ def log_event(logger: logging.Logger, level: int, message: str, /, **fields: obj
 
     The log-based metrics count these fields, never the free text.
     """
-    logger.log(level, message, extra={"json_fields": fields})
+    logger.log(level, message, extra={"json_fields": fields}, stacklevel=2)
 
 
 def get_logger(name: str) -> logging.Logger:
