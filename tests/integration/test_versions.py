@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http.client
 import json
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,3 +152,27 @@ def test_one_correlation_id_joins_the_put_its_answer_and_its_processing(
     stored = stored_document(firestore_client, BU, order_id)
     assert stored is not None
     assert stored["correlationId"] == correlation
+
+
+def test_sequential_puts_of_one_order_are_stamped_at_least_a_round_trip_apart(
+    http: requests.Session, ingest_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The margin two ingest instances' clocks have before unversioned PUTs can invert.
+
+    An OMS that waits for each 202 before the next PUT of the order gives the two
+    stamps at least one PUT round trip between them; a clock difference larger than
+    that gap between the two instances that took them would reorder the versions.
+    """
+    order_id = unique_id()
+    stamps = []
+    for number in range(60):
+        answer = put(http, ingest_url, order_id, {}, status=f"S{number}")
+        assert answer.status_code == 202
+        stamps.append(datetime.fromisoformat(answer.json()["receivedAt"]))
+    gaps = sorted((later - earlier).total_seconds() * 1000 for earlier, later in pairwise(stamps))
+    assert gaps[0] > 0
+    with capsys.disabled():
+        print(
+            f"\n[figure] sequential PUTs of one order, gap between receivedAt stamps: "
+            f"min {gaps[0]:.2f} ms, p50 {gaps[len(gaps) // 2]:.2f} ms (loopback, emulator)"
+        )
