@@ -38,16 +38,18 @@ DOCUMENT_ID = FieldPath.document_id()
 # Firestore refused the write itself (a document over its limits): no retry can store it.
 REFUSED_ERRORS = (exceptions.InvalidArgument,)
 
-# Concurrent transactions on one document abort with 409 and the client retries
-# them at once; a jittered exponential backoff around the whole transaction lets
-# every writer through (docs/platform.md: 20 of 20 instead of 1).
-# Inside one round the client's own retries keep the transaction's place in line.
-# The deadline stays well inside the processor's timeout, so that a message that
-# keeps losing is nacked and redelivered instead of timing out mid-transaction.
-TRANSACTION_ATTEMPTS = 5
-CONTENTION_INITIAL_DELAY_SECONDS = 0.05
-CONTENTION_MAX_DELAY_SECONDS = 2.0
-CONTENTION_DEADLINE_SECONDS = 30.0
+# Optimistic concurrency: read the stored version, then write with a precondition on
+# what was read (the document must not exist, or must still have the update time the
+# read saw). Two RPCs a message, no lock held between them: a processor that dies
+# between the read and the write leaves nothing behind (a transaction's locks stayed
+# until Firestore's 60 s idle expiry, docs/platform.md). A writer that lost the race
+# reads again after a jittered exponential backoff; the deadline stays well inside
+# the processor's timeout, so a message that keeps losing is nacked and redelivered.
+RACE_INITIAL_DELAY_SECONDS = 0.01
+RACE_MAX_DELAY_SECONDS = 1.0
+RACE_DEADLINE_SECONDS = 30.0
+# The precondition failed: someone wrote the document since it was read.
+LOST_RACE_ERRORS = (exceptions.Conflict, exceptions.FailedPrecondition)
 
 
 class KeyedLocks:
@@ -77,32 +79,26 @@ class KeyedLocks:
         return len(self._locks)
 
 
-def is_contention(exc: BaseException) -> bool:
-    if isinstance(exc, exceptions.Aborted | exceptions.Conflict):
-        return True
-    # The transactional wrapper turns an aborted commit into a ValueError (the abort
-    # is its cause); an abort before the transaction began surfaces as the failed
-    # rollback's ValueError (the abort is its context).
-    return isinstance(exc, ValueError) and any(
-        isinstance(link, exceptions.Aborted | exceptions.Conflict)
-        for link in (exc.__cause__, exc.__context__)
-    )
+def lost_race(exc: BaseException) -> bool:
+    return isinstance(exc, LOST_RACE_ERRORS)
 
 
-def _contention_retry(deadline_seconds: float) -> Retry:
+def _race_retry(deadline_seconds: float) -> Retry:
     return Retry(
-        predicate=is_contention,
-        initial=CONTENTION_INITIAL_DELAY_SECONDS,
-        maximum=CONTENTION_MAX_DELAY_SECONDS,
+        predicate=lost_race,
+        initial=RACE_INITIAL_DELAY_SECONDS,
+        maximum=RACE_MAX_DELAY_SECONDS,
         multiplier=2.0,
         timeout=deadline_seconds,
     )
 
 
 def _read_retry(deadline_seconds: float) -> Retry:
-    # Without it a read retries an unreachable Firestore until the library's own
+    # Without it a call retries an unreachable Firestore until the library's own
     # deadline (300 s for a document read), whatever its timeout, which only bounds
-    # each attempt; the ingest GET would hang instead of answering 503.
+    # each attempt; the ingest GET would hang instead of answering 503. A write is
+    # retried by it too: the precondition makes a commit that did land the first
+    # time fail the second, and the next read finds the version stored.
     return Retry(
         predicate=if_transient_error,
         initial=0.1,
@@ -122,11 +118,11 @@ class FirestoreOrderStore(OrderStore):
         client: firestore.Client,
         *,
         timeout_seconds: float,
-        contention_deadline_seconds: float = CONTENTION_DEADLINE_SECONDS,
+        race_deadline_seconds: float = RACE_DEADLINE_SECONDS,
     ) -> None:
         self._client = client
         self._timeout = timeout_seconds
-        self._retry = _contention_retry(contention_deadline_seconds)
+        self._race_retry = _race_retry(race_deadline_seconds)
         self._read_retry = _read_retry(timeout_seconds)
         self._document_locks = KeyedLocks()
 
@@ -142,13 +138,17 @@ class FirestoreOrderStore(OrderStore):
     def upsert_if_newer(self, message: OrderMessage) -> Verdict:
         ref = self._ref(message.business_unit_id, message.customer_order_id)
         try:
-            # Transactions of one instance on one document only make each other
-            # abort (the emulator livelocked 18 of 20 such writers for 120 s): they
-            # take turns here, and only other instances' writers contend.
+            # Writers of one document within an instance would only make each other
+            # lose the race and read again: they take turns here, and only other
+            # instances' writers race.
             with self._document_locks.hold(ref.path):
-                result: Verdict = self._retry(self._upsert_once)(ref, message)
+                result: Verdict = self._race_retry(self._upsert_once)(ref, message)
         except exceptions.RetryError as exc:
-            raise StoreUnavailable(f"transaction kept aborting: {exc.cause}") from exc
+            if exc.cause is not None and lost_race(exc.cause):
+                raise StoreUnavailable(
+                    f"kept losing the race for the document: {one_line(exc.cause)}"
+                ) from exc
+            raise StoreUnavailable(one_line(exc)) from exc
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable(one_line(exc)) from exc
         except REFUSED_ERRORS as exc:
@@ -156,20 +156,24 @@ class FirestoreOrderStore(OrderStore):
         return result
 
     def _upsert_once(self, ref: firestore.DocumentReference, message: OrderMessage) -> Verdict:
-        timeout = self._timeout
-
-        @firestore.transactional
-        def upsert(transaction: firestore.Transaction) -> Verdict:
-            snapshot = ref.get(
-                field_paths=fields.VERSION_FIELDS, transaction=transaction, timeout=timeout
-            )
-            verdict = decide(message.version, _version(snapshot))
-            if verdict.writes:
-                transaction.set(ref, _document(message))
+        snapshot = ref.get(
+            field_paths=fields.VERSION_FIELDS, retry=self._read_retry, timeout=self._timeout
+        )
+        verdict = decide(message.version, _version(snapshot))
+        if not verdict.writes:
             return verdict
-
-        result: Verdict = upsert(self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS))
-        return result
+        document = _document(message)
+        if snapshot.exists:
+            # Every field is named, so this replaces the stored version as a set would.
+            ref.update(
+                document,
+                option=self._client.write_option(last_update_time=snapshot.update_time),
+                retry=self._read_retry,
+                timeout=self._timeout,
+            )
+        else:
+            ref.create(document, retry=self._read_retry, timeout=self._timeout)
+        return verdict
 
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         try:
