@@ -159,10 +159,10 @@ class FirestoreOrderStore(OrderStore):
         snapshot = ref.get(
             field_paths=fields.VERSION_FIELDS, retry=self._read_retry, timeout=self._timeout
         )
-        verdict = decide(message.version, _version(snapshot))
+        verdict = decide(message.version, version_of(snapshot))
         if not verdict.writes:
             return verdict
-        document = _document(message)
+        document = document_of(message)
         if snapshot.exists:
             # Every field is named, so this replaces the stored version as a set would.
             ref.update(
@@ -228,7 +228,8 @@ class FirestoreOrderStore(OrderStore):
         ]
 
 
-def _document(message: OrderMessage) -> dict[str, Any]:
+def document_of(message: OrderMessage) -> dict[str, Any]:
+    """Every field of the stored order, for the version ``message`` carries."""
     return {
         fields.BODY: message.body,
         fields.CUSTOMER_ID: message.customer_id,
@@ -242,7 +243,8 @@ def _document(message: OrderMessage) -> dict[str, Any]:
     }
 
 
-def _version(snapshot: firestore.DocumentSnapshot[Any]) -> Version | None:
+def version_of(snapshot: firestore.DocumentSnapshot[Any]) -> Version | None:
+    """The stored version a snapshot of the version fields holds; ``None`` for no document."""
     if not snapshot.exists:
         return None
     stored = snapshot.to_dict() or {}

@@ -7,6 +7,9 @@ Prints one JSON line.
 ``publish-raw`` is the Pub/Sub limit: one order per Publish RPC on the bare GAPIC
 client, confirmed before the thread sends its next, as a PUT needs. ``publish``
 goes through the service's own adapter, so the two differ by the adapter's cost.
+``store`` applies one message per call through the shipped Firestore adapter
+(optimistic: a read and a preconditioned write), ``store-transactional`` through
+the transaction it replaced; both report the client's CPU and its RPCs per message.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.adapters.firestore import FirestoreOrderStore
+from google.cloud import firestore
+
+from shared.adapters.firestore import FirestoreOrderStore, new_firestore_client
 from shared.adapters.pubsub import PubSubOrderPublisher
 from shared.config import Settings
 from shared.domain.messages import OrderMessage
 from shared.domain.timestamps import ReceivedAtClock
+from tests.bench.transactional_store import TransactionalUpsert
 from tests.support import order_message
 
 # The first call pays for the channel; it goes elsewhere, so a drain counts exactly its backlog.
@@ -132,12 +138,40 @@ def publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     )
 
 
-def store(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    """Each thread applies one message in its own transaction, as a processor thread does."""
-    order_store = FirestoreOrderStore.from_settings(settings)
+class RpcCounter:
+    """Counts the Firestore RPCs a client makes, by wrapping its GAPIC client's methods."""
+
+    METHODS = ("batch_get_documents", "begin_transaction", "commit", "rollback", "run_query")
+
+    def __init__(self, client: firestore.Client) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+        api = client._firestore_api
+        for name in self.METHODS:
+            setattr(api, name, self._counting(getattr(api, name)))
+
+    def _counting(self, method: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self.calls += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def _store(args: argparse.Namespace, settings: Settings, *, transactional: bool) -> dict[str, Any]:
+    """Each thread applies one new order at a time, as a processor thread does."""
+    client = new_firestore_client(settings)
+    order_store: Any = (
+        TransactionalUpsert(client, timeout_seconds=settings.firestore_timeout_seconds)
+        if transactional
+        else FirestoreOrderStore(client, timeout_seconds=settings.firestore_timeout_seconds)
+    )
     clock = ReceivedAtClock()
     order_store.upsert_if_newer(_message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock))
-    return _drive(
+    counter = RpcCounter(client)
+    cpu = time.process_time()
+    result = _drive(
         lambda n: order_store.upsert_if_newer(
             _message(args.business_unit, f"{args.run}-{n}", clock)
         ),
@@ -145,11 +179,23 @@ def store(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         seconds=args.seconds,
         count=args.count,
     )
+    done = max(1, result["done"])
+    result["cpu_ms_per_message"] = round(1000 * (time.process_time() - cpu) / done, 3)
+    result["rpcs_per_message"] = round(counter.calls / done, 2)
+    return result
+
+
+def store(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    return _store(args, settings, transactional=False)
+
+
+def store_transactional(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    return _store(args, settings, transactional=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.limits")
-    parser.add_argument("what", choices=["publish-raw", "publish", "store"])
+    parser.add_argument("what", choices=["publish-raw", "publish", "store", "store-transactional"])
     parser.add_argument("--business-unit", required=True)
     parser.add_argument("--run", required=True)
     parser.add_argument("--topic")
@@ -161,9 +207,13 @@ def main() -> None:
     if args.topic:
         settings = Settings(project_id=settings.project_id, orders_topic=args.topic)
     began = datetime.now(UTC)
-    result = {"publish-raw": publish_raw, "publish": publish, "store": store}[args.what](
-        args, settings
-    )
+    modes = {
+        "publish-raw": publish_raw,
+        "publish": publish,
+        "store": store,
+        "store-transactional": store_transactional,
+    }
+    result = modes[args.what](args, settings)
     result["began"] = began.isoformat()
     print(json.dumps(result), flush=True)
     # The client's background threads would keep the process alive; the work is done.

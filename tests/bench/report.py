@@ -153,14 +153,14 @@ class Report:
         backlog: int,
         drain_seconds: float,
         push: dict[str, Any],
-        stores: dict[int, dict[str, Any]],
+        stores: dict[tuple[str, int], dict[str, Any]],
         threads: int,
         cpu_ms_per_message: float,
     ) -> None:
         rate = stored / drain_seconds if drain_seconds else 0.0
         push_rate = push["pushed"] / push["seconds"] if push["seconds"] else 0.0
         concurrency = max(1, int(push["concurrency"]))
-        store = stores[concurrency]
+        store = stores[("store", concurrency)]
         limit = float(store["throughput_per_s"])
         self.data["processor"] = {
             "backlog": backlog,
@@ -168,7 +168,7 @@ class Report:
             "drain_seconds": round(drain_seconds, 2),
             "orders_per_s": round(rate, 1),
             "push_limit": push | {"per_s": round(push_rate, 1)},
-            "store_limit": {str(k): v for k, v in stores.items()},
+            "store_limit": {f"{mode}@{n}": v for (mode, n), v in stores.items()},
             "threads": threads,
             "cpu_ms_per_message": round(cpu_ms_per_message, 3),
         }
@@ -201,21 +201,53 @@ class Report:
                 f"1 / (1/{push_rate:.0f} + 1/{limit:.0f}) = {serial:.0f}",
                 rate / serial,
             )
+        bare_cpu = push["cpu_ms_per_message"]
+        cpu_ratio = cpu_ms_per_message / bare_cpu if bare_cpu else None
         self.add(
             "2",
             "CPU per message, all server processes (ms)",
             f"{cpu_ms_per_message:.2f}",
-            f"bare push function {push['cpu_ms_per_message']:.2f}",
-            cpu_ms_per_message / push["cpu_ms_per_message"] if push["cpu_ms_per_message"] else None,
+            f"bare push function {bare_cpu:.2f}",
+            cpu_ratio,
+            "<= 2x",
+            cpu_ratio is not None and cpu_ratio <= 2,
         )
-        if threads in stores and threads != concurrency:
-            wide = float(stores[threads]["throughput_per_s"])
+        if ("store", threads) in stores and threads != concurrency:
+            wide = float(stores[("store", threads)]["throughput_per_s"])
             self.add(
                 "2",
                 f"store limit at the {threads} processor threads (/s)",
                 f"{rate:.0f}",
                 f"store {wide:.0f} at {threads} in flight",
                 rate / wide,
+            )
+        for in_flight in sorted({n for _, n in stores}):
+            chosen, transactional = (
+                stores[("store", in_flight)],
+                stores[("store-transactional", in_flight)],
+            )
+            self.add(
+                "2",
+                f"upsert at {in_flight} in flight: optimistic vs transaction (/s)",
+                f"{float(chosen['throughput_per_s']):.0f}",
+                f"transaction {float(transactional['throughput_per_s']):.0f}",
+                float(chosen["throughput_per_s"]) / float(transactional["throughput_per_s"]),
+            )
+            self.add(
+                "2",
+                f"upsert at {in_flight} in flight: client CPU per message (ms)",
+                f"{chosen['cpu_ms_per_message']:.2f}",
+                f"transaction {transactional['cpu_ms_per_message']:.2f}",
+                chosen["cpu_ms_per_message"] / transactional["cpu_ms_per_message"],
+            )
+            self.add(
+                "2",
+                f"upsert at {in_flight} in flight: Firestore RPCs per message",
+                f"{chosen['rpcs_per_message']:.2f}",
+                f"transaction {transactional['rpcs_per_message']:.2f}",
+                None,
+                "<= 2",
+                chosen["rpcs_per_message"] <= 2,
             )
 
     def end_to_end(self, rows: list[dict[str, Any]]) -> None:

@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS, ordering_key
+from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
 from shared.domain.timestamps import format_timestamp
 from shared.tools.devstack import (
     LocalStack,
@@ -38,7 +38,7 @@ from shared.tools.functions import REPO_ROOT
 from tests.bench.load import LoadResult, Sent, ensure_wrk, run_open_loop, run_wrk
 from tests.bench.procs import SERVED, FunctionProcess, MemoryPeak
 from tests.bench.report import Report
-from tests.support import order_body
+from tests.support import order_body, order_message
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -91,21 +91,16 @@ def _http(method: str, url: str, body: bytes | None = None) -> int:
 
 def push_envelope(business_unit: str, order_id: str) -> bytes:
     """What the Pub/Sub emulator POSTs to a push endpoint for one published order."""
-    received = format_timestamp(datetime.now(UTC))
-    data = json.dumps(order_body(order_id), separators=(",", ":")).encode()
+    message = order_message(business_unit, order_id, datetime.now(UTC))
     return json.dumps(
         {
             "subscription": f"projects/{PROJECT_ID}/subscriptions/bench",
             "message": {
-                "data": base64.b64encode(data).decode(),
-                "attributes": {
-                    "businessUnitId": business_unit,
-                    "customerOrderId": order_id,
-                    "receivedAt": received,
-                },
-                "orderingKey": ordering_key(business_unit, order_id),
+                "data": base64.b64encode(message.data).decode(),
+                "attributes": message.attributes,
+                "orderingKey": message.ordering_key,
                 "messageId": f"probe-{order_id}",
-                "publishTime": received,
+                "publishTime": format_timestamp(message.received_at),
             },
         }
     ).encode()
@@ -387,11 +382,13 @@ class Bench:
         drain_bu = f"bench-drain-{self.run_id}"
         threads = self.processor_concurrency()
         with self.running("processor") as processor:
+            # The shipped upsert and the transaction it replaced, on the same emulator,
+            # at the emulator's pushes in flight and at the processor's threads.
             stores = {
-                concurrency: self.limit(
-                    "store",
+                (mode, concurrency): self.limit(
+                    mode,
                     "--business-unit",
-                    f"bench-store-{concurrency}-{self.run_id}",
+                    f"bench-{mode}-{concurrency}-{self.run_id}",
                     "--run",
                     self.run_id,
                     "--concurrency",
@@ -400,6 +397,7 @@ class Bench:
                     str(opts.backlog),
                 )
                 for concurrency in sorted({max(1, push_concurrency), threads})
+                for mode in ("store", "store-transactional")
             }
             self.fill_backlog(drain_bu, opts.backlog)
             began = time.time()
