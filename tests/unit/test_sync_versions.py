@@ -14,6 +14,8 @@ from shared.tools.sync.versions import (
     parse_pointer,
     read_version,
     reading_fingerprint,
+    stored_is_current,
+    stored_is_newer,
 )
 
 REVISION = VersionSource.from_pointer("/customerOrder/revision")
@@ -101,6 +103,26 @@ def test_array_indexes_follow_rfc_6901(pointer: str, found: int | None) -> None:
             read_version(document, source)
     else:
         assert read_version(document, source) == found
+
+
+@pytest.mark.parametrize(
+    ("stored", "record_version", "newer", "current"),
+    [
+        (5, 3, True, True),
+        (5, 5, False, True),
+        (3, 5, False, False),
+        (None, 5, False, False),
+        # An absent version ranks below every version, as the processor ranks it.
+        (0, None, True, None),
+        (None, None, False, None),
+    ],
+)
+def test_the_store_is_compared_as_the_processor_ranks_versions(
+    stored: int | None, record_version: int | None, newer: bool, current: bool | None
+) -> None:
+    assert stored_is_newer(stored, record_version) is newer
+    if record_version is not None:
+        assert stored_is_current(stored, record_version) is current
 
 
 def test_the_checkpoint_identity_changes_only_with_a_pointer() -> None:

@@ -93,10 +93,32 @@ def reading_fingerprint(inputs_fingerprint: str, source: VersionSource) -> str:
     return hashlib.sha256(f"{inputs_fingerprint}\0{source.pointer}".encode()).hexdigest()
 
 
+def stored_is_newer(stored: int | None, record: int | None) -> bool:
+    """Whether the store holds a version of the order the service ranks above the record's.
+
+    Such a record is outdated, not different: the service never goes back to it. As in
+    :mod:`shared.domain.conflict`, an absent version ranks below every version.
+    """
+    return _rank(stored) > _rank(record)
+
+
+def stored_is_current(stored: int | None, record: int) -> bool:
+    """Whether the store holds the record's version already, or a higher one: no PUT needed.
+
+    Equal counts too: one version of an order is one content in the OMS, so sending it
+    again would only replace the stored copy by itself.
+    """
+    return _rank(stored) >= record
+
+
 class BadVersion(ValueError):
     def __init__(self, violation: FieldViolation) -> None:
         super().__init__(f"{violation.pointer} {violation.detail}")
         self.violation = violation
+
+
+def _rank(version: int | None) -> int:
+    return -1 if version is None else version
 
 
 def _resolve(document: Any, tokens: tuple[str, ...]) -> tuple[bool, Any]:
