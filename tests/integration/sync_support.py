@@ -41,6 +41,14 @@ def export_line(business_unit_id: str, customer_order_id: str, **changes: Any) -
     )
 
 
+def versioned_export_line(
+    business_unit_id: str, customer_order_id: str, version: int, **changes: Any
+) -> str:
+    """An export record carrying the OMS's version of the order in ``sourceVersion``."""
+    record = json.loads(export_line(business_unit_id, customer_order_id, **changes))
+    return json.dumps({**record, "sourceVersion": version})
+
+
 def write_export(path: Path, business_unit_id: str, count: int) -> list[str]:
     """``count`` distinct orders, one per line; their ids in file order."""
     ids = [f"CO-{n:05d}" for n in range(count)]

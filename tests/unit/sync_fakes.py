@@ -92,9 +92,11 @@ class ScriptedServer:
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                # HEAD answers GET's headers, Content-Length included, without the body.
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
 
-            do_GET = do_PUT = _serve  # noqa: N815
+            do_GET = do_HEAD = do_PUT = _serve  # noqa: N815
 
         return Handler
 

@@ -14,7 +14,7 @@ from shared.tools.devstack import free_ports
 from shared.tools.sync.cli import main
 from tests.support import order_body
 from tests.unit.sync_fakes import Answer, ScriptedServer, problem, sequence
-from tests.unit.test_sync_push import FakeIngest, line
+from tests.unit.test_sync_push import FakeIngest, line, versioned_line
 
 
 @pytest.fixture
@@ -158,3 +158,90 @@ def test_the_console_script_is_installed_and_reports_without_a_traceback(tmp_pat
     assert result.returncode == 2
     assert result.stderr.strip().endswith("nothing.ndjson: no such file or folder")
     assert "Traceback" not in result.stderr
+
+
+def test_orders_stored_at_a_higher_version_are_newer_not_different(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(
+        "".join(versioned_line(f"CO-{n}", 3, status=f"EXPORTED-{n}") + "\n" for n in range(4))
+    )
+    service = FakeIngest()
+    for n, version in enumerate([5, 3, None]):
+        order = order_body(f"CO-{n}", status="LIVE")["customerOrder"]
+        service.stored[f"CO-{n}"] = {"order": order, "at": "t", "version": version}
+
+    with ScriptedServer(service) as server:
+        pushed = run(
+            "push", str(export), "--url", server.url, "--checkpoint", str(tmp_path / "cp"),
+            "--no-progress", capsys=capsys,
+        )  # fmt: skip
+        verified = run(
+            "verify", str(export), "--url", server.url, "--settle", "0", "--no-progress",
+            capsys=capsys,
+        )  # fmt: skip
+        only_newer = tmp_path / "newer.ndjson"
+        only_newer.write_text(export.read_text().splitlines()[0] + "\n")
+        newer_code, _, _ = run(
+            "verify", str(only_newer), "--url", server.url, "--no-progress", capsys=capsys
+        )
+
+    code, out, _ = pushed
+    assert code == 0
+    assert (counts(out)["newer"], counts(out)["accepted"]) == (2, 2)
+    assert re.search(r"newer +2  \(not sent: the store holds this version or a newer one\)", out)
+    # A newer order is no failure of the migration; the difference below is.
+    assert newer_code == 0
+    code, out, _ = verified
+    assert code == 1
+    assert re.search(
+        r"^newer +BU1/CO-0 .*stored at version 5, the export's is 3$", out, re.MULTILINE
+    )
+    # Equal versions compare as before: CO-1 kept its live content at the export's version.
+    assert re.search(r"^differs +BU1/CO-1 .*first difference at /status$", out, re.MULTILINE)
+    assert (counts(out)["matches"], counts(out)["newer"], counts(out)["differs"]) == (2, 1, 1)
+
+
+def test_a_version_pointer_reads_the_versions_and_makes_its_own_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(line("CO-1", revision=7) + "\n" + line("CO-2") + "\n")
+    state = ["--state-dir", str(tmp_path / "state"), "--no-progress"]
+    with ScriptedServer(FakeIngest()) as server:
+        plain = run("push", str(export), "--url", server.url, *state, capsys=capsys)
+        pointed = run(
+            "push", str(export), "--url", server.url, *state,
+            "--version-pointer", "/customerOrder/revision", capsys=capsys,
+        )  # fmt: skip
+        versions = [r.headers.get("Source-Version") for r in server.requests if r.method == "PUT"]
+
+    assert counts(plain[1])["accepted"] == 2
+    code, out, _ = pointed
+    assert code == 1
+    # Not "skipped": read with a pointer, the same files are other inputs.
+    assert (counts(out)["skipped"], counts(out)["accepted"], counts(out)["rejected"]) == (0, 1, 1)
+    assert versions == [None, None, "7"]
+
+
+def test_an_unversioned_push_shows_no_newer_row(
+    export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ScriptedServer(FakeIngest()) as server:
+        _, out, _ = run(
+            "push", str(export), "--url", server.url, "--checkpoint", str(tmp_path / "cp"),
+            "--no-progress", capsys=capsys,
+        )  # fmt: skip
+
+    assert "newer" not in out
+
+
+def test_a_bad_version_pointer_is_a_usage_error(
+    export: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["verify", str(export), "--version-pointer", "revision"])
+
+    assert exit_.value.code == 2
+    assert "--version-pointer: 'revision' is not a JSON pointer" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from shared.tools.sync.client import (
     NotFound,
     OrdersClient,
     Rejected,
+    Stored,
     order_bytes,
 )
 from shared.tools.sync.ratelimit import RateLimiter
@@ -281,3 +282,52 @@ def test_what_a_put_sends_is_what_order_bytes_says() -> None:
         client.put_order("BU1", order("CO-1"))
     [request] = server.requests
     assert request.body == order_bytes(order("CO-1"))
+
+
+def test_a_source_version_travels_as_the_header_and_only_when_given() -> None:
+    with ScriptedServer(accepted) as server, OrdersClient(server.url, retry=FAST) as client:
+        client.put_order("BU1", order("CO-1"), source_version=2**63 - 1)
+        client.put_order("BU1", order("CO-2"))
+
+    versioned, plain = server.requests
+    assert versioned.headers["Source-Version"] == "9223372036854775807"
+    assert "Source-Version" not in plain.headers
+    # The version is a header, never part of the body the store keeps.
+    assert versioned.body == order_bytes(order("CO-1"))
+
+
+def stored_answer(request: SeenRequest) -> Answer:
+    if request.path.endswith("/CO-8"):
+        return problem(404, "not-found")
+    headers = {"Received-At": "2026-11-29T10:00:00.000001Z", "ETag": f'"{"b" * 64}"'}
+    if request.path.endswith("/CO-5"):
+        headers["Source-Version"] = "5"
+    return Answer(200, {"customerOrder": order(request.path.rsplit("/", 1)[1])}, headers=headers)
+
+
+def test_head_order_reads_the_stored_version_without_the_body() -> None:
+    with ScriptedServer(stored_answer) as server, OrdersClient(server.url, retry=FAST) as client:
+        versioned = client.head_order("BU1", "CO-5")
+        plain = client.head_order("BU1", "CO-6")
+        missing = client.head_order("BU1", "CO-8")
+        # The connection is still usable after an answer without a body.
+        found = client.get_order("BU1", "CO-5")
+
+    assert versioned == Stored(5, 1)
+    assert plain == Stored(None, 1)
+    assert missing == NotFound(1)
+    assert [r.method for r in server.requests] == ["HEAD", "HEAD", "HEAD", "GET"]
+    assert isinstance(found, Found)
+    assert found.source_version == 5
+
+
+@pytest.mark.parametrize("method", ["get_order", "head_order"])
+def test_a_stored_version_that_is_not_one_is_an_unexpected_answer(method: str) -> None:
+    garbled = Answer(200, {"customerOrder": order()}, headers={"Source-Version": "-1"})
+    with ScriptedServer(sequence(garbled)) as server, OrdersClient(server.url, retry=FAST) as c:
+        outcome = getattr(c, method)("BU1", "CO-1")
+
+    assert isinstance(outcome, Rejected)
+    assert outcome.status == 200
+    assert outcome.problem["title"] == "Unexpected answer"
+    assert "Source-Version must be" in outcome.problem["detail"]

@@ -10,7 +10,9 @@ from shared.tools.sync.in_doubt import InDoubtResolver, Watermark
 from shared.tools.sync.records import OrderRecord
 
 
-def record(customer_order_id: str, status: str = "NEW") -> OrderRecord:
+def record(
+    customer_order_id: str, status: str = "NEW", source_version: int | None = None
+) -> OrderRecord:
     return OrderRecord(
         seq=0,
         source="x",
@@ -20,6 +22,7 @@ def record(customer_order_id: str, status: str = "NEW") -> OrderRecord:
         customer_order={"customerOrderId": customer_order_id, "status": status},
         digest="d",
         raw=b"{}",
+        source_version=source_version,
     )
 
 
@@ -30,6 +33,7 @@ class LaggingStore:
         self.reads = 0
         # order id -> (content, receivedAt, visible from this read on)
         self.orders: dict[str, tuple[dict[str, Any], str, int]] = {}
+        self.versions: dict[str, int] = {}
 
     def get_order(
         self, business_unit_id: str, customer_order_id: str, *, stop: threading.Event | None
@@ -38,7 +42,7 @@ class LaggingStore:
         entry = self.orders.get(customer_order_id)
         if entry is None or self.reads < entry[2]:
             return NotFound(1)
-        return Found(entry[0], entry[1], 1)
+        return Found(entry[0], entry[1], 1, source_version=self.versions.get(customer_order_id))
 
 
 class Clock:
@@ -115,3 +119,30 @@ def test_different_stored_content_is_not_taken_for_the_record() -> None:
 
     assert settled.to_send == [sent]
     assert clock.now <= 6
+
+
+def test_a_record_whose_order_is_stored_at_a_higher_version_is_outdated_at_once() -> None:
+    store, clock = LaggingStore(), Clock()
+    late = record("CO-4", source_version=3)
+    store.orders["CO-4"] = ({"customerOrderId": "CO-4", "status": "LIVE"}, "t", 0)
+    store.versions["CO-4"] = 5
+    # The watermark never shows up: without versions this would wait the full 300 s.
+    watermark = Watermark("BU1", "CO-W", "2026-11-29T10:00:00.000000Z")
+
+    settled = resolver(store, clock, threading.Event()).settle([late], watermark)
+
+    assert (settled.outdated, settled.stored, settled.to_send) == ([late], [], [])
+    assert clock.now == 0
+
+
+def test_the_same_version_with_other_content_is_still_waited_for() -> None:
+    store, clock = LaggingStore(), Clock()
+    sent = record("CO-5", status="NEW", source_version=5)
+    store.orders["CO-5"] = ({"customerOrderId": "CO-5", "status": "LIVE"}, "t", 0)
+    store.versions["CO-5"] = 5
+
+    settled = resolver(store, clock, threading.Event()).settle([sent], None)
+
+    # Of equal versions the later arrival wins: the record's PUT may still replace it.
+    assert (settled.outdated, settled.to_send) == ([], [sent])
+    assert clock.now >= 5

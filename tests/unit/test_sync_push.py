@@ -22,43 +22,68 @@ from tests.unit.sync_fakes import Answer, ScriptedServer, SeenRequest, problem
 
 
 class FakeIngest:
-    """Stores what it accepts, like the real API; ``refuse`` decides a problem per order."""
+    """Stores what it accepts, like the real API; ``refuse`` decides a problem per order.
+
+    Like the processor, it keeps a lower ``Source-Version`` (or none) from replacing a
+    higher one: such a PUT is answered 202 and stored nowhere.
+    """
 
     def __init__(self, refuse: Callable[[dict[str, Any]], Answer | None] = lambda _: None):
         self.refuse = refuse
+        # order id -> {"order": ..., "at": receivedAt, "version": Source-Version or None}
         self.stored: dict[str, dict[str, Any]] = {}
         self.puts: list[tuple[str, str]] = []
+        self.heads = 0
         self._lock = threading.Lock()
         self._clock = 0
 
     def __call__(self, request: SeenRequest) -> Answer:
         order_id = request.path.rsplit("/", 1)[1]
         with self._lock:
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):
+                if request.method == "HEAD":
+                    self.heads += 1
                 if order_id not in self.stored:
                     return problem(404, "not-found")
-                return Answer(
-                    200,
-                    {"customerOrder": self.stored[order_id]["order"]},
-                    headers={"Received-At": self.stored[order_id]["at"]},
-                )
+                entry = self.stored[order_id]
+                headers = {"Received-At": entry["at"]}
+                if entry.get("version") is not None:
+                    headers["Source-Version"] = str(entry["version"])
+                return Answer(200, {"customerOrder": entry["order"]}, headers=headers)
             order = json.loads(request.body)["customerOrder"]
             refusal = self.refuse(order)
             if refusal is not None:
                 return refusal
             self._clock += 1
             at = f"2026-11-29T10:00:00.{self._clock:06d}Z"
-            self.stored[order_id] = {"order": order, "at": at}
+            header = request.headers.get("Source-Version")
+            version = None if header is None else int(header)
             self.puts.append((order_id, order["status"]))
+            if rank(version) >= rank(self.stored.get(order_id, {}).get("version")):
+                self.stored[order_id] = {"order": order, "at": at, "version": version}
             return Answer(202, {"messageId": str(self._clock), "receivedAt": at})
+
+
+def rank(version: int | None) -> int:
+    return -1 if version is None else version
 
 
 def line(customer_order_id: str, **changes: Any) -> str:
     return json.dumps({"businessUnitId": "BU1", **order_body(customer_order_id, **changes)})
 
 
+def versioned_line(customer_order_id: str, version: int, **changes: Any) -> str:
+    record = {"businessUnitId": "BU1", **order_body(customer_order_id, **changes)}
+    return json.dumps({**record, "sourceVersion": version})
+
+
 def run_push(
-    url: str, export: Path, tmp_path: Path, *, stop: threading.Event | None = None
+    url: str,
+    export: Path,
+    tmp_path: Path,
+    *,
+    stop: threading.Event | None = None,
+    check_versions: bool = True,
 ) -> tuple[PushSummary, list[dict[str, Any]]]:
     inputs = scan_inputs(expand_inputs([str(export)]))
     stop = stop or threading.Event()
@@ -72,7 +97,7 @@ def run_push(
         resolver = InDoubtResolver(client, stop=stop, grace_seconds=0.2, poll_seconds=0.05)
         summary = Push(
             client, checkpoint, rejects, bar, stop=stop,
-            record_count=inputs.record_count, resolver=resolver,
+            record_count=inputs.record_count, resolver=resolver, check_versions=check_versions,
         ).run(read_records(inputs))  # fmt: skip
     lines = rejects_path.read_text().splitlines() if rejects_path.exists() else []
     return summary, [json.loads(entry) for entry in lines]
@@ -219,3 +244,123 @@ def test_a_stop_leaves_the_rest_for_the_next_run(tmp_path: Path) -> None:
     assert first.accepted + second.accepted == count
     assert second.skipped == first.accepted
     assert len(service.puts) == count
+
+
+def stored_at(service: FakeIngest, customer_order_id: str, version: int | None) -> None:
+    """An order a live update stored, with other content than any export line."""
+    order = order_body(customer_order_id, status="LIVE")["customerOrder"]
+    service.stored[customer_order_id] = {"order": order, "at": stamp(999), "version": version}
+
+
+def test_versioned_records_the_store_holds_already_or_newer_are_not_sent(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(
+        versioned_line("CO-older", 3) + "\n"
+        + versioned_line("CO-equal", 5) + "\n"
+        + versioned_line("CO-newer", 4) + "\n"
+        + versioned_line("CO-unversioned-in-store", 1) + "\n"
+        + versioned_line("CO-new", 1) + "\n"
+    )  # fmt: skip
+    service = FakeIngest()
+    stored_at(service, "CO-older", 5)
+    stored_at(service, "CO-equal", 5)
+    stored_at(service, "CO-newer", 2)
+    stored_at(service, "CO-unversioned-in-store", None)
+
+    with ScriptedServer(service) as server:
+        first, _ = run_push(server.url, export, tmp_path)
+        first_requests = [(r.method, r.path.rsplit("/", 1)[1]) for r in server.requests]
+        second, _ = run_push(server.url, export, tmp_path)
+        put_headers = {
+            r.path.rsplit("/", 1)[1]: r.headers.get("Source-Version")
+            for r in server.requests
+            if r.method == "PUT"
+        }
+
+    assert (first.newer, first.sent, first.accepted, first.ok) == (2, 3, 3, True)
+    assert sorted(order_id for order_id, _ in service.puts) == [
+        "CO-new", "CO-newer", "CO-unversioned-in-store",
+    ]  # fmt: skip
+    assert put_headers == {"CO-newer": "4", "CO-unversioned-in-store": "1", "CO-new": "1"}
+    assert sum(method == "HEAD" for method, _ in first_requests) == 5
+    assert service.stored["CO-older"]["order"]["status"] == "LIVE"
+    assert service.stored["CO-equal"]["order"]["status"] == "LIVE"
+    # Done is done: the records found newer in the store are not looked at again.
+    assert (second.skipped, second.sent, second.newer) == (5, 0, 0)
+    assert service.heads == 5
+
+
+def test_without_the_version_check_the_service_alone_keeps_the_higher_version(
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(versioned_line("CO-1", 3) + "\n")
+    service = FakeIngest()
+    stored_at(service, "CO-1", 5)
+
+    with ScriptedServer(service) as server:
+        summary, _ = run_push(server.url, export, tmp_path, check_versions=False)
+        (request,) = server.requests
+
+    assert (request.method, request.headers["Source-Version"]) == ("PUT", "3")
+    # Accepted at the door and skipped by the processor: the summary cannot tell.
+    assert (summary.accepted, summary.newer) == (1, 0)
+    assert service.stored["CO-1"]["order"]["status"] == "LIVE"
+
+
+def test_unversioned_records_are_put_without_asking_the_store(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(line("CO-1") + "\n")
+    service = FakeIngest()
+    stored_at(service, "CO-1", 5)
+
+    with ScriptedServer(service) as server:
+        summary, _ = run_push(server.url, export, tmp_path)
+        (request,) = server.requests
+
+    assert request.method == "PUT"
+    assert "Source-Version" not in request.headers
+    assert (summary.accepted, summary.newer) == (1, 0)
+
+
+def test_a_store_that_cannot_tell_its_version_fails_the_record_unsent(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(versioned_line("CO-1", 3) + "\n")
+    service = FakeIngest()
+
+    def head_unavailable(request: SeenRequest) -> Answer:
+        return problem(503, "store-unavailable") if request.method == "HEAD" else service(request)
+
+    with ScriptedServer(head_unavailable) as server:
+        first, rejects = run_push(server.url, export, tmp_path)
+        server.script = service
+        second, _ = run_push(server.url, export, tmp_path)
+
+    assert (first.failed, first.sent) == (1, 0)
+    assert [entry["outcome"] for entry in rejects] == ["failed"]
+    assert "HTTP 503" in rejects[0]["problem"]["detail"]
+    assert (second.accepted, second.ok) == (1, True)
+    # One PUT in all: the first run sent nothing it could not check.
+    assert [order_id for order_id, _ in service.puts] == ["CO-1"]
+
+
+def test_a_record_in_doubt_whose_order_is_stored_newer_is_settled_unsent(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(versioned_line("CO-1", 3) + "\n")
+    service = FakeIngest()
+
+    with ScriptedServer(service) as server:
+        inputs = scan_inputs(expand_inputs([str(export)]))
+        (record,) = read_records(inputs)
+        assert isinstance(record, OrderRecord)
+        # A killed run had CO-1 in flight; a live update stored version 5 since.
+        with Checkpoint.open(
+            tmp_path / "cp", inputs=inputs.fingerprint, url=server.url
+        ) as checkpoint:
+            checkpoint.sending(record)
+        stored_at(service, "CO-1", 5)
+
+        summary, _ = run_push(server.url, export, tmp_path)
+
+    assert (summary.newer, summary.recovered, summary.sent, summary.ok) == (1, 0, 0, True)
+    assert service.puts == []

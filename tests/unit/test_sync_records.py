@@ -16,6 +16,7 @@ from shared.tools.sync.records import (
     read_records,
     scan_inputs,
 )
+from shared.tools.sync.versions import VersionSource
 from tests.support import order_body
 
 
@@ -131,3 +132,52 @@ def test_unusable_inputs_are_usage_errors(tmp_path: Path, make: object, message:
     assert callable(make)
     with pytest.raises(UsageError, match=message.replace("*", r"\*")):
         expand_inputs([make(tmp_path)])
+
+
+def test_a_record_may_carry_its_source_version() -> None:
+    versioned = json.dumps({**json.loads(record_line("BU1", "CO-1")), "sourceVersion": "17"})
+
+    record = parse_record(versioned.encode(), seq=0, source="x", line=1)
+    plain = parse_record(record_line("BU1", "CO-2").encode(), seq=1, source="x", line=2)
+
+    assert isinstance(record, OrderRecord)
+    assert record.source_version == 17
+    # The version travels in a header; the order sent is the customerOrder alone.
+    assert record.customer_order == order_body("CO-1")["customerOrder"]
+    assert isinstance(plain, OrderRecord)
+    assert plain.source_version is None
+
+
+def test_a_version_pointer_reads_the_version_of_every_record(tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    export.write_text(
+        record_line("BU1", "CO-1", revision=4) + "\n"
+        + record_line("BU1", "CO-2") + "\n"
+        + record_line("BU1", "CO-3", revision=4.5) + "\n"
+    )  # fmt: skip
+
+    versions = VersionSource.from_pointer("/customerOrder/revision")
+    first, missing, fractional = read_records(scan_inputs(expand_inputs([str(export)])), versions)
+
+    assert isinstance(first, OrderRecord)
+    assert first.source_version == 4
+    for bad, line in ((missing, 2), (fractional, 3)):
+        assert isinstance(bad, BadRecord)
+        assert bad.problem["status"] == 422
+        assert bad.problem["detail"] == (
+            f"line {line}: no valid source version at /customerOrder/revision"
+        )
+        assert [error["pointer"] for error in bad.problem["errors"]] == ["/customerOrder/revision"]
+    assert isinstance(missing, BadRecord)
+    assert "is required" in missing.problem["errors"][0]["detail"]
+
+
+def test_a_bad_source_version_member_is_a_bad_record() -> None:
+    line = json.dumps({**json.loads(record_line("BU1", "CO-1")), "sourceVersion": -3})
+
+    record = parse_record(line.encode(), seq=0, source="x", line=9)
+
+    assert isinstance(record, BadRecord)
+    assert record.problem["type"].endswith("validation-failed")
+    assert record.problem["errors"][0]["pointer"] == "/sourceVersion"
+    assert "not -3" in record.problem["errors"][0]["detail"]

@@ -7,7 +7,9 @@ target URL; a checkpoint is only ever resumed for exactly those. Then, per recor
 ``sending``   written before the first request: with no outcome after it, the run
               died while the order was in flight, so it may or may not be stored.
 ``accepted``  the service answered 202 (or, after a crash, the stored order
-              was found equal to the record): never sent again.
+              was found equal to the record; or the store holds the record's
+              source version or a higher one, with ``how`` saying so): never
+              sent again.
 ``rejected``  a final 4xx; sent again by the next run (the service may differ).
 ``failed``    given up without any request that could have been accepted.
 ``restart``   (``--resend``) everything above it is forgotten.
@@ -132,6 +134,10 @@ class Checkpoint:
         """An in-doubt record whose order was read back with the record's content."""
         self._record("accepted", record, how="found stored after an interrupted run")
 
+    def found_newer(self, record: OrderRecord) -> None:
+        """A record not sent because the store holds its version of the order or a higher one."""
+        self._record("accepted", record, how="the store holds this version or a newer one")
+
     def watermark(self) -> Watermark | None:
         """The order accepted last with a known ``receivedAt``.
 
@@ -237,8 +243,9 @@ class Checkpoint:
             )
         if header.get("inputs") != self.header.inputs:
             raise UsageError(
-                f"{self.path} belongs to other input (the files changed since it was "
-                "written); use another --checkpoint, or remove it to send everything again"
+                f"{self.path} belongs to other input (the files, or --version-pointer, changed "
+                "since it was written); use another --checkpoint, or remove it to send "
+                "everything again"
             )
 
 

@@ -1,8 +1,9 @@
 """The ``orders-sync`` command line: arguments in, one of the commands run, exit code out.
 
-Exit codes: 0 everything accepted (or matching); 1 something rejected, failed
-or (verify) missing or different; 2 bad usage, an unreachable URL or refused
-credentials; 130 interrupted (the checkpoint keeps what was done).
+Exit codes: 0 everything accepted (or matching, or stored at a newer version);
+1 something rejected, failed or (verify) missing or different; 2 bad usage, an
+unreachable URL or refused credentials; 130 interrupted (the checkpoint keeps
+what was done).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shared.tools.sync.commands import (
     verify,
 )
 from shared.tools.sync.retrying import RetryPolicy
+from shared.tools.sync.versions import DEFAULT_SOURCE, RECORD_MEMBER, VersionSource
 
 PROG = "orders-sync"
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     state_dir=args.state_dir,
                     resend=args.resend,
                     progress=not args.no_progress,
+                    versions=args.version_pointer,
+                    check_versions=not args.no_version_check,
                 )
             )
         return verify(
@@ -52,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 connection=_connection(args),
                 settle_seconds=args.settle,
                 progress=not args.no_progress,
+                versions=args.version_pointer,
             )
         )
     except SyncError as exc:
@@ -107,6 +112,13 @@ def _parser() -> argparse.ArgumentParser:
         "--resend",
         action="store_true",
         help="send everything again, even what an earlier run had accepted",
+    )
+    push_parser.add_argument(
+        "--no-version-check",
+        action="store_true",
+        help="PUT versioned records without first asking the store for its version "
+        "(one request less each; the service still keeps the higher version, "
+        "but the summary counts such records as accepted, not newer)",
     )
     verify_parser = commands.add_parser(
         "verify",
@@ -170,7 +182,23 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="retry one order for at most this long in all before it fails (default: %(default)s)",
     )
+    parser.add_argument(
+        "--version-pointer",
+        type=_version_source,
+        default=DEFAULT_SOURCE,
+        metavar="POINTER",
+        help="read each record's source version at this JSON pointer into the record, "
+        "e.g. /customerOrder/revision; every record must have one there "
+        f"(default: the record's optional {RECORD_MEMBER!r} member)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _version_source(text: str) -> VersionSource:
+    try:
+        return VersionSource.from_pointer(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:

@@ -1,4 +1,4 @@
-"""A client of the ingest API for OMS integrations: PUT and GET one order, or PUT many.
+"""A client of the ingest API for OMS integrations: PUT, GET and HEAD one order, or PUT many.
 
 Retries connection errors, 429 and 5xx with jittered exponential backoff,
 honouring ``Retry-After``, within a bounded time per order; other 4xx answers are
@@ -20,9 +20,10 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from shared.domain.addresses import order_location
+from shared.domain.conflict import parse_source_version
 from shared.domain.ids import validate_id
 from shared.domain.jsonbody import dump_json
-from shared.errors import one_line
+from shared.errors import InvalidSourceVersion, one_line
 from shared.tools.sync.keyed import KeyOrderedWorkers
 from shared.tools.sync.ratelimit import RateLimiter
 from shared.tools.sync.retrying import (
@@ -37,6 +38,7 @@ DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 # Above the ingest function's own publish timeout (10 s), so its 503 arrives first.
 DEFAULT_READ_TIMEOUT_SECONDS = 30.0
 USER_AGENT = "orders-sync (customer-order-events)"
+SOURCE_VERSION_HEADER = "Source-Version"
 
 
 class TokenSource(Protocol):
@@ -62,6 +64,16 @@ class Found:
     # Hex SHA-256 of the stored body (the GET's ETag): equal to the digest of the
     # bytes a PUT sent exactly when the store holds those bytes.
     body_sha256: str = ""
+    # The Source-Version the stored version was PUT with; None when it had none.
+    source_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """200 on HEAD: an order is stored; its version, without the body."""
+
+    source_version: int | None
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +106,7 @@ class Failed:
 
 PutOutcome = Accepted | Rejected | Failed
 GetOutcome = Found | NotFound | Rejected | Failed
+HeadOutcome = Stored | NotFound | Rejected | Failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +171,13 @@ class OrdersClient:
         business_unit_id: str,
         order: Mapping[str, Any],
         *,
+        source_version: int | None = None,
         stop: threading.Event | None = None,
     ) -> PutOutcome:
         """PUT ``order`` (the ``customerOrder`` object) under its ``customerOrderId``.
 
+        With a ``source_version`` the PUT carries it as ``Source-Version``: the
+        service then never lets it replace a version of the order that is higher.
         Raises :class:`~shared.errors.InvalidId` for ids the service would refuse,
         and :class:`~shared.tools.sync.errors.CredentialsError` when no token can be had.
         Setting ``stop`` ends the waits between retries early.
@@ -169,8 +185,9 @@ class OrdersClient:
         customer_order_id = _order_id(order)
         validate_id(business_unit_id, name="businessUnitId")
         body = order_bytes(order)
+        extra = {} if source_version is None else {SOURCE_VERSION_HEADER: str(source_version)}
         result = self._exchange(
-            "PUT", order_location(business_unit_id, customer_order_id), body, stop
+            "PUT", order_location(business_unit_id, customer_order_id), body, stop, extra
         )
         if isinstance(result, Failed):
             return result
@@ -202,13 +219,44 @@ class OrdersClient:
         response, attempts = result.response, result.attempts
         if response.status_code == 200:
             stored = _json_object(response).get("customerOrder")
+            try:
+                version = _stored_version(response)
+            except InvalidSourceVersion as exc:
+                return Rejected(200, unexpected_answer(response, str(exc)), attempts)
             if isinstance(stored, dict):
                 return Found(
                     stored,
                     response.headers.get("Received-At", ""),
                     attempts,
                     response.headers.get("ETag", "").strip('"'),
+                    version,
                 )
+        if response.status_code == 404 and is_problem(response):
+            return NotFound(attempts)
+        return Rejected(response.status_code, problem_document(response), attempts)
+
+    def head_order(
+        self,
+        business_unit_id: str,
+        customer_order_id: str,
+        *,
+        stop: threading.Event | None = None,
+    ) -> HeadOutcome:
+        """Whether an order is stored under the ids, and at which version: GET without the body."""
+        validate_id(business_unit_id, name="businessUnitId")
+        validate_id(customer_order_id, name="customerOrderId")
+        result = self._exchange(
+            "HEAD", order_location(business_unit_id, customer_order_id), None, stop
+        )
+        if isinstance(result, Failed):
+            return result
+        response, attempts = result.response, result.attempts
+        if response.status_code == 200:
+            try:
+                version = _stored_version(response)
+            except InvalidSourceVersion as exc:
+                return Rejected(200, unexpected_answer(response, str(exc)), attempts)
+            return Stored(version, attempts)
         if response.status_code == 404 and is_problem(response):
             return NotFound(attempts)
         return Rejected(response.status_code, problem_document(response), attempts)
@@ -246,7 +294,7 @@ class OrdersClient:
             timeout=self._timeout,
         )
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json, application/problem+json",
@@ -254,10 +302,16 @@ class OrdersClient:
         }
         if self._tokens is not None:
             headers["Authorization"] = f"Bearer {self._tokens.token()}"
+        headers.update(extra or {})
         return headers
 
     def _exchange(
-        self, method: str, path: str, body: bytes | None, stop: threading.Event | None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        stop: threading.Event | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> _Answer | Failed:
         stop = stop or threading.Event()
         deadline = self._clock() + self._retry.deadline
@@ -270,8 +324,8 @@ class OrdersClient:
             attempts += 1
             try:
                 response = self._session.request(
-                    method, self.base_url + path, data=body, headers=self._headers(),
-                    timeout=self._timeout,
+                    method, self.base_url + path, data=body,
+                    headers=self._headers(extra_headers), timeout=self._timeout,
                 )  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as exc:
                 maybe_accepted = maybe_accepted or not _never_reached_server(exc)
@@ -313,6 +367,12 @@ def _never_reached_server(exc: requests.RequestException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
+def _stored_version(response: requests.Response) -> int | None:
+    """The answer's ``Source-Version``; raises :class:`InvalidSourceVersion` for a bad one."""
+    header = response.headers.get(SOURCE_VERSION_HEADER)
+    return None if header is None else parse_source_version(header)
+
+
 def order_bytes(order: Mapping[str, Any]) -> bytes:
     """The PUT body this client sends for ``order``: what the store then holds byte for byte."""
     return dump_json({"customerOrder": dict(order)})
@@ -337,13 +397,17 @@ def problem_document(response: requests.Response) -> dict[str, Any]:
         document = _json_object(response)
         if document:
             return document
-    return {
-        "title": "Unexpected answer",
-        "status": response.status_code,
-        "detail": f"{response.reason or 'HTTP'} "
+    return unexpected_answer(
+        response,
+        f"{response.reason or 'HTTP'} "
         f"({response.headers.get('Content-Type', 'no content type')}): "
         f"{response.text[:200]}",
-    }
+    )
+
+
+def unexpected_answer(response: requests.Response, detail: str) -> dict[str, Any]:
+    """A problem document for an answer the ingest API would not give."""
+    return {"title": "Unexpected answer", "status": response.status_code, "detail": detail}
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:

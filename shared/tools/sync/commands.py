@@ -27,6 +27,7 @@ from shared.tools.sync.rejects import RejectsFile
 from shared.tools.sync.reporting import connection_problem, push_summary, verify_summary
 from shared.tools.sync.retrying import RetryPolicy, is_retryable_status
 from shared.tools.sync.verify import Finding, Verify, last_records
+from shared.tools.sync.versions import VersionSource, reading_fingerprint
 
 EXIT_OK = 0
 EXIT_NOT_ALL_ACCEPTED = 1
@@ -53,6 +54,8 @@ class PushOptions:
     state_dir: Path
     resend: bool
     progress: bool
+    versions: VersionSource
+    check_versions: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +64,23 @@ class VerifyOptions:
     connection: Connection
     settle_seconds: float
     progress: bool
+    versions: VersionSource
 
 
 def push(options: PushOptions) -> int:
     inputs = scan_inputs(expand_inputs(options.files))
     connection = options.connection
+    identity = reading_fingerprint(inputs.fingerprint, options.versions)
     with _connect(connection) as client:
         checkpoint_path = options.checkpoint or default_checkpoint_path(
-            options.state_dir, inputs.fingerprint, client.base_url
+            options.state_dir, identity, client.base_url
         )
         rejects_path = options.rejects or checkpoint_path.with_suffix(".rejects.ndjson")
         stop = threading.Event()
         with (
             Checkpoint.open(
                 checkpoint_path,
-                inputs=inputs.fingerprint,
+                inputs=identity,
                 url=client.base_url,
                 restart=options.resend,
             ) as checkpoint,
@@ -84,8 +89,9 @@ def push(options: PushOptions) -> int:
             _stop_on_signals(stop),
         ):
             summary = Push(
-                client, checkpoint, rejects, bar, stop=stop, record_count=inputs.record_count
-            ).run(read_records(inputs))
+                client, checkpoint, rejects, bar, stop=stop, record_count=inputs.record_count,
+                check_versions=options.check_versions,
+            ).run(read_records(inputs, options.versions))  # fmt: skip
         print(
             push_summary(
                 summary,
@@ -104,7 +110,7 @@ def push(options: PushOptions) -> int:
 
 def verify(options: VerifyOptions) -> int:
     inputs = scan_inputs(expand_inputs(options.files))
-    last, bad = last_records(read_records(inputs))
+    last, bad = last_records(read_records(inputs, options.versions))
     stop = threading.Event()
     with (
         _connect(options.connection) as client,
@@ -116,7 +122,7 @@ def verify(options: VerifyOptions) -> int:
             bar.write(finding.describe(), file=sys.stdout)
 
         summary = Verify(client, bar, report, stop=stop, settle_seconds=options.settle_seconds).run(
-            read_records(inputs), last
+            read_records(inputs, options.versions), last
         )
         summary.bad = bad
         print(verify_summary(summary, url=client.base_url), flush=True)

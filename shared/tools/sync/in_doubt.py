@@ -2,7 +2,9 @@
 
 A record is in doubt when its PUT was on its way as the run died: the service
 may have published it. Its order is read back; found with the record's content,
-it counts as accepted. Not found, it may still be on its way through Pub/Sub,
+it counts as accepted; found at a higher version than the record's, it is not
+needed any more, whether it arrived or not (the service would never store it
+over that version). Not found, it may still be on its way through Pub/Sub,
 so the wait is tied to a *watermark*: the last order the checkpoint knows was
 accepted, with its ``receivedAt``. Once that order is stored at least that new,
 the backlog published around the in-doubt records has been processed; an
@@ -22,6 +24,7 @@ from shared.domain.timestamps import parse_timestamp
 from shared.tools.sync.client import Found, GetOutcome
 from shared.tools.sync.compare import first_difference
 from shared.tools.sync.records import OrderRecord
+from shared.tools.sync.versions import stored_is_newer
 
 # Pub/Sub does not deliver strictly in publish order across orders: records
 # published next to the watermark may be stored a little after it.
@@ -48,6 +51,8 @@ class Watermark:
 class Settled:
     stored: list[OrderRecord]
     to_send: list[OrderRecord]
+    # The store holds a higher version of their orders: neither sent nor stored.
+    outdated: list[OrderRecord]
 
 
 class InDoubtResolver:
@@ -69,14 +74,16 @@ class InDoubtResolver:
         self._clock = clock
 
     def settle(self, records: Sequence[OrderRecord], watermark: Watermark | None) -> Settled:
-        """Split ``records`` into those found stored and those to send again."""
+        """Split ``records`` into those found stored, outdated by the store, and to send again."""
         started = self._clock()
         pending = list(records)
         stored: list[OrderRecord] = []
+        outdated: list[OrderRecord] = []
         caught_up_at: float | None = None
         while pending:
-            pending, found = self._partition(pending)
+            pending, found, newer = self._partition(pending)
             stored.extend(found)
+            outdated.extend(newer)
             now = self._clock()
             if caught_up_at is None and (watermark is None or self._is_stored(watermark)):
                 caught_up_at = now
@@ -85,23 +92,28 @@ class InDoubtResolver:
                 break
             if self._stop.wait(self._poll):
                 break
-        return Settled(stored=stored, to_send=pending)
+        return Settled(stored=stored, to_send=pending, outdated=outdated)
 
-    def _partition(self, records: list[OrderRecord]) -> tuple[list[OrderRecord], list[OrderRecord]]:
+    def _partition(
+        self, records: list[OrderRecord]
+    ) -> tuple[list[OrderRecord], list[OrderRecord], list[OrderRecord]]:
+        """The records still pending, those found stored and those the store has outdated."""
         pending: list[OrderRecord] = []
         found: list[OrderRecord] = []
+        outdated: list[OrderRecord] = []
         for record in records:
             answer = self._client.get_order(
                 record.business_unit_id, record.customer_order_id, stop=self._stop
             )
-            if (
-                isinstance(answer, Found)
-                and first_difference(record.customer_order, answer.customer_order) is None
-            ):
+            if not isinstance(answer, Found):
+                pending.append(record)
+            elif stored_is_newer(answer.source_version, record.source_version):
+                outdated.append(record)
+            elif first_difference(record.customer_order, answer.customer_order) is None:
                 found.append(record)
             else:
                 pending.append(record)
-        return pending, found
+        return pending, found, outdated
 
     def _is_stored(self, watermark: Watermark) -> bool:
         answer = self._client.get_order(

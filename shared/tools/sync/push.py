@@ -5,6 +5,10 @@ hands the rest to :class:`~shared.tools.sync.keyed.KeyOrderedWorkers`; each work
 records ``sending`` before its PUT and the outcome after it, so a killed run
 leaves at most ``concurrency`` records in doubt. A rerun settles those last
 (:mod:`shared.tools.sync.in_doubt`), reading the order back before sending it again.
+
+A versioned record is first compared with what the store holds (a HEAD): when the
+store has its version or a higher one, it is not sent, and counted as ``newer``.
+That is what lets a migration run beside live traffic and say what it left alone.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from typing import Protocol
 
 from shared.tools.errors import ServiceRefused, SyncError
 from shared.tools.sync.checkpoint import Checkpoint, LineState
-from shared.tools.sync.client import Accepted, Failed, OrdersClient, Rejected
+from shared.tools.sync.client import Accepted, Failed, NotFound, OrdersClient, Rejected, Stored
 from shared.tools.sync.in_doubt import InDoubtResolver
 from shared.tools.sync.keyed import KeyOrderedWorkers
 from shared.tools.sync.records import BadRecord, OrderRecord, Record
 from shared.tools.sync.rejects import FAILED, REJECTED, RejectsFile
+from shared.tools.sync.versions import stored_is_current
 
 # Answers to a well-formed PUT that mean the URL or the credentials are wrong:
 # every other order would get the same, so the run stops instead.
@@ -44,6 +49,8 @@ class PushSummary:
     superseded: int = 0
     # In doubt after a killed run, and found stored as sent.
     recovered: int = 0
+    # Not sent: the store holds the record's version of the order, or a higher one.
+    newer: int = 0
     sent: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -55,7 +62,7 @@ class PushSummary:
     @property
     def finished(self) -> int:
         return (
-            self.bad + self.skipped + self.superseded + self.recovered
+            self.bad + self.skipped + self.superseded + self.recovered + self.newer
             + self.accepted + self.rejected + self.failed
         )  # fmt: skip
 
@@ -80,6 +87,7 @@ class Push:
         stop: threading.Event,
         record_count: int,
         resolver: InDoubtResolver | None = None,
+        check_versions: bool = True,
     ) -> None:
         self._client = client
         self._checkpoint = checkpoint
@@ -90,6 +98,7 @@ class Push:
         self._lock = threading.Lock()
         self._fatal: SyncError | None = None
         self._resolver = resolver or InDoubtResolver(client, stop=stop)
+        self._check_versions = check_versions
         # Taken before this run accepts anything: the killed run's last acceptance was
         # published just before its in-doubt records, the tightest watermark there is.
         self._watermark = checkpoint.watermark()
@@ -142,6 +151,9 @@ class Push:
         for record in settled.stored:
             self._checkpoint.found_stored(record)
             self._count("recovered")
+        for record in settled.outdated:
+            self._checkpoint.found_newer(record)
+            self._count("newer")
         if self._stop.is_set():
             return
         with self._workers() as workers:
@@ -160,11 +172,20 @@ class Push:
             self._stop.set()
 
     def _send_once(self, record: OrderRecord) -> None:
+        if (
+            self._check_versions
+            and record.source_version is not None
+            and not self._store_is_behind(record, record.source_version)
+        ):
+            return
         checkpoint = self._checkpoint
         checkpoint.sending(record)
         self._count("sent", advance=False)
         outcome = self._client.put_order(
-            record.business_unit_id, record.customer_order, stop=self._stop
+            record.business_unit_id,
+            record.customer_order,
+            source_version=record.source_version,
+            stop=self._stop,
         )
         if isinstance(outcome, Accepted):
             checkpoint.accepted(
@@ -188,16 +209,53 @@ class Push:
         else:
             self._give_up(record, outcome)
 
+    def _store_is_behind(self, record: OrderRecord, version: int) -> bool:
+        """Whether to PUT the record; when not, this has accounted for it (newer, failed, stopped).
+
+        Only a shortcut: a live update storing a higher version between this look
+        and the PUT is still safe, since the processor never stores a lower version
+        over a higher one. The summary then counts the record as accepted, not newer.
+        """
+        answer = self._client.head_order(
+            record.business_unit_id, record.customer_order_id, stop=self._stop
+        )
+        if isinstance(answer, NotFound):
+            return True
+        if isinstance(answer, Stored):
+            if not stored_is_current(answer.source_version, version):
+                return True
+            self._checkpoint.found_newer(record)
+            self._count("newer")
+            return False
+        if isinstance(answer, Rejected) and answer.status in REFUSALS:
+            self._checkpoint.failed(record, reason=f"HTTP {answer.status}")
+            raise ServiceRefused(
+                f"{self._client.base_url} refused HEAD of {record.where} with HTTP "
+                f"{answer.status}; check --url and --audience"
+            )
+        if isinstance(answer, Rejected):
+            reason = f"HEAD answered HTTP {answer.status}: {answer.problem.get('detail', '')}"
+        elif answer.stopped:
+            return False
+        else:
+            reason = answer.reason
+        # Nothing was sent: the next run tries this record again from the start.
+        self._checkpoint.failed(record, reason=reason)
+        self._not_delivered(record, reason)
+        return False
+
     def _give_up(self, record: OrderRecord, outcome: Failed) -> None:
         # A request that may have arrived leaves the record in doubt ("sending"),
         # so the next run reads the order back before sending it again.
         if not outcome.may_have_been_accepted:
             self._checkpoint.failed(record, reason=outcome.reason)
-        if outcome.stopped:
-            return
+        if not outcome.stopped:
+            self._not_delivered(record, outcome.reason)
+
+    def _not_delivered(self, record: OrderRecord, reason: str) -> None:
         self._rejects.add(
             source=record.source, line=record.line, outcome=FAILED, status=None,
-            problem={"title": "Not delivered", "detail": outcome.reason},
+            problem={"title": "Not delivered", "detail": reason},
             raw=record.raw,
         )  # fmt: skip
         self._count("failed")

@@ -1,7 +1,9 @@
 """Reading an OMS export: NDJSON files and folders of JSON files, one order per record.
 
-A record is ``{"businessUnitId": "...", "customerOrder": {...}}``: one line of an
-NDJSON file, or one whole ``*.json`` file of a folder. Records are numbered in
+A record is ``{"businessUnitId": "...", "customerOrder": {...}}``, optionally with
+the order's ``sourceVersion`` (or a version elsewhere, see
+:mod:`shared.tools.sync.versions`): one line of an NDJSON file, or one whole
+``*.json`` file of a folder. Records are numbered in
 input order (``seq``) so that a checkpoint can name them; the numbering is only
 stable for identical inputs, which :func:`scan_inputs`' fingerprint guarantees.
 """
@@ -19,6 +21,7 @@ from shared.domain.ids import id_violation
 from shared.domain.jsonbody import FieldViolation, parse_json
 from shared.errors import MalformedJson
 from shared.tools.errors import UsageError
+from shared.tools.sync.versions import DEFAULT_SOURCE, BadVersion, VersionSource, read_version
 
 NDJSON = "ndjson"
 JSON = "json"
@@ -51,6 +54,8 @@ class OrderRecord:
     # sha256 of the record's bytes: what exactly was sent, for the checkpoint's readers.
     digest: str
     raw: bytes
+    # The OMS's version of the order, sent as Source-Version; None: an unversioned record.
+    source_version: int | None = None
 
     @property
     def order_key(self) -> str:
@@ -120,10 +125,10 @@ def scan_inputs(files: Sequence[InputFile]) -> Inputs:
     return Inputs(tuple(files), fingerprint.hexdigest(), count)
 
 
-def read_records(inputs: Inputs) -> Iterator[Record]:
+def read_records(inputs: Inputs, versions: VersionSource = DEFAULT_SOURCE) -> Iterator[Record]:
     """Every record of the inputs in order, parsed; a bad one comes back as :class:`BadRecord`.
 
-    Blank lines are skipped and not numbered.
+    Blank lines are skipped and not numbered. ``versions`` says where a record's version is.
     """
     seq = 0
     for file in inputs.files:
@@ -131,19 +136,30 @@ def read_records(inputs: Inputs) -> Iterator[Record]:
         try:
             with file.path.open("rb") as handle:
                 if file.kind == JSON:
-                    yield parse_record(handle.read(), seq=seq, source=source, line=1)
+                    yield parse_record(
+                        handle.read(), seq=seq, source=source, line=1, versions=versions
+                    )
                     seq += 1
                     continue
                 for line_number, raw in enumerate(handle, 1):
                     if not raw.strip():
                         continue
-                    yield parse_record(raw, seq=seq, source=source, line=line_number)
+                    yield parse_record(
+                        raw, seq=seq, source=source, line=line_number, versions=versions
+                    )
                     seq += 1
         except OSError as exc:
             raise UsageError(f"{source}: {exc.strerror or exc}") from exc
 
 
-def parse_record(raw: bytes, *, seq: int, source: str, line: int) -> Record:
+def parse_record(
+    raw: bytes,
+    *,
+    seq: int,
+    source: str,
+    line: int,
+    versions: VersionSource = DEFAULT_SOURCE,
+) -> Record:
     content = raw.strip()
     try:
         value = parse_json(content)
@@ -157,6 +173,14 @@ def parse_record(raw: bytes, *, seq: int, source: str, line: int) -> Record:
             '({"businessUnitId": "...", "customerOrder": {"customerOrderId": "...", ...}})',
             violations,
         )  # fmt: skip
+    try:
+        source_version = read_version(value, versions)
+    except BadVersion as exc:
+        # Sent without it, or with a guessed one, the record could overwrite a newer update.
+        return _bad(
+            raw, seq, source, line, 422, "validation-failed",
+            f"line {line}: no valid source version at {versions.pointer}", [exc.violation],
+        )  # fmt: skip
     return OrderRecord(
         seq=seq,
         source=source,
@@ -166,6 +190,7 @@ def parse_record(raw: bytes, *, seq: int, source: str, line: int) -> Record:
         customer_order=value["customerOrder"],
         digest=hashlib.sha256(content).hexdigest(),
         raw=content,
+        source_version=source_version,
     )
 
 

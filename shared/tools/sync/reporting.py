@@ -30,6 +30,9 @@ def push_summary(summary: PushSummary, *, url: str, checkpoint: Path, rejects: P
         _row("skipped", summary.skipped, "accepted by an earlier run"),
         _row("superseded", summary.superseded, "a later line of the same order was accepted"),
         _row("recovered", summary.recovered, "in doubt after a killed run, found stored"),
+        *_rows_if_any(
+            "newer", summary.newer, "not sent: the store holds this version or a newer one"
+        ),
         _row("left", summary.left, "not sent yet; run the same command again"),
         f"  {'checkpoint':<11} {checkpoint}",
         f"  {'rejects':<11} {rejects if rejects is not None else 'none'}",
@@ -46,9 +49,15 @@ def verify_summary(summary: VerifySummary, *, url: str) -> str:
             _row("missing", summary.missing, "not stored"),
             _row("differs", summary.differs, "stored content is not the last record's"),
             _row("unreadable", summary.unreadable, "the service did not answer in time"),
+            *_rows_if_any("newer", summary.newer, "stored at a higher version than the export's"),
             _row("bad", summary.bad, "lines that name no order"),
         ]
     )
+
+
+def _rows_if_any(name: str, count: int, why: str) -> list[str]:
+    # Only versioned exports have these: an unversioned one's summary stays as it was.
+    return [_row(name, count, why)] if count else []
 
 
 def _row(name: str, count: int, why: str = "") -> str:

@@ -3,7 +3,8 @@
 The expected content of an order is its last record in the inputs (the one a
 push leaves stored). Orders still on their way through Pub/Sub right after a
 push are read again until ``settle_seconds`` after the start, so a verify run
-straight after a push does not report them.
+straight after a push does not report them. An order stored at a higher source
+version than its record's is ``newer``: changed since the export, not wrong.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shared.tools.sync.compare import first_difference
 from shared.tools.sync.keyed import KeyOrderedWorkers
 from shared.tools.sync.push import REFUSALS, Progress
 from shared.tools.sync.records import BadRecord, OrderRecord, Record
+from shared.tools.sync.versions import stored_is_newer
 
 POLL_SECONDS = 0.5
 
@@ -34,6 +36,7 @@ MATCHES = "matches"
 MISSING = "missing"
 DIFFERS = "differs"
 UNREADABLE = "unreadable"
+NEWER = "newer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class VerifySummary:
     missing: int = 0
     differs: int = 0
     unreadable: int = 0
+    newer: int = 0
     bad: int = 0
     stopped: bool = False
     elapsed_seconds: float = 0.0
@@ -136,6 +140,12 @@ class Verify:
                 record.business_unit_id, record.customer_order_id, stop=self._stop
             )
             if isinstance(outcome, Found):
+                if stored_is_newer(outcome.source_version, record.source_version):
+                    # Final: the service never goes back to a lower version.
+                    return NEWER, (
+                        f"stored at version {outcome.source_version}, "
+                        f"the export's is {_shown(record.source_version)}"
+                    )
                 if outcome.body_sha256 == sha256_hex(order_bytes(record.customer_order)):
                     return MATCHES, ""
                 # Other bytes, perhaps the same order: the OMS itself may have sent it.
@@ -157,6 +167,10 @@ class Verify:
                 return UNREADABLE, outcome.reason
             if time.monotonic() >= self._settle_until or self._stop.wait(POLL_SECONDS):
                 return result
+
+
+def _shown(version: int | None) -> str:
+    return "none" if version is None else str(version)
 
 
 def _final_versions(records: Iterable[Record], last: dict[str, int]) -> Iterator[OrderRecord]:
