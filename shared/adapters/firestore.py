@@ -18,6 +18,13 @@ from google.api_core.retry import Retry, if_transient_error
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
+from google.cloud.firestore_v1.types import (
+    CommitRequest,
+    Document,
+    DocumentTransform,
+    GetDocumentRequest,
+    Write,
+)
 
 from shared.config import Settings
 from shared.domain import stored_order as fields
@@ -35,6 +42,8 @@ UNAVAILABLE_ERRORS = (
     exceptions.DeadlineExceeded,
 )
 DOCUMENT_ID = FieldPath.document_id()
+# processedAt is the commit time, set by Firestore.
+_COMMIT_TIME = DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
 # Firestore refused the write itself (a document over its limits): no retry can store it.
 REFUSED_ERRORS = (exceptions.InvalidArgument,)
 
@@ -45,6 +54,12 @@ REFUSED_ERRORS = (exceptions.InvalidArgument,)
 # until Firestore's 60 s idle expiry, docs/platform.md). A writer that lost the race
 # reads again after a jittered exponential backoff; the deadline stays well inside
 # the processor's timeout, so a message that keeps losing is nacked and redelivered.
+#
+# Both calls go through the library's GAPIC client: a unary GetDocument instead of
+# the high-level get's streaming BatchGetDocuments (which spins a thread a call), and
+# a commit of a Write built directly, which skips the conversion of a dict of Python
+# values. Client CPU for a new order went from 3.1 to 2.0 ms on the emulator
+# (README "Performance").
 RACE_INITIAL_DELAY_SECONDS = 0.01
 RACE_MAX_DELAY_SECONDS = 1.0
 RACE_DEADLINE_SECONDS = 30.0
@@ -121,6 +136,9 @@ class FirestoreOrderStore(OrderStore):
         race_deadline_seconds: float = RACE_DEADLINE_SECONDS,
     ) -> None:
         self._client = client
+        # The GAPIC client the library builds for its own calls (emulator included).
+        self._api = client._firestore_api
+        self._documents = f"{client._database_string}/documents"
         self._timeout = timeout_seconds
         self._race_retry = _race_retry(race_deadline_seconds)
         self._read_retry = _read_retry(timeout_seconds)
@@ -136,13 +154,14 @@ class FirestoreOrderStore(OrderStore):
         return self._client.document(document_path(business_unit_id, customer_order_id))
 
     def upsert_if_newer(self, message: OrderMessage) -> Verdict:
-        ref = self._ref(message.business_unit_id, message.customer_order_id)
+        path = document_path(message.business_unit_id, message.customer_order_id)
+        name = f"{self._documents}/{path}"
         try:
             # Writers of one document within an instance would only make each other
             # lose the race and read again: they take turns here, and only other
             # instances' writers race.
-            with self._document_locks.hold(ref.path):
-                result: Verdict = self._race_retry(self._upsert_once)(ref, message)
+            with self._document_locks.hold(name):
+                result: Verdict = self._race_retry(self._upsert_once)(name, message)
         except exceptions.RetryError as exc:
             if exc.cause is not None and lost_race(exc.cause):
                 raise StoreUnavailable(
@@ -155,24 +174,26 @@ class FirestoreOrderStore(OrderStore):
             raise StoreRefused(one_line(exc)) from exc
         return result
 
-    def _upsert_once(self, ref: firestore.DocumentReference, message: OrderMessage) -> Verdict:
-        snapshot = ref.get(
-            field_paths=fields.VERSION_FIELDS, retry=self._read_retry, timeout=self._timeout
-        )
-        verdict = decide(message.version, version_of(snapshot))
+    def _upsert_once(self, name: str, message: OrderMessage) -> Verdict:
+        read = GetDocumentRequest(name=name, mask={"field_paths": fields.VERSION_FIELDS})
+        try:
+            stored: Document | None = self._api.get_document(
+                request=read, retry=self._read_retry, timeout=self._timeout
+            )
+        except exceptions.NotFound:
+            stored = None
+        verdict = decide(message.version, None if stored is None else version_of(stored))
         if not verdict.writes:
             return verdict
-        document = document_of(message)
-        if snapshot.exists:
-            # Every field is named, so this replaces the stored version as a set would.
-            ref.update(
-                document,
-                option=self._client.write_option(last_update_time=snapshot.update_time),
-                retry=self._read_retry,
-                timeout=self._timeout,
-            )
+        write = write_of(name, message)
+        if stored is None:
+            write.current_document.exists = False
         else:
-            ref.create(document, retry=self._read_retry, timeout=self._timeout)
+            write.current_document.update_time.CopyFrom(Document.pb(stored).update_time)
+        commit = CommitRequest.pb()(database=self._client._database_string, writes=[write])
+        self._api.commit(
+            request=CommitRequest.wrap(commit), retry=self._read_retry, timeout=self._timeout
+        )
         return verdict
 
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
@@ -228,27 +249,36 @@ class FirestoreOrderStore(OrderStore):
         ]
 
 
-def document_of(message: OrderMessage) -> dict[str, Any]:
-    """Every field of the stored order, for the version ``message`` carries."""
-    return {
-        fields.BODY: message.body,
-        fields.CUSTOMER_ID: message.customer_id,
-        fields.STATUS: message.status,
-        fields.BODY_SHA256: message.body_sha256,
-        fields.SOURCE_VERSION: message.source_version,
-        fields.RECEIVED_AT: message.received_at,
-        fields.CORRELATION_ID: message.correlation_id,
-        fields.MESSAGE_ID: message.message_id,
-        fields.PROCESSED_AT: firestore.SERVER_TIMESTAMP,
-    }
+def write_of(name: str, message: OrderMessage) -> Any:
+    """The raw Write of every stored field for the version ``message`` carries."""
+    write = Write.pb()()
+    document = write.update
+    document.name = name
+    values = document.fields
+    values[fields.BODY].bytes_value = message.body
+    values[fields.CUSTOMER_ID].string_value = message.customer_id
+    values[fields.STATUS].string_value = message.status
+    values[fields.BODY_SHA256].string_value = message.body_sha256
+    if message.source_version is None:
+        values[fields.SOURCE_VERSION].null_value = 0
+    else:
+        values[fields.SOURCE_VERSION].integer_value = message.source_version
+    values[fields.RECEIVED_AT].timestamp_value.FromDatetime(message.received_at)
+    values[fields.CORRELATION_ID].string_value = message.correlation_id
+    values[fields.MESSAGE_ID].string_value = message.message_id
+    transform = write.update_transforms.add()
+    transform.field_path = fields.PROCESSED_AT
+    transform.set_to_server_value = _COMMIT_TIME
+    return write
 
 
-def version_of(snapshot: firestore.DocumentSnapshot[Any]) -> Version | None:
-    """The stored version a snapshot of the version fields holds; ``None`` for no document."""
-    if not snapshot.exists:
-        return None
-    stored = snapshot.to_dict() or {}
-    return Version(_utc(stored[fields.RECEIVED_AT]), stored.get(fields.SOURCE_VERSION))
+def version_of(stored: Document) -> Version:
+    """The version a document read with the version fields' mask holds."""
+    values = Document.pb(stored).fields
+    received_at = values[fields.RECEIVED_AT].timestamp_value.ToDatetime(tzinfo=UTC)
+    source = values.get(fields.SOURCE_VERSION)
+    source_version = source.integer_value if source and source.HasField("integer_value") else None
+    return Version(received_at, source_version)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -43,14 +43,16 @@ def bare_publish(request: flask.Request) -> flask.Response:
     ``bare`` is the Publish RPC, its client and the Pub/Sub emulator's share of the CPU.
     """
     global _publisher
-    from google.pubsub_v1 import PublisherClient, PubsubMessage
+    from google.pubsub_v1 import PublisherClient, PublishRequest, PubsubMessage
 
     with _lock:
         if _publisher is None:
             _publisher = PublisherClient()
     topic = f"projects/{os.environ['GOOGLE_CLOUD_PROJECT']}/topics/{os.environ['ORDERS_TOPIC']}"
-    message = PubsubMessage(data=request.get_data(), ordering_key=request.path)
-    _publisher.publish(topic=topic, messages=[message], timeout=10)
+    # The same raw protobuf request ingest sends, so only the work around it differs.
+    message = PubsubMessage.pb()(data=request.get_data(), ordering_key=request.path)
+    publish = PublishRequest.pb()(topic=topic, messages=[message])
+    _publisher.publish(request=PublishRequest.wrap(publish), timeout=10)
     return flask.Response(status=204)
 
 
@@ -70,3 +72,22 @@ def bare_push(cloud_event: CloudEvent) -> None:
     finally:
         with _lock:
             _in_flight -= 1
+
+
+_firestore: Any = None
+
+
+@functions_framework.cloud_event
+def bare_push_read(cloud_event: CloudEvent) -> None:
+    """The least any processor can do on its first push: build its client, read one document.
+
+    The cold-start baseline of ``process``; like ``bare_publish`` for ingest, it pays
+    for the gRPC stack, the client and one round trip, and for nothing else.
+    """
+    global _firestore
+    from google.cloud import firestore
+
+    with _lock:
+        if _firestore is None:
+            _firestore = firestore.Client()
+    _firestore.document("bench/cold-start").get()

@@ -141,22 +141,32 @@ def publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 class RpcCounter:
     """Counts the Firestore RPCs a client makes, by wrapping its GAPIC client's methods."""
 
-    METHODS = ("batch_get_documents", "begin_transaction", "commit", "rollback", "run_query")
+    READS = ("get_document", "batch_get_documents", "run_query")
+    OTHERS = ("begin_transaction", "commit", "rollback")
 
     def __init__(self, client: firestore.Client) -> None:
-        self.calls = 0
+        self.calls: dict[str, int] = {}
         self._lock = threading.Lock()
         api = client._firestore_api
-        for name in self.METHODS:
-            setattr(api, name, self._counting(getattr(api, name)))
+        for name in (*self.READS, *self.OTHERS):
+            setattr(api, name, self._counting(name, getattr(api, name)))
 
-    def _counting(self, method: Any) -> Any:
+    def _counting(self, name: str, method: Any) -> Any:
         def counted(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
-                self.calls += 1
+                self.calls[name] = self.calls.get(name, 0) + 1
             return method(*args, **kwargs)
 
         return counted
+
+    def per_message(self, messages: int) -> dict[str, float]:
+        total = sum(self.calls.values())
+        reads = sum(self.calls.get(name, 0) for name in self.READS)
+        return {
+            "rpcs_per_message": round(total / messages, 2),
+            "reads_per_message": round(reads / messages, 2),
+            "commits_per_message": round(self.calls.get("commit", 0) / messages, 2),
+        }
 
 
 def _store(args: argparse.Namespace, settings: Settings, *, transactional: bool) -> dict[str, Any]:
@@ -181,7 +191,7 @@ def _store(args: argparse.Namespace, settings: Settings, *, transactional: bool)
     )
     done = max(1, result["done"])
     result["cpu_ms_per_message"] = round(1000 * (time.process_time() - cpu) / done, 3)
-    result["rpcs_per_message"] = round(counter.calls / done, 2)
+    result |= counter.per_message(done)
     return result
 
 

@@ -18,6 +18,7 @@ SERVED: Mapping[str, tuple[str, Path]] = {
     "bare": ("bare", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_publish": ("bare_publish", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_push": ("bare_push", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
+    "bare_push_read": ("bare_push_read", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "ingest": (FUNCTIONS["ingest"], main_py("ingest")),
     "processor": (FUNCTIONS["processor"], main_py("processor")),
 }

@@ -8,14 +8,16 @@ long as the transaction lives.
 
 from __future__ import annotations
 
+from datetime import UTC
+from typing import Any
+
 from google.api_core import exceptions
 from google.api_core.retry import Retry
 from google.cloud import firestore
 
-from shared.adapters.firestore import document_of, version_of
 from shared.domain import stored_order as fields
 from shared.domain.addresses import document_path
-from shared.domain.conflict import Verdict, decide
+from shared.domain.conflict import Verdict, Version, decide
 from shared.domain.messages import OrderMessage
 
 TRANSACTION_ATTEMPTS = 5
@@ -29,6 +31,27 @@ def _aborted(exc: BaseException) -> bool:
         isinstance(link, exceptions.Aborted | exceptions.Conflict)
         for link in (exc.__cause__, exc.__context__)
     )
+
+
+def _version(snapshot: firestore.DocumentSnapshot[Any]) -> Version | None:
+    if not snapshot.exists:
+        return None
+    stored = snapshot.to_dict() or {}
+    return Version(stored[fields.RECEIVED_AT].astimezone(UTC), stored.get(fields.SOURCE_VERSION))
+
+
+def _document(message: OrderMessage) -> dict[str, Any]:
+    return {
+        fields.BODY: message.body,
+        fields.CUSTOMER_ID: message.customer_id,
+        fields.STATUS: message.status,
+        fields.BODY_SHA256: message.body_sha256,
+        fields.SOURCE_VERSION: message.source_version,
+        fields.RECEIVED_AT: message.received_at,
+        fields.CORRELATION_ID: message.correlation_id,
+        fields.MESSAGE_ID: message.message_id,
+        fields.PROCESSED_AT: firestore.SERVER_TIMESTAMP,
+    }
 
 
 class TransactionalUpsert:
@@ -54,9 +77,9 @@ class TransactionalUpsert:
             snapshot = ref.get(
                 field_paths=fields.VERSION_FIELDS, transaction=transaction, timeout=self._timeout
             )
-            verdict = decide(message.version, version_of(snapshot))
+            verdict = decide(message.version, _version(snapshot))
             if verdict.writes:
-                transaction.set(ref, document_of(message))
+                transaction.set(ref, _document(message))
             return verdict
 
         result: Verdict = upsert(self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS))

@@ -43,8 +43,9 @@ def test_one_rpc_per_message_with_key_attributes_and_bounds() -> None:
     gapic = FakeGapic()
     assert publisher(gapic).publish(MESSAGE) == "7"
     [call] = gapic.calls
-    assert call["topic"] == "projects/p/topics/t"
-    [sent] = call["messages"]
+    request = call["request"]
+    assert request.topic == "projects/p/topics/t"
+    [sent] = request.messages
     assert sent.data == MESSAGE.data
     assert sent.ordering_key == "BU1/CO-1"
     assert dict(sent.attributes) == MESSAGE.attributes
