@@ -222,12 +222,13 @@ def test_the_message_on_the_topic_follows_the_format(
     body = order_body(order_id)
     sent = json.dumps(body, indent=2).encode()
     with running_function("ingest", stack, ORDERS_TOPIC=topic) as url:
-        accepted = http.put(
+        answer = http.put(
             url + order_location("BU 7", order_id),
             data=sent,
             headers={"Content-Type": "application/json"},
             timeout=30,
-        ).json()
+        )
+        accepted = answer.json()
 
     [message] = pull_all(stack, f"{topic}-tap")
     assert base64.b64decode(message["data"]) == sent
@@ -238,5 +239,6 @@ def test_the_message_on_the_topic_follows_the_format(
         "customerId": body["customerOrder"]["customerId"],
         "status": body["customerOrder"]["status"],
         "bodySha256": hashlib.sha256(sent).hexdigest(),
+        "correlationId": answer.headers["Correlation-Id"],
     }
     assert message["orderingKey"] == f"BU 7/{order_id}"
