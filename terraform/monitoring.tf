@@ -1,3 +1,7 @@
+# Two threshold alerts the SLOs cannot replace (README "Operations"): a dead letter is an
+# order that will not be stored until someone replays it, and a processor that stores
+# nothing at all produces no lag for the freshness SLO to judge.
+
 resource "google_monitoring_alert_policy" "dead_letters" {
   project      = var.project_id
   display_name = "customer-order-events: orders in the dead-letter subscription"
@@ -29,7 +33,16 @@ resource "google_monitoring_alert_policy" "dead_letters" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The processor gave up on at least one order after ${var.max_delivery_attempts} attempts and Pub/Sub moved it to `${var.dead_letter_topic_name}`. Read the processor's logs for the order ids, fix the cause, then pull the messages from `${var.dead_letter_subscription_name}` and publish them to `${var.orders_topic_name}` again."
+    subject   = "customer-order-events: orders dead-lettered"
+    content   = templatefile("${path.module}/runbooks/dead_letters.md", local.runbook_vars)
+
+    dynamic "links" {
+      for_each = var.runbook_url == null ? [] : [var.runbook_url]
+      content {
+        display_name = "Runbook: README, Operations"
+        url          = links.value
+      }
+    }
   }
 
   depends_on = [google_project_service.enabled]
@@ -66,7 +79,16 @@ resource "google_monitoring_alert_policy" "processor_backlog_age" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "Orders wait on `${var.processor_subscription_name}` longer than ${var.oldest_unacked_message_age_threshold_seconds} s: the processor fails or is too slow. An ordered key is held back while one of its messages is retried. Check the processor's errors and Firestore."
+    subject   = "customer-order-events: processor falling behind"
+    content   = templatefile("${path.module}/runbooks/processor_backlog_age.md", local.runbook_vars)
+
+    dynamic "links" {
+      for_each = var.runbook_url == null ? [] : [var.runbook_url]
+      content {
+        display_name = "Runbook: README, Operations"
+        url          = links.value
+      }
+    }
   }
 
   depends_on = [google_project_service.enabled]

@@ -269,3 +269,62 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "availability_slo_goal" {
+  description = "Share of PUTs, over 30 days, answered without a 5xx other than a deliberate 503 (README \"Operations\")."
+  type        = number
+  default     = 0.999
+
+  validation {
+    # Cloud Monitoring accepts 0 < goal <= 0.999 (google_monitoring_slo).
+    condition     = var.availability_slo_goal > 0 && var.availability_slo_goal <= 0.999
+    error_message = "availability_slo_goal must be greater than 0 and at most 0.999."
+  }
+}
+
+variable "freshness_slo_goal" {
+  description = "Share of stored orders, over 30 days, stored within freshness_threshold_seconds of their 202."
+  type        = number
+  default     = 0.99
+
+  validation {
+    condition     = var.freshness_slo_goal > 0 && var.freshness_slo_goal <= 0.999
+    error_message = "freshness_slo_goal must be greater than 0 and at most 0.999."
+  }
+}
+
+variable "freshness_threshold_seconds" {
+  description = "The freshness bound: an order counts as fresh when the processor stored it within this many seconds of its receivedAt."
+  type        = number
+  default     = 60
+
+  validation {
+    # The lag distribution's largest finite bucket bound is 3600 s (terraform/observability.tf).
+    condition     = var.freshness_threshold_seconds > 0 && var.freshness_threshold_seconds <= 3600
+    error_message = "freshness_threshold_seconds must be greater than 0 and at most 3600."
+  }
+}
+
+variable "business_unit_label_values" {
+  description = "Business units that get their own value of the business_unit label on the log-based metrics; every other unit counts under the empty value. Empty: no business_unit label at all."
+  type        = list(string)
+  default     = []
+
+  validation {
+    # Each value becomes one more time series per label combination: keep the list short,
+    # and to characters that need no escaping inside the extractor's regular expression.
+    condition     = length(var.business_unit_label_values) <= 20 && alltrue([for unit in var.business_unit_label_values : can(regex("^[A-Za-z0-9_-]{1,64}$", unit))])
+    error_message = "business_unit_label_values may hold at most 20 business units, each 1 to 64 letters, digits, '_' or '-'."
+  }
+}
+
+variable "runbook_url" {
+  description = "Where the team reads the README's Operations section (e.g. https://git.example.com/team/customer-order-events/blob/main/README.md#operations); each alert links to it. Null: the alerts name the section without a link."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.runbook_url == null || can(regex("^https://", var.runbook_url))
+    error_message = "runbook_url must be an https:// URL, or null."
+  }
+}

@@ -16,10 +16,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -32,6 +33,7 @@ from shared.config import (
     DEFAULT_ORDERS_TOPIC,
     DEFAULT_PROCESSOR_SUBSCRIPTION,
 )
+from shared.tools.devstatus import StatusBoard
 from shared.tools.errors import StackError
 from shared.tools.functions import LOOPBACK, REPO_ROOT, function_command
 
@@ -41,6 +43,8 @@ LOCAL_ACK_DEADLINE_SECONDS = 60
 LOCAL_RETRY_MINIMUM_BACKOFF = "1s"
 LOCAL_RETRY_MAXIMUM_BACKOFF = "10s"
 READY_TIMEOUT_SECONDS = 60.0
+# make dev's status line (shared/tools/devstatus.py): at most this often, only on change.
+DEFAULT_STATUS_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -151,13 +155,25 @@ class _Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: TextIO | None
+    reader: threading.Thread | None = None
+
+
+# Called with a function's name and each line it writes, as written (newline included).
+FunctionLineHandler = Callable[[str, bytes], None]
 
 
 class LocalStack:
-    """Starts and stops the whole local stack; use as a context manager."""
+    """Starts and stops the whole local stack; use as a context manager.
 
-    def __init__(self, config: StackConfig) -> None:
+    The functions write to the terminal, unless ``on_function_line`` is given: then their
+    output comes through a pipe, line by line, to it (``make dev``'s status line).
+    """
+
+    def __init__(
+        self, config: StackConfig, on_function_line: FunctionLineHandler | None = None
+    ) -> None:
         self.config = config
+        self._on_function_line = on_function_line
         self._processes: list[_Process] = []
         self._gcloud_config = tempfile.TemporaryDirectory(prefix="devstack-gcloud-")
 
@@ -293,18 +309,28 @@ class LocalStack:
 
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str], *, to_log: bool) -> None:
         log = (self.config.log_dir / f"{name}.log").open("a") if to_log else None
+        piped = log is None and self._on_function_line is not None
         popen = subprocess.Popen(
             argv,
             env=dict(env),
             cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT if log else None,
+            stdout=log or (subprocess.PIPE if piped else None),
+            stderr=subprocess.STDOUT if log or piped else None,
             stdin=subprocess.DEVNULL,
             # Own process group: the Firestore emulator is gcloud -> bash -> java,
             # and only signalling the group stops all three.
             start_new_session=True,
         )
-        self._processes.append(_Process(name, popen, log))
+        process = _Process(name, popen, log)
+        if piped and self._on_function_line is not None:
+            process.reader = threading.Thread(
+                target=_read_lines,
+                args=(name, popen, self._on_function_line),
+                name=f"devstack-{name}-output",
+                daemon=True,
+            )
+            process.reader.start()
+        self._processes.append(process)
 
     def _process(self, name: str) -> _Process:
         return next(p for p in self._processes if p.name == name)
@@ -351,8 +377,19 @@ class LocalStack:
     @staticmethod
     def _terminate(process: _Process) -> None:
         stop_process_group(process.popen)
+        if process.reader is not None:
+            # The pipe ends with the process group; the last lines are handed on first.
+            process.reader.join(timeout=5)
         if process.log:
             process.log.close()
+
+
+def _read_lines(name: str, popen: subprocess.Popen[bytes], handle: FunctionLineHandler) -> None:
+    """Hand on every line ``popen`` writes until it exits; the pipe is always drained."""
+    assert popen.stdout is not None
+    with popen.stdout:
+        for raw in iter(popen.stdout.readline, b""):
+            handle(name, raw)
 
 
 def stop_process_group(popen: subprocess.Popen[bytes], grace_seconds: float = 10) -> None:
@@ -393,13 +430,23 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m shared.tools.devstack",
         description="Run the whole local stack in the foreground until Ctrl-C or SIGTERM.",
     )
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--status-every",
+        type=float,
+        default=float(os.environ.get("DEVSTACK_STATUS_SECONDS", DEFAULT_STATUS_SECONDS)),
+        metavar="SECONDS",
+        help="print the status line this often while its counts change; 0: never "
+        "(default: $DEVSTACK_STATUS_SECONDS or %(default)s)",
+    )
+    arguments = parser.parse_args(argv)
     config = StackConfig.from_env()
-    stack = LocalStack(config)
+    board = StatusBoard(sys.stdout.buffer, arguments.status_every)
+    stack = LocalStack(config, on_function_line=board.function_line)
     with _stop_on_signals():
         try:
             stack.start()
             _print_contract(config)
+            board.start()
             while not (dead := stack.dead_processes()):
                 time.sleep(0.5)
             print(f"devstack: {', '.join(dead)} exited; stopping everything", file=sys.stderr)
@@ -414,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             # A second Ctrl-C must not interrupt the clean-up and leave processes behind.
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_IGN)
+            board.stop()
             stack.stop()
 
 
@@ -428,6 +476,7 @@ dead letters {config.dead_letter_topic} / {config.dead_letter_subscription}
   Firestore emulator  {config.firestore_host}  UI-less; GET {config.ingest_url}/business-units/...
   emulator logs       {config.log_dir}
 export {" ".join(f"{k}={v}" for k, v in config.emulator_env().items())}
+A status line follows while anything happens (README "Operations").
 Ctrl-C stops everything.
 """,
         flush=True,

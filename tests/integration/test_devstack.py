@@ -35,14 +35,20 @@ def devstack_env(ports: dict[str, int]) -> dict[str, str]:
         "FIRESTORE_EMULATOR_HOST": f"{LOOPBACK}:{ports['firestore']}",
         "INGEST_PORT": str(ports["ingest"]),
         "PROCESSOR_PORT": str(ports["processor"]),
+        # The status line at most every second, so that a short run sees it.
+        "DEVSTACK_STATUS_SECONDS": "1",
     }
 
 
 @pytest.fixture
-def devstack(ports: dict[str, int], tmp_path: pathlib.Path) -> Iterator[subprocess.Popen[bytes]]:
+def output(tmp_path: pathlib.Path) -> pathlib.Path:
+    return tmp_path / "devstack.out"
+
+
+@pytest.fixture
+def devstack(ports: dict[str, int], output: pathlib.Path) -> Iterator[subprocess.Popen[bytes]]:
     # A file, not a pipe: the functions write a line per request to the same
     # output, and an undrained pipe would block them.
-    output = tmp_path / "devstack.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "shared.tools.devstack"],
@@ -88,6 +94,50 @@ def test_devstack_serves_an_order_and_a_signal_stops_everything(
     with pytest.raises(ProcessLookupError):
         # Nothing of the session devstack started (gcloud, java, gunicorn) is left.
         os.killpg(devstack.pid, 0)
+
+
+def status_lines(output: pathlib.Path) -> list[str]:
+    return [line for line in output.read_text().splitlines() if line.startswith("status: ")]
+
+
+def test_devstack_prints_what_a_short_run_did_on_one_status_line(
+    devstack: subprocess.Popen[bytes], ports: dict[str, int], output: pathlib.Path
+) -> None:
+    assert status_lines(output) == [], "nothing happened yet"
+    base = f"http://{LOOPBACK}:{ports['ingest']}/business-units/BU1/customer-orders"
+    first, second = unique_id(), unique_id()
+    with requests.Session() as http:
+        for order, version in ((first, "2"), (first, "1"), (second, None)):
+            headers = {"Source-Version": version} if version else {}
+            answer = http.put(
+                f"{base}/{order}", json=order_body(order), headers=headers, timeout=30
+            )
+            assert answer.status_code == 202
+        assert (
+            http.put(
+                f"{base}/{unique_id()}",
+                data=b"{",
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            ).status_code
+            == 400
+        )
+        for order in (first, second):
+            url = f"{base}/{order}"
+            wait_for(lambda: http.get(url, timeout=30).status_code == 200)  # noqa: B023
+    expected = (
+        "status: PUT 3 accepted, 1 refused, 0 503, 0 500 | orders 2 stored, 1 skipped, "
+        "0 failed | backlog 0"
+    )
+    # Version 1 of the first order came after version 2: stale, so skipped.
+    wait_for(lambda: expected in status_lines(output), timeout=30, interval=0.2)
+    time.sleep(2.5)
+    # Nothing changed since: no further line, and the functions' own lines are still there.
+    assert status_lines(output)[-1] == expected
+    assert status_lines(output).count(expected) == 1
+    text = output.read_text()
+    assert "event=put outcome=accepted" in text
+    assert "event=process decision=stale" in text
 
 
 def test_devstack_refuses_ports_in_use(ports: dict[str, int]) -> None:

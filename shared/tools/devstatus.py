@@ -1,0 +1,140 @@
+"""``make dev``'s status line: the dashboard's picture, counted from the functions' own lines.
+
+Locally the functions log text, each line ending in the same fields Cloud Logging indexes
+on Cloud Run (``event=put outcome=accepted ...``, ``event=process decision=stored ...``,
+shared/log.py). :class:`StatusBoard` echoes every line unchanged, counts those fields, and
+every few seconds, when a count changed, prints one line::
+
+    status: PUT 3 accepted, 1 refused, 0 503, 0 500 | orders 2 stored, 1 skipped, 0 failed \
+| backlog 0
+
+``failed`` counts failed deliveries (each redelivery again), ``skipped`` duplicates and
+stale versions. The Pub/Sub emulator reports no backlog, so it is the accepted PUTs not
+yet stored or skipped; messages published around ingest (``orders-dlq replay``, a test's
+own publish) make it an estimate, never below zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from shared.log import LOGGER_NAME
+
+_FIELD = re.compile(r"(?<!\S)(event|outcome|decision)=(\S+)")
+_SKIPPED = frozenset({"duplicate", "stale"})
+_FAILED = frozenset({"refused", "undecodable", "unavailable"})
+
+
+@dataclass(frozen=True)
+class Status:
+    accepted: int = 0
+    refused: int = 0
+    unavailable: int = 0
+    failed_puts: int = 0
+    stored: int = 0
+    skipped: int = 0
+    failed_deliveries: int = 0
+
+    @property
+    def backlog(self) -> int:
+        return max(0, self.accepted - self.stored - self.skipped)
+
+    def line(self) -> str:
+        return (
+            f"status: PUT {self.accepted} accepted, {self.refused} refused, "
+            f"{self.unavailable} 503, {self.failed_puts} 500 | orders {self.stored} stored, "
+            f"{self.skipped} skipped, {self.failed_deliveries} failed | backlog {self.backlog}"
+        )
+
+
+def fields(line: str) -> dict[str, str]:
+    """The event fields of one of the functions' lines; empty for any other line.
+
+    The fields come last on a line, after the message, so the last of each name wins.
+    """
+    if f" {LOGGER_NAME}." not in line:
+        return {}
+    return dict(_FIELD.findall(line))
+
+
+class StatusCounter:
+    """Counts what the lines fed to it say; thread-safe (one reader thread per function)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def feed(self, line: str) -> None:
+        found = fields(line)
+        event = found.get("event")
+        if event == "put" and "outcome" in found:
+            key = {"failed": "failed_puts"}.get(found["outcome"], found["outcome"])
+        elif event == "process" and "decision" in found:
+            decision = found["decision"]
+            key = (
+                "skipped"
+                if decision in _SKIPPED
+                else "failed_deliveries"
+                if decision in _FAILED
+                else decision
+            )
+        else:
+            return
+        with self._lock:
+            self._counts[key] += 1
+
+    def status(self) -> Status:
+        with self._lock:
+            counts = dict(self._counts)
+        known = Status.__dataclass_fields__
+        return Status(**{key: value for key, value in counts.items() if key in known})
+
+
+class StatusBoard:
+    """Echoes the functions' output to ``out`` and prints the status line as it changes."""
+
+    def __init__(self, out: BinaryIO, every_seconds: float) -> None:
+        self._out = out
+        self._every = every_seconds
+        self._write_lock = threading.Lock()
+        self._counter = StatusCounter()
+        self._printed = Status()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="devstack-status", daemon=True)
+
+    def function_line(self, function: str, raw: bytes) -> None:
+        """One line a function wrote, as written (``LocalStack``'s ``on_function_line``)."""
+        self._write(raw)
+        self._counter.feed(raw.decode("utf-8", errors="replace"))
+
+    def print_if_changed(self) -> bool:
+        status = self._counter.status()
+        if status == self._printed:
+            return False
+        self._printed = status
+        self._write(status.line().encode() + b"\n")
+        return True
+
+    def start(self) -> None:
+        if self._every > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._every + 1)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._every):
+            self.print_if_changed()
+
+    def _write(self, data: bytes) -> None:
+        # A closed terminal must not stop the functions' output being drained.
+        with self._write_lock, contextlib.suppress(OSError, ValueError):
+            self._out.write(data)
+            self._out.flush()

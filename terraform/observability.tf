@@ -1,0 +1,179 @@
+# What the log-based metrics match, what the SLOs count and what the dashboard and the
+# runbooks are given: locals only, no resource, so tests/terraform evaluates exactly these
+# strings with `terraform console`, offline, and tests/integration/test_log_metrics.py runs
+# the filters over the lines the functions really write (README "Operations").
+locals {
+  # Cloud Functions gen2 run as Cloud Run services of the same name; their log entries
+  # carry the cloud_run_revision resource. The python_logger label is what
+  # google-cloud-logging's StructuredLogHandler writes into logging.googleapis.com/labels.
+  ingest_lines = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "resource.labels.service_name=\"${local.ingest_function_name}\"",
+    "labels.python_logger=\"customer_order_events.ingest\"",
+  ])
+  processor_lines = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "resource.labels.service_name=\"${local.processor_function_name}\"",
+    "labels.python_logger=\"customer_order_events.processor\"",
+  ])
+  # The request log Cloud Run writes itself, one entry per request, also for requests that
+  # never reached the code (a crash, a timeout, IAM refusing the caller).
+  ingest_put_requests = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "resource.labels.service_name=\"${local.ingest_function_name}\"",
+    "log_id(\"run.googleapis.com/requests\")",
+    "httpRequest.requestMethod=\"PUT\"",
+  ])
+
+  # The business unit as a label only for the units listed: REGEXP_EXTRACT yields the empty
+  # string for every other unit (a failed extraction gives a string label its default), so
+  # the label has at most length(list) + 1 values. The variable's validation keeps the
+  # values free of regular-expression syntax.
+  business_unit_label = length(var.business_unit_label_values) == 0 ? {} : {
+    business_unit = {
+      extractor   = "REGEXP_EXTRACT(jsonPayload.businessUnitId, \"^(${join("|", var.business_unit_label_values)})$\")"
+      description = "businessUnitId when it is one of var.business_unit_label_values, else empty"
+    }
+  }
+
+  # Counters (DELTA INT64, one per matching entry), by key of google_logging_metric.counter.
+  counter_metrics = {
+    put_outcomes = {
+      name        = "${var.function_name_prefix}-put-outcomes"
+      description = "PUTs the ingest function answered, by outcome: accepted (202), refused (4xx, by problem type), unavailable (a deliberate 503), failed (500)."
+      filter      = "${local.ingest_lines} AND jsonPayload.event=\"put\""
+      labels = merge({
+        outcome = {
+          extractor   = "EXTRACT(jsonPayload.outcome)"
+          description = "accepted, refused, unavailable or failed"
+        }
+        problem_type = {
+          extractor   = "EXTRACT(jsonPayload.problemType)"
+          description = "the problem slug of a refusal or a 503 (validation-failed, publish-unavailable, ...); empty when accepted"
+        }
+      }, local.business_unit_label)
+    }
+    processor_decisions = {
+      name        = "${var.function_name_prefix}-processor-decisions"
+      description = "Deliveries the processor decided, by decision: stored, duplicate, stale (acknowledged); refused, undecodable (never storable, dead-lettered); unavailable (Firestore down, redelivered)."
+      filter      = "${local.processor_lines} AND jsonPayload.event=\"process\""
+      labels = merge({
+        decision = {
+          extractor   = "EXTRACT(jsonPayload.decision)"
+          description = "stored, duplicate, stale, refused, undecodable or unavailable"
+        }
+        rule = {
+          extractor   = "EXTRACT(jsonPayload.rule)"
+          description = "what decided a stored, duplicate or stale delivery: first, sourceVersion or receivedAt; else empty"
+        }
+      }, local.business_unit_label)
+    }
+    # The availability SLO's total and good events. Cloud Run's request log, not our
+    # lines, so that a 5xx that never reached the code counts too.
+    put_answers = {
+      name        = "${var.function_name_prefix}-put-answers"
+      description = "Every PUT Cloud Run answered for the ingest function (its request log), by HTTP status."
+      filter      = local.ingest_put_requests
+      labels = {
+        status = {
+          extractor   = "EXTRACT(httpRequest.status)"
+          description = "the HTTP status Cloud Run sent"
+        }
+      }
+    }
+    # Good: answered below 500, or the deliberate 503 that the ingest function logged as
+    # outcome "unavailable" (a 503 has one entry in each log; only this one counts good).
+    # Cloud Run's own 5xx (crash, timeout) and the 500 of a bug are therefore bad.
+    put_answers_good = {
+      name        = "${var.function_name_prefix}-put-answers-good"
+      description = "PUTs answered without a 5xx other than a deliberate 503: the availability SLO's good events."
+      filter      = "(${local.ingest_put_requests} AND httpRequest.status<500) OR (${local.ingest_lines} AND jsonPayload.event=\"put\" AND jsonPayload.outcome=\"unavailable\")"
+      labels      = {}
+    }
+  }
+
+  # The end-to-end lag: lagSeconds is what the processor measured, when it stored the
+  # order, from the receivedAt ingest stamped before its 202.
+  lag_metric = {
+    name        = "${var.function_name_prefix}-end-to-end-lag"
+    description = "Seconds from receivedAt (the 202) to the processor storing the order, per stored order."
+    filter      = "${local.processor_lines} AND jsonPayload.event=\"process\" AND jsonPayload.decision=\"stored\""
+    value       = "EXTRACT(jsonPayload.lagSeconds)"
+    labels      = local.business_unit_label
+    # Explicit bounds, with the freshness bound always one of them, so that the freshness
+    # SLO's distribution cut falls on a bucket boundary and counts exactly.
+    bounds = concat(
+      [for bound in local.lag_bucket_bounds : bound if bound < var.freshness_threshold_seconds],
+      [var.freshness_threshold_seconds],
+      [for bound in local.lag_bucket_bounds : bound if bound > var.freshness_threshold_seconds],
+    )
+  }
+  lag_bucket_bounds = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600]
+
+  metric_types = merge(
+    { for key, metric in local.counter_metrics : key => "logging.googleapis.com/user/${metric.name}" },
+    { end_to_end_lag = "logging.googleapis.com/user/${local.lag_metric.name}" },
+  )
+
+  # The SLOs (terraform/slo.tf). Google's SRE Workbook ("Alerting on SLOs", multiwindow,
+  # multi-burn-rate alerts) for a 30-day objective: page at 14.4x over 1 h (2 % of the
+  # budget gone) and at 6x over 6 h (5 % gone), each confirmed by a window 1/12 as long
+  # so that the alert stops soon after the burning does.
+  slo_rolling_period_days = 30
+  slo_service_id          = "${var.function_name_prefix}-order-events"
+  slo_filters = {
+    availability_total = "metric.type=\"${local.metric_types.put_answers}\" AND resource.type=\"cloud_run_revision\""
+    availability_good  = "metric.type=\"${local.metric_types.put_answers_good}\" AND resource.type=\"cloud_run_revision\""
+    freshness          = "metric.type=\"${local.metric_types.end_to_end_lag}\" AND resource.type=\"cloud_run_revision\""
+  }
+  burn_rates = {
+    fast = { burn_rate = 14.4, hours = 1, severity = "CRITICAL" }
+    slow = { burn_rate = 6, hours = 6, severity = "ERROR" }
+  }
+  burn_rate_alerts = merge([
+    for slo in ["availability", "freshness"] : {
+      for speed, rate in local.burn_rates : "${slo}_${speed}_burn" => merge(rate, {
+        slo          = slo
+        speed        = speed
+        long_window  = "${rate.hours * 3600}s"
+        short_window = "${rate.hours * 300}s"
+        window       = "${rate.hours} h"
+        confirm      = "${rate.hours * 5} min"
+        # Of a 30-day (720 h) budget: burn rate x window / 720 h.
+        budget_spent     = "${format("%.0f", rate.burn_rate * rate.hours / 7.2)} %"
+        exhaustion_hours = format("%.0f", 720 / rate.burn_rate)
+      })
+    }
+  ]...)
+
+  # What the runbooks (terraform/runbooks/*.md, the alerts' documentation) are rendered with.
+  runbook_vars = {
+    project_id             = var.project_id
+    region                 = var.region
+    ingest_service         = local.ingest_function_name
+    processor_service      = local.processor_function_name
+    orders_topic           = var.orders_topic_name
+    processor_subscription = var.processor_subscription_name
+    dead_letter_topic      = var.dead_letter_topic_name
+    dead_letter_sub        = var.dead_letter_subscription_name
+    max_attempts           = var.max_delivery_attempts
+    backlog_age_seconds    = var.oldest_unacked_message_age_threshold_seconds
+    availability_goal      = "${var.availability_slo_goal * 100} %"
+    freshness_goal         = "${var.freshness_slo_goal * 100} %"
+    freshness_seconds      = var.freshness_threshold_seconds
+  }
+
+  # What terraform/dashboards/operations.json is rendered with, beside the two SLO names.
+  dashboard_vars = {
+    ingest_service         = local.ingest_function_name
+    processor_service      = local.processor_function_name
+    orders_topic           = var.orders_topic_name
+    processor_subscription = var.processor_subscription_name
+    dead_letter_sub        = var.dead_letter_subscription_name
+    put_outcomes           = local.metric_types.put_outcomes
+    put_answers            = local.metric_types.put_answers
+    processor_decisions    = local.metric_types.processor_decisions
+    end_to_end_lag         = local.metric_types.end_to_end_lag
+    freshness_seconds      = var.freshness_threshold_seconds
+  }
+}

@@ -1,0 +1,419 @@
+"""The log-based metrics, SLOs, alerts and dashboard of terraform/, read and evaluated offline.
+
+Filters are evaluated by ``terraform console`` (tests/terraform/observability.py); that
+they match what the functions really log is tests/integration/test_log_metrics.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.terraform.observability import SLO_NAMES, evaluate, rendered_dashboard
+from tests.terraform.tfconfig import (
+    REPO_ROOT,
+    TERRAFORM_DIR,
+    TerraformConfig,
+    only,
+    ref,
+    terraform_console,
+)
+
+USER_METRIC = "logging.googleapis.com/user/"
+CLOUD_RUN = "cloud_run_revision"
+RESOURCE_LABELS = {
+    CLOUD_RUN: {"project_id", "service_name", "revision_name", "configuration_name", "location"},
+    "pubsub_subscription": {"project_id", "subscription_id"},
+    "pubsub_topic": {"project_id", "topic_id"},
+}
+# Google's built-in metrics the dashboard and alerts use, named and labelled as in
+# https://cloud.google.com/monitoring/api/metrics_gcp (sections "run" and "pubsub") and
+# https://cloud.google.com/pubsub/docs/monitoring: metric type => (resource type, labels).
+BUILTIN_METRICS = {
+    "run.googleapis.com/request_count": (CLOUD_RUN, {"response_code", "response_code_class", "route_type"}),
+    "run.googleapis.com/request_latencies": (CLOUD_RUN, {"response_code", "response_code_class", "route_type"}),
+    "run.googleapis.com/container/instance_count": (CLOUD_RUN, {"state"}),
+    "run.googleapis.com/container/cpu/utilizations": (CLOUD_RUN, set()),
+    "pubsub.googleapis.com/subscription/num_undelivered_messages": ("pubsub_subscription", set()),
+    "pubsub.googleapis.com/subscription/oldest_unacked_message_age": ("pubsub_subscription", set()),
+    "pubsub.googleapis.com/subscription/dead_letter_message_count": ("pubsub_subscription", set()),
+    "pubsub.googleapis.com/topic/send_request_count": ("pubsub_topic", {"response_class", "response_code"}),
+}  # fmt: skip
+DEFAULT_SLO_NAMES = set(SLO_NAMES.values())
+
+
+@pytest.fixture(scope="module")
+def observed() -> dict[str, Any]:
+    """The module's observability locals with every variable at its default."""
+    value: dict[str, Any] = evaluate(
+        "{counters = local.counter_metrics, lag = local.lag_metric, slo = local.slo_filters,"
+        " alerts = local.burn_rate_alerts, types = local.metric_types,"
+        " runbook_vars = local.runbook_vars}"
+    )
+    return value
+
+
+def known_metrics(observed: dict[str, Any]) -> dict[str, tuple[str, set[str]]]:
+    """Every metric a filter may name: the log-based ones of this module and the built-ins."""
+    user = {
+        USER_METRIC + metric["name"]: (CLOUD_RUN, set(metric["labels"]))
+        for metric in [*observed["counters"].values(), observed["lag"]]
+    }
+    return {**BUILTIN_METRICS, **user}
+
+
+_TERM = re.compile(r'(?P<path>[a-z_]+(?:\.[a-z_]+)+)\s*(?:=|!=)\s*"(?P<value>[^"]*)"')
+_SELECTOR = re.compile(r'^select_slo_\w+\("(?P<slo>[^"]+)"(?:, "\d+s")?\)$')
+
+
+def check_filter(text: str, metrics: dict[str, tuple[str, set[str]]]) -> str:
+    """The metric type ``text`` selects, checked to exist with its resource and labels."""
+    if (selector := _SELECTOR.fullmatch(text)) is not None:
+        assert selector["slo"] in DEFAULT_SLO_NAMES, text
+        return "slo"
+    terms: dict[str, list[str]] = {}
+    for match in _TERM.finditer(text):
+        terms.setdefault(match["path"], []).append(match["value"])
+    [metric_type] = terms.pop("metric.type")
+    assert metric_type in metrics, f"{metric_type} is no metric of this module or of Google's"
+    resource, labels = metrics[metric_type]
+    assert terms.pop("resource.type") == [resource], text
+    for path in terms:
+        kind, _, label = path.rpartition(".")
+        if kind in ("metric.labels", "metric.label"):
+            assert label in labels, f"{metric_type} has no label {label}"
+        else:
+            assert kind in ("resource.labels", "resource.label"), path
+            assert label in RESOURCE_LABELS[resource], f"{resource} has no label {label}"
+    return metric_type
+
+
+# --- Log-based metrics -----------------------------------------------------------------------
+
+
+def test_each_log_based_metric_is_created_from_the_evaluated_locals(tf: TerraformConfig) -> None:
+    counter = tf.resource("google_logging_metric.counter")
+    assert counter["for_each"] == ref("local.counter_metrics")
+    assert (counter["name"], counter["filter"]) == (
+        ref("each.value.name"),
+        ref("each.value.filter"),
+    )
+    descriptor = only(counter["metric_descriptor"])
+    assert (descriptor["metric_kind"], descriptor["value_type"]) == ("DELTA", "INT64")
+    assert only(descriptor["dynamic"])["labels"]["for_each"] == ref("each.value.labels")
+    lag = tf.resource("google_logging_metric.end_to_end_lag")
+    assert (lag["name"], lag["filter"]) == (
+        ref("local.lag_metric.name"),
+        ref("local.lag_metric.filter"),
+    )
+    assert lag["value_extractor"] == ref("local.lag_metric.value")
+    descriptor = only(lag["metric_descriptor"])
+    assert (descriptor["metric_kind"], descriptor["value_type"], descriptor["unit"]) == (
+        "DELTA",
+        "DISTRIBUTION",
+        "s",
+    )
+    buckets = only(only(lag["bucket_options"])["explicit_buckets"])
+    assert buckets["bounds"] == ref("local.lag_metric.bounds")
+
+
+def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) -> None:
+    counters = observed["counters"]
+    assert set(counters) == {
+        "put_outcomes",
+        "processor_decisions",
+        "put_answers",
+        "put_answers_good",
+    }
+    extractors = {
+        key: {name: label["extractor"] for name, label in metric["labels"].items()}
+        for key, metric in counters.items()
+    }
+    assert extractors == {
+        "put_outcomes": {"outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
+        "processor_decisions": {"decision": "EXTRACT(jsonPayload.decision)", "rule": "EXTRACT(jsonPayload.rule)"},
+        "put_answers": {"status": "EXTRACT(httpRequest.status)"},
+        "put_answers_good": {},
+    }  # fmt: skip
+    assert observed["lag"]["value"] == "EXTRACT(jsonPayload.lagSeconds)"
+    for metric in [*counters.values(), observed["lag"]]:
+        # Decisions are fields; free text (textPayload, jsonPayload.message) is never read.
+        assert "message" not in metric["filter"]
+        assert "textPayload" not in metric["filter"]
+        assert len(metric["name"]) <= 100
+
+
+def test_the_business_unit_label_is_absent_by_default(observed: dict[str, Any]) -> None:
+    for metric in [*observed["counters"].values(), observed["lag"]]:
+        assert "business_unit" not in metric["labels"]
+
+
+def test_listed_business_units_get_a_label_and_every_other_the_empty_value() -> None:
+    labelled = evaluate(
+        "local.counter_metrics.put_outcomes.labels",
+        {"business_unit_label_values": '["BU1", "retail-2"]'},
+    )
+    assert labelled["business_unit"]["extractor"] == (
+        'REGEXP_EXTRACT(jsonPayload.businessUnitId, "^(BU1|retail-2)$")'
+    )
+
+
+@pytest.mark.parametrize(
+    ("units", "accepted"),
+    [
+        ('["BU1", "retail_2", "x-y"]', True),
+        ('["BU.1"]', False),
+        ('["a|b"]', False),
+        ('["BU 1"]', False),
+        ("[" + ", ".join(f'"BU{n}"' for n in range(21)) + "]", False),
+    ],
+)
+def test_the_labelled_business_units_are_few_and_need_no_escaping(
+    units: str, accepted: bool
+) -> None:
+    result = terraform_console(
+        [TERRAFORM_DIR / "variables.tf"],
+        "true",
+        {
+            "project_id": "demo-project",
+            "region": "europe-west1",
+            "business_unit_label_values": units,
+        },
+    )
+    assert result.failed is not accepted, result.output
+
+
+@pytest.mark.parametrize("bound", ["1", "45", "60", "90", "3600"])
+def test_the_freshness_bound_is_always_a_bucket_boundary(bound: str) -> None:
+    bounds = evaluate("local.lag_metric.bounds", {"freshness_threshold_seconds": bound})
+    assert float(bound) in bounds
+    assert bounds == sorted(set(bounds))
+
+
+# --- SLOs and their alerts -------------------------------------------------------------------
+
+
+def test_availability_counts_cloud_run_answers_and_freshness_cuts_the_lag(
+    tf: TerraformConfig, observed: dict[str, Any]
+) -> None:
+    types, slo = observed["types"], observed["slo"]
+    metrics = known_metrics(observed)
+    assert check_filter(slo["availability_total"], metrics) == types["put_answers"]
+    assert check_filter(slo["availability_good"], metrics) == types["put_answers_good"]
+    assert check_filter(slo["freshness"], metrics) == types["end_to_end_lag"]
+
+    availability = tf.resource("google_monitoring_slo.availability")
+    assert availability["goal"] == ref("var.availability_slo_goal")
+    assert availability["rolling_period_days"] == ref("local.slo_rolling_period_days")
+    ratio = only(only(availability["request_based_sli"])["good_total_ratio"])
+    assert ratio == {
+        "good_service_filter": ref("local.slo_filters.availability_good"),
+        "total_service_filter": ref("local.slo_filters.availability_total"),
+    }
+    freshness = tf.resource("google_monitoring_slo.freshness")
+    assert freshness["goal"] == ref("var.freshness_slo_goal")
+    cut = only(only(freshness["request_based_sli"])["distribution_cut"])
+    assert cut["distribution_filter"] == ref("local.slo_filters.freshness")
+    assert only(cut["range"]) == {"max": ref("var.freshness_threshold_seconds")}
+    assert (tf.default("availability_slo_goal"), tf.default("freshness_slo_goal")) == (0.999, 0.99)
+    assert tf.default("freshness_threshold_seconds") == 60
+    assert evaluate("local.slo_rolling_period_days") == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("availability_slo_goal", "0.999", True),
+        ("availability_slo_goal", "0.9995", False),
+        ("availability_slo_goal", "0", False),
+        ("freshness_slo_goal", "0.95", True),
+        ("freshness_slo_goal", "1", False),
+        ("freshness_threshold_seconds", "0", False),
+        ("freshness_threshold_seconds", "3601", False),
+    ],
+)
+def test_slo_variables_are_validated(name: str, value: str, accepted: bool) -> None:
+    result = terraform_console(
+        [TERRAFORM_DIR / "variables.tf"],
+        "true",
+        {"project_id": "demo-project", "region": "europe-west1", name: value},
+    )
+    assert result.failed is not accepted, result.output
+
+
+def test_each_slo_has_a_fast_and_a_slow_multiwindow_burn_rate_alert(
+    tf: TerraformConfig, observed: dict[str, Any]
+) -> None:
+    alerts = observed["alerts"]
+    assert {(a["slo"], a["speed"], a["burn_rate"], a["long_window"], a["short_window"]) for a in alerts.values()} == {
+        ("availability", "fast", 14.4, "3600s", "300s"),
+        ("availability", "slow", 6, "21600s", "1800s"),
+        ("freshness", "fast", 14.4, "3600s", "300s"),
+        ("freshness", "slow", 6, "21600s", "1800s"),
+    }  # fmt: skip
+    policy = tf.resource("google_monitoring_alert_policy.burn_rate")
+    assert policy["for_each"] == ref("local.burn_rate_alerts")
+    assert policy["combiner"] == "AND"
+    assert policy["notification_channels"] == ref("var.notification_channels")
+    long, short = (only(condition["condition_threshold"]) for condition in policy["conditions"])
+    for condition, window in ((long, "long_window"), (short, "short_window")):
+        assert condition["filter"] == (
+            f'select_slo_burn_rate("${{local.slo_names[each.value.slo]}}", "${{each.value.{window}}}")'
+        )
+        assert condition["comparison"] == "COMPARISON_GT"
+        assert condition["threshold_value"] == ref("each.value.burn_rate")
+    assert tf.locals["slo_names"] == {
+        "availability": ref("google_monitoring_slo.availability.name"),
+        "freshness": ref("google_monitoring_slo.freshness.name"),
+    }
+
+
+# --- Runbooks --------------------------------------------------------------------------------
+
+ALERT_RUNBOOKS = {
+    "google_monitoring_alert_policy.dead_letters": "dead_letters",
+    "google_monitoring_alert_policy.processor_backlog_age": "processor_backlog_age",
+}
+
+
+def operations_section() -> str:
+    readme = (REPO_ROOT / "README.md").read_text()
+    start = readme.index("\n## Operations\n")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else len(readme)]
+
+
+def commands(runbook: str) -> list[str]:
+    return [line.strip() for line in runbook.splitlines() if line.startswith("       ")]
+
+
+def readme_form(command: str) -> str:
+    """A rendered command as the README writes it, for any project and region."""
+    return command.replace("demo-project", "PROJECT_ID").replace("europe-west1", "REGION")
+
+
+def rendered_runbooks() -> dict[str, str]:
+    rendered: dict[str, str] = evaluate(
+        "merge("
+        '{for key, alert in local.burn_rate_alerts : key => templatefile("runbooks/${alert.slo}.md", merge(local.runbook_vars, alert))},'
+        '{for name in ["dead_letters", "processor_backlog_age"] : name => templatefile("runbooks/${name}.md", local.runbook_vars)})'
+    )
+    return rendered
+
+
+def test_every_alert_documents_its_meaning_and_first_three_commands(tf: TerraformConfig) -> None:
+    for address, runbook in ALERT_RUNBOOKS.items():
+        documentation = only(tf.resource(address)["documentation"])
+        assert documentation["content"] == ref(
+            f'templatefile("${{path.module}}/runbooks/{runbook}.md", local.runbook_vars)'
+        )
+        assert documentation["mime_type"] == "text/markdown"
+    burn_rate = only(tf.resource("google_monitoring_alert_policy.burn_rate")["documentation"])
+    assert burn_rate["content"] == ref(
+        'templatefile("${path.module}/runbooks/${each.value.slo}.md", merge(local.runbook_vars, each.value))'
+    )
+    for address in (*ALERT_RUNBOOKS, "google_monitoring_alert_policy.burn_rate"):
+        links = only(only(tf.resource(address)["documentation"])["dynamic"])["links"]
+        assert links["for_each"] == ref("var.runbook_url == null ? [] : [var.runbook_url]")
+    section = operations_section()
+    for name, runbook in rendered_runbooks().items():
+        assert runbook.startswith("**What it means.**"), name
+        listed = commands(runbook)
+        assert len(listed) == 3, name
+        for command in listed:
+            assert readme_form(command) in section, f"{name}: README lacks {readme_form(command)}"
+        assert "${" not in runbook, name
+
+
+def test_the_readme_names_every_alert_metric_and_slo(
+    tf: TerraformConfig, observed: dict[str, Any]
+) -> None:
+    section = operations_section()
+    for address in ALERT_RUNBOOKS:
+        assert (
+            tf.resource(address)["display_name"].removeprefix("customer-order-events: ") in section
+        )
+    for alert in observed["alerts"].values():
+        assert f"{alert['slo']} SLO, {alert['speed']} burn" in section
+    for metric in [*observed["counters"].values(), observed["lag"]]:
+        assert f"`{metric['name']}`" in section, metric["name"]
+
+
+# --- Dashboard -------------------------------------------------------------------------------
+
+
+def test_the_dashboard_file_is_json_and_the_resource_renders_it(tf: TerraformConfig) -> None:
+    json.loads((TERRAFORM_DIR / "dashboards" / "operations.json").read_text())
+    dashboard = tf.resource("google_monitoring_dashboard.operations")
+    expression = dashboard["dashboard_json"]
+    assert (
+        'templatefile("${path.module}/dashboards/operations.json", merge(local.dashboard_vars'
+        in expression
+    )
+    assert set(re.findall(r"(\w+_slo)\s*=", expression)) == set(SLO_NAMES)
+
+
+def dashboard_filters(dashboard: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(tile title, filter, aggregation) of every query on the dashboard."""
+    found = []
+    for tile in dashboard["mosaicLayout"]["tiles"]:
+        widget = tile["widget"]
+        queries = [
+            data["timeSeriesQuery"] for data in widget.get("xyChart", {}).get("dataSets", [])
+        ]
+        if "scorecard" in widget:
+            queries.append(widget["scorecard"]["timeSeriesQuery"])
+        for query in queries:
+            series = query["timeSeriesFilter"]
+            found.append((widget["title"], series["filter"], series.get("aggregation", {})))
+    return found
+
+
+def test_every_chart_names_a_metric_that_exists_with_its_labels(observed: dict[str, Any]) -> None:
+    dashboard = rendered_dashboard()
+    metrics = known_metrics(observed)
+    shown = set()
+    for title, text, aggregation in dashboard_filters(dashboard):
+        metric_type = check_filter(text, metrics)
+        shown.add(metric_type)
+        if metric_type == "slo":
+            continue
+        resource, labels = metrics[metric_type]
+        for group in aggregation.get("groupByFields", []):
+            kind, _, label = group.rpartition(".")
+            known = labels if kind.startswith("metric.") else RESOURCE_LABELS[resource]
+            assert label in known, f"{title}: {metric_type} has no label {label}"
+    # What the issue asks the dashboard to hold, each at least once.
+    types = observed["types"]
+    on_dashboard = ("put_outcomes", "put_answers", "processor_decisions", "end_to_end_lag")
+    assert shown == {"slo", *BUILTIN_METRICS, *(types[key] for key in on_dashboard)}
+
+
+def test_the_dashboard_tiles_fit_the_grid_without_overlapping() -> None:
+    layout = rendered_dashboard()["mosaicLayout"]
+    columns = layout["columns"]
+    taken: set[tuple[int, int]] = set()
+    for tile in layout["tiles"]:
+        assert tile["widget"]["title"]
+        assert tile["xPos"] >= 0
+        assert tile["xPos"] + tile["width"] <= columns
+        cells = {
+            (x, y)
+            for x in range(tile["xPos"], tile["xPos"] + tile["width"])
+            for y in range(tile["yPos"], tile["yPos"] + tile["height"])
+        }
+        assert not cells & taken, tile["widget"]["title"]
+        taken |= cells
+
+
+def test_the_existing_alerts_name_metrics_that_exist(
+    tf: TerraformConfig, observed: dict[str, Any]
+) -> None:
+    metrics = known_metrics(observed)
+    for address in ALERT_RUNBOOKS:
+        condition = only(only(tf.resource(address)["conditions"])["condition_threshold"])
+        text = re.sub(r"\$\{[^}]+\}", "x", condition["filter"])
+        assert check_filter(text, metrics).startswith("pubsub.googleapis.com/")

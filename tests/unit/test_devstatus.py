@@ -1,0 +1,113 @@
+"""make dev's status line, counted from lines the functions' text handler really formats."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from shared.log import OrderIdsFilter, get_logger, log_event, order_context, text_handler
+from shared.tools.devstatus import Status, StatusBoard, StatusCounter, fields
+
+
+@pytest.fixture
+def lines() -> Iterator[tuple[io.StringIO, logging.Logger, logging.Logger]]:
+    stream = io.StringIO()
+    handler = text_handler(stream)
+    handler.addFilter(OrderIdsFilter())
+    loggers = (get_logger("ingest"), get_logger("processor"))
+    root = logging.getLogger("customer_order_events")
+    previous = (root.level, root.propagate)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    try:
+        yield stream, *loggers
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous[0])
+        root.propagate = previous[1]
+
+
+def logged(
+    lines: tuple[io.StringIO, logging.Logger, logging.Logger],
+    events: list[tuple[str, dict[str, object]]],
+) -> list[str]:
+    stream, ingest, processor = lines
+    for logger_name, event in events:
+        logger = ingest if logger_name == "ingest" else processor
+        # The message may say anything, even what looks like a field: only the fields count.
+        with order_context(businessUnitId="BU1", customerOrderId="CO-1"):
+            log_event(
+                logger, logging.INFO, "message event=put outcome=refused decision=stale", **event
+            )
+    return stream.getvalue().splitlines()
+
+
+def test_the_counter_reads_the_fields_the_functions_append(
+    lines: tuple[io.StringIO, logging.Logger, logging.Logger],
+) -> None:
+    written = logged(
+        lines,
+        [
+            ("ingest", {"event": "put", "outcome": "accepted", "httpStatus": 202}),
+            ("ingest", {"event": "put", "outcome": "accepted", "httpStatus": 202}),
+            ("ingest", {"event": "put", "outcome": "refused", "problemType": "invalid-id", "httpStatus": 400}),
+            ("ingest", {"event": "put", "outcome": "unavailable", "httpStatus": 503}),
+            ("ingest", {"event": "put", "outcome": "failed", "httpStatus": 500}),
+            ("ingest", {"event": "get", "outcome": "refused", "httpStatus": 404}),
+            ("processor", {"event": "process", "decision": "stored", "rule": "first", "lagSeconds": 0.2}),
+            ("processor", {"event": "process", "decision": "duplicate", "rule": "receivedAt"}),
+            ("processor", {"event": "process", "decision": "unavailable"}),
+            ("processor", {"event": "process", "decision": "undecodable"}),
+        ],
+    )  # fmt: skip
+    counter = StatusCounter()
+    for line in [*written, "Traceback (most recent call last):", "[INFO] Booting worker"]:
+        counter.feed(line)
+    assert counter.status() == Status(
+        accepted=2,
+        refused=1,
+        unavailable=1,
+        failed_puts=1,
+        stored=1,
+        skipped=1,
+        failed_deliveries=2,
+    )
+    assert counter.status().line() == (
+        "status: PUT 2 accepted, 1 refused, 1 503, 1 500 | orders 1 stored, 1 skipped, "
+        "2 failed | backlog 0"
+    )
+
+
+def test_only_the_projects_loggers_lines_count() -> None:
+    assert fields("2026-01-01 00:00:00,000 INFO werkzeug event=put outcome=accepted") == {}
+    assert fields(
+        "2026-01-01 00:00:00,000 INFO customer_order_events.ingest accepted x "
+        "correlationId=c event=put outcome=accepted httpStatus=202"
+    ) == {"event": "put", "outcome": "accepted"}
+
+
+def test_the_backlog_is_what_was_accepted_and_not_yet_stored_or_skipped() -> None:
+    assert Status(accepted=5, stored=2, skipped=1).backlog == 2
+    # Orders published around ingest (a replay) never make it negative.
+    assert Status(accepted=1, stored=3).backlog == 0
+
+
+def test_the_board_echoes_every_line_and_prints_the_status_only_when_it_changed() -> None:
+    out = io.BytesIO()
+    board = StatusBoard(out, every_seconds=0)
+    assert board.print_if_changed() is False
+    line = b"t INFO customer_order_events.ingest accepted event=put outcome=accepted\n"
+    board.function_line("ingest", line)
+    assert board.print_if_changed() is True
+    assert board.print_if_changed() is False
+    board.function_line("ingest", b"\xff not utf-8\n")
+    assert out.getvalue().splitlines() == [
+        line.rstrip(),
+        b"status: PUT 1 accepted, 0 refused, 0 503, 0 500 | orders 0 stored, 0 skipped, "
+        b"0 failed | backlog 1",
+        b"\xff not utf-8",
+    ]
