@@ -50,7 +50,7 @@ from shared.ports import OrderPublisher, OrderStore
 
 SOURCE_VERSION_HEADER = "Source-Version"
 ORDER_METHODS = "GET, HEAD, PUT"
-# The ``event`` field of each request's log line, by method (terraform/monitoring.tf counts it).
+# The ``event`` field of each request's log line, by method (terraform/log_metrics.tf counts it).
 _EVENTS = {"PUT": "put", "GET": "get", "HEAD": "get", "POST": "search"}
 SEARCH_METHODS = "POST"
 # A search body holds one customer id and a page token; nothing legitimate comes near this.
@@ -99,26 +99,33 @@ class IngestService:
     def _answer(self, request: HttpRequest, event: str, correlation: str) -> HttpResponse:
         try:
             target = route(request.raw_path)
-            if target.customer_order_id is None:
-                with order_context(businessUnitId=target.business_unit_id):
+        except Rejected as rejected:
+            return self._refused(event, rejected)
+        ids = {"businessUnitId": target.business_unit_id}
+        if target.customer_order_id is not None:
+            ids["customerOrderId"] = target.customer_order_id
+        # Inside the ids' context, so that every line of the request, refusals included,
+        # can be found by order.
+        with order_context(**ids):
+            try:
+                if target.customer_order_id is None:
                     return self._search_resource(request, target.business_unit_id)
-            with order_context(
-                businessUnitId=target.business_unit_id, customerOrderId=target.customer_order_id
-            ):
                 return self._order_resource(
                     request, target.business_unit_id, target.customer_order_id, correlation
                 )
-        except Rejected as rejected:
-            return self._refused(event, rejected)
-        except Exception:  # noqa: BLE001
-            # A bug must still answer problem+json, and never with the traceback.
-            _log.exception(
-                "unexpected error",
-                extra={"json_fields": {"event": event, "outcome": "failed", "httpStatus": 500}},
-            )
-            return HttpResponse.from_problem(
-                problem(500, "internal-error", "the request failed; it is logged for the operators")
-            )
+            except Rejected as rejected:
+                return self._refused(event, rejected)
+            except Exception:  # noqa: BLE001
+                # A bug must still answer problem+json, and never with the traceback.
+                _log.exception(
+                    "unexpected error",
+                    extra={"json_fields": {"event": event, "outcome": "failed", "httpStatus": 500}},
+                )
+                return HttpResponse.from_problem(
+                    problem(
+                        500, "internal-error", "the request failed; it is logged for the operators"
+                    )
+                )
 
     @staticmethod
     def _refused(event: str, rejected: Rejected) -> HttpResponse:

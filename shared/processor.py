@@ -1,7 +1,7 @@
 """The processor: decode a pushed message and apply it to the store under the conflict rule.
 
 Every delivery ends in exactly one log line, whose ``decision`` field the
-log-based metrics count (``terraform/monitoring.tf``): ``stored``,
+log-based metrics count (``terraform/log_metrics.tf``): ``stored``,
 ``duplicate``, ``stale`` (acknowledged), ``refused`` or ``undecodable`` (never
 storable: nacked until dead-lettered) and ``unavailable`` (nacked, redelivered).
 """

@@ -209,13 +209,12 @@ def test_put_outcomes_count_each_put_by_outcome_problem_type_and_labelled_busine
         key("accepted", "", "BU1"): 1,
         # BU2 is not in business_unit_label_values: it counts under the empty value.
         key("accepted", "", ""): 2,
-        # Today ingest logs a refusal or a 503 after leaving the order's context
-        # (shared/ingest.py IngestService._answer): those lines carry no businessUnitId,
-        # so they count under the empty value whatever the unit (README "Operations").
-        key("refused", "validation-failed", ""): 1,
+        # Refusals are logged inside the order's context too; only a path whose ids
+        # are invalid has no unit to name.
+        key("refused", "validation-failed", "BU1"): 1,
         key("refused", "invalid-id", ""): 1,
-        key("refused", "malformed-json", ""): 1,
-        key("unavailable", "publish-unavailable", ""): 1,
+        key("refused", "malformed-json", "BU1"): 1,
+        key("unavailable", "publish-unavailable", "BU1"): 1,
     }
     # One line per PUT, none for the GET, whatever else the functions logged.
     assert total(counted) == len(run.puts)
