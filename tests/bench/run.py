@@ -384,22 +384,31 @@ class Bench:
         threads = self.processor_concurrency()
         with self.running("processor") as processor:
             # The shipped upsert and the transaction it replaced, on the same emulator,
-            # at the emulator's pushes in flight and at the processor's threads.
-            stores = {
-                (mode, concurrency): self.limit(
-                    mode,
-                    "--business-unit",
-                    f"bench-{mode}-{concurrency}-{self.run_id}",
-                    "--run",
-                    self.run_id,
-                    "--concurrency",
-                    str(concurrency),
-                    "--count",
-                    str(opts.backlog),
-                )
-                for concurrency in sorted({max(1, push_concurrency), threads})
-                for mode in ("store", "store-transactional")
-            }
+            # at the emulator's pushes in flight and at the processor's threads. The
+            # emulator's JIT warms up over the first runs, so each is measured twice, in
+            # alternating order, and the best round counts, as in row 1.
+            stores: dict[tuple[str, int], dict[str, Any]] = {}
+            for concurrency in sorted({max(1, push_concurrency), threads}):
+                for round_, modes in enumerate(
+                    (("store-transactional", "store"), ("store", "store-transactional"))
+                ):
+                    for mode in modes:
+                        result = self.limit(
+                            mode,
+                            "--business-unit",
+                            f"bench-{mode}-{concurrency}-{round_}-{self.run_id}",
+                            "--run",
+                            self.run_id,
+                            "--concurrency",
+                            str(concurrency),
+                            "--count",
+                            str(opts.backlog),
+                        )
+                        best = stores.get((mode, concurrency))
+                        if best is None or float(result["throughput_per_s"]) > float(
+                            best["throughput_per_s"]
+                        ):
+                            stores[(mode, concurrency)] = result
             self.fill_backlog(drain_bu, opts.backlog)
             began = time.time()
             cpu = processor.cpu_seconds()
