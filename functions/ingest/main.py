@@ -12,10 +12,14 @@ import werkzeug.exceptions
 
 from shared import log
 from shared.config import Settings
+from shared.domain.conflict import Verdict
 from shared.domain.http import HttpRequest, HttpResponse, discard_rest
+from shared.domain.messages import OrderMessage
 from shared.domain.problems import problem
+from shared.domain.stored_order import OrderSummary, StoredOrder
 from shared.ingest import IngestService
 from shared.lazy import Lazy
+from shared.ports import OrderStore
 
 # Read at start, so that a bad deployment fails to start instead of failing the first PUT.
 settings = Settings.from_env()
@@ -23,15 +27,44 @@ log.configure()
 _log = log.get_logger("ingest")
 
 
+class _StoreOnFirstRead(OrderStore):
+    """The Firestore store, built by the first GET or search.
+
+    A PUT needs no Firestore: importing its client cost the first PUT of an
+    instance about 100 ms of its cold start (README "Performance", row 4).
+    """
+
+    def __init__(self) -> None:
+        self._store = Lazy(self._new_store)
+
+    @staticmethod
+    def _new_store() -> OrderStore:
+        from shared.adapters.firestore import FirestoreOrderStore
+
+        return FirestoreOrderStore.from_settings(settings)
+
+    def upsert_if_newer(self, message: OrderMessage) -> Verdict:
+        return self._store.get().upsert_if_newer(message)
+
+    def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
+        return self._store.get().get(business_unit_id, customer_order_id)
+
+    def find_by_customer(
+        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    ) -> list[OrderSummary]:
+        return self._store.get().find_by_customer(
+            business_unit_id, customer_id, limit=limit, after=after
+        )
+
+
 def _new_service() -> IngestService:
     # The adapters bring the Google clients; importing them here keeps the gRPC
     # stack off the import path until the first request needs it.
-    from shared.adapters.firestore import FirestoreOrderStore
     from shared.adapters.pubsub import PubSubOrderPublisher
 
     return IngestService(
         PubSubOrderPublisher.from_settings(settings),
-        FirestoreOrderStore.from_settings(settings),
+        _StoreOnFirstRead(),
         retry_after_seconds=settings.retry_after_seconds,
     )
 
