@@ -8,16 +8,16 @@ long as the transaction lives.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from google.api_core import exceptions
 from google.api_core.retry import Retry
 from google.cloud import firestore
 
+from shared.adapters.firestore import version_of
 from shared.domain import stored_order as fields
 from shared.domain.addresses import document_path
-from shared.domain.conflict import Verdict, Version, decide
+from shared.domain.conflict import Verdict, decide
 from shared.domain.messages import OrderMessage
 
 TRANSACTION_ATTEMPTS = 5
@@ -31,13 +31,6 @@ def _aborted(exc: BaseException) -> bool:
         isinstance(link, exceptions.Aborted | exceptions.Conflict)
         for link in (exc.__cause__, exc.__context__)
     )
-
-
-def _version(snapshot: firestore.DocumentSnapshot[Any]) -> Version | None:
-    if not snapshot.exists:
-        return None
-    stored = snapshot.to_dict() or {}
-    return Version(stored[fields.RECEIVED_AT].astimezone(UTC), stored.get(fields.SOURCE_VERSION))
 
 
 def _document(message: OrderMessage) -> dict[str, Any]:
@@ -77,7 +70,7 @@ class TransactionalUpsert:
             snapshot = ref.get(
                 field_paths=fields.VERSION_FIELDS, transaction=transaction, timeout=self._timeout
             )
-            verdict = decide(message.version, _version(snapshot))
+            verdict = decide(message.version, version_of(snapshot))
             if verdict.writes:
                 transaction.set(ref, _document(message))
             return verdict
