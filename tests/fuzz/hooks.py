@@ -96,6 +96,8 @@ def record_exchange(
             "request": base64.b64encode(raw).decode("ascii"),
             "status": response.status_code,
             "answer": base64.b64encode(response.content).decode("ascii"),
+            "correlationId": (response.headers.get("correlation-id") or [""])[0],
+            "sourceVersion": request.headers.get("Source-Version"),
         }
     )
     with _record_lock, open(path, "a", encoding="utf-8") as record:

@@ -135,13 +135,20 @@ def test_fuzzed_requests_never_fail_and_publish_only_what_got_a_202(
         sent = base64.b64decode(exchange["request"])
         order = json.loads(sent)["customerOrder"]
         assert base64.b64decode(message["data"]) == sent
-        assert message["attributes"] == {
+        versioned = (
+            {"sourceVersion": str(int(exchange["sourceVersion"]))}
+            if exchange["sourceVersion"] is not None
+            else {}
+        )
+        assert message["attributes"] == versioned | {
             "businessUnitId": business_unit_id,
             "customerOrderId": customer_order_id,
             "receivedAt": exchange["answer"]["receivedAt"],
             "customerId": order["customerId"],
             "status": order["status"],
             "bodySha256": hashlib.sha256(sent).hexdigest(),
+            "correlationId": exchange["correlationId"],
         }
+        assert exchange["correlationId"]
         assert exchange["answer"]["businessUnitId"] == business_unit_id
         assert exchange["answer"]["customerOrderId"] == customer_order_id
