@@ -8,9 +8,10 @@ back; everything the API promises is decided here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
@@ -59,6 +60,8 @@ MAX_SEARCH_BODY_BYTES = 16 * 1024
 _LENIENT_TYPES = frozenset({None, "application/x-www-form-urlencoded"})
 
 _log = get_logger("ingest")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +305,8 @@ class IngestService:
         )
         return HttpResponse.json(200, answer, {"Cache-Control": "no-store"})
 
-    def _read(self, read: Any) -> Any:
+    def _read(self, read: Callable[[], T]) -> T:
+        """What ``read`` returns from the store, or a 503 problem when Firestore is out of reach."""
         try:
             return read()
         except StoreUnavailable as exc:

@@ -59,13 +59,7 @@ def process_push(event_data: Mapping[str, Any], message_id: str, store: OrderSto
 def _apply(message: OrderMessage, store: OrderStore) -> Verdict:
     described = f"messageId={message.message_id} {message.version}"
     try:
-        refusal = unstorable_reason(
-            message.business_unit_id,
-            message.customer_order_id,
-            body_bytes=len(message.body),
-            customer_id=message.customer_id,
-            status=message.status,
-        )
+        refusal = unstorable_reason(message)
         if refusal is not None:
             raise StoreRefused(refusal)
         verdict = store.upsert_if_newer(message)

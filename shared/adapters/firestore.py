@@ -137,7 +137,8 @@ class FirestoreOrderStore(OrderStore):
         self._client = client
         # The GAPIC client the library builds for its own calls (emulator included).
         self._api = client._firestore_api
-        self._documents = f"{client._database_string}/documents"
+        self._database = client._database_string
+        self._documents = f"{self._database}/documents"
         self._timeout = timeout_seconds
         self._race_retry = _race_retry(race_deadline_seconds)
         self._read_retry = _read_retry(timeout_seconds)
@@ -184,7 +185,7 @@ class FirestoreOrderStore(OrderStore):
             write.current_document.update_time.CopyFrom(snapshot.update_time.timestamp_pb())
         else:
             write.current_document.exists = False
-        commit = CommitRequest.pb()(database=self._client._database_string, writes=[write])
+        commit = CommitRequest.pb()(database=self._database, writes=[write])
         self._api.commit(
             request=CommitRequest.wrap(commit), retry=self._read_retry, timeout=self._timeout
         )

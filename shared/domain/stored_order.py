@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
 from shared.domain.conflict import Version
@@ -34,6 +35,9 @@ from shared.domain.limits import (
     FIRESTORE_MAX_FIELD_VALUE_BYTES,
     MAX_CORRELATION_ID_BYTES,
 )
+
+if TYPE_CHECKING:
+    from shared.domain.messages import OrderMessage
 
 BODY = "body"
 CUSTOMER_ID = "customerId"
@@ -140,30 +144,24 @@ def document_size(
     return name + fields + _DOCUMENT_OVERHEAD_BYTES
 
 
-def unstorable_reason(
-    business_unit_id: str,
-    customer_order_id: str,
-    *,
-    body_bytes: int,
-    customer_id: str,
-    status: str,
-) -> str | None:
-    """Why Firestore would refuse this order's document, or ``None`` when it fits.
+def unstorable_reason(message: OrderMessage) -> str | None:
+    """Why Firestore would refuse the document of the order ``message`` carries, or ``None``.
 
     Ingest's limits make this impossible for what it accepts; a message from
     anywhere else (a hand-made replay) is refused before a write is even tried.
     """
+    body_bytes = len(message.body)
     if body_bytes > FIRESTORE_MAX_FIELD_VALUE_BYTES:
         return (
             f"the body is {body_bytes} bytes, over Firestore's "
             f"{FIRESTORE_MAX_FIELD_VALUE_BYTES} bytes for one field value"
         )
     size = document_size(
-        business_unit_id,
-        customer_order_id,
+        message.business_unit_id,
+        message.customer_order_id,
         body_bytes=body_bytes,
-        customer_id=customer_id,
-        status=status,
+        customer_id=message.customer_id,
+        status=message.status,
     )
     if size > FIRESTORE_MAX_DOCUMENT_BYTES:
         return (

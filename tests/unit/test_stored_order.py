@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from shared.domain.limits import (
     FIRESTORE_MAX_DOCUMENT_BYTES,
     MAX_BODY_BYTES,
     MAX_ID_BYTES,
     MAX_PROJECTED_BYTES,
 )
+from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import document_name_size, document_size, unstorable_reason
+
+
+def _message(*, body_bytes: int, customer_id: str, status: str) -> OrderMessage:
+    return OrderMessage.accepted(
+        "BU", "CO", datetime(2026, 12, 1, tzinfo=UTC), b"x" * body_bytes,
+        customer_id=customer_id, status=status,
+    )  # fmt: skip
+
 
 LARGEST_ID = "é" * (MAX_ID_BYTES // 2) + "a"
 LARGEST_PROJECTION = "é" * (MAX_PROJECTED_BYTES // 2)
@@ -48,14 +59,13 @@ def test_the_largest_order_the_api_accepts_fits_a_document() -> None:
 
 def test_what_does_not_fit_is_named() -> None:
     assert (
-        unstorable_reason("BU", "CO", body_bytes=MAX_BODY_BYTES, customer_id="C", status="S")
-        is None
+        unstorable_reason(_message(body_bytes=MAX_BODY_BYTES, customer_id="C", status="S")) is None
     )
     too_large = unstorable_reason(
-        "BU", "CO", body_bytes=FIRESTORE_MAX_DOCUMENT_BYTES - 300, customer_id="C" * 900, status="S"
+        _message(body_bytes=FIRESTORE_MAX_DOCUMENT_BYTES - 300, customer_id="C" * 900, status="S")
     )
     assert too_large is not None
     assert "over Firestore's 1048576 bytes for a document" in too_large
-    field_too_large = unstorable_reason("BU", "CO", body_bytes=1_048_488, customer_id="", status="")
+    field_too_large = unstorable_reason(_message(body_bytes=1_048_488, customer_id="", status=""))
     assert field_too_large is not None
     assert "1048487 bytes for one field value" in field_too_large

@@ -139,11 +139,5 @@ def _problem(data: bytes, attributes: Mapping[str, str], message_id: str) -> str
         message = decode_message(data, attributes, message_id)
     except UndecodableMessage as exc:
         return f"undecodable: {exc}"
-    refusal = unstorable_reason(
-        message.business_unit_id,
-        message.customer_order_id,
-        body_bytes=len(message.body),
-        customer_id=message.customer_id,
-        status=message.status,
-    )
+    refusal = unstorable_reason(message)
     return f"cannot be stored: {refusal}" if refusal else None

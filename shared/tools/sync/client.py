@@ -115,6 +115,15 @@ class _Answer:
     attempts: int
 
 
+@dataclass(frozen=True, slots=True)
+class _StoredAnswer:
+    """A 200 on GET or HEAD of an order, with the stored version it names."""
+
+    response: requests.Response
+    attempts: int
+    source_version: int | None
+
+
 class OrdersClient:
     """One HTTP session with a connection pool sized for ``concurrency`` threads.
 
@@ -209,31 +218,20 @@ class OrdersClient:
         stop: threading.Event | None = None,
     ) -> GetOutcome:
         """The stored order, :class:`NotFound`, or why it could not be read."""
-        validate_id(business_unit_id, name="businessUnitId")
-        validate_id(customer_order_id, name="customerOrderId")
-        result = self._exchange(
-            "GET", order_location(business_unit_id, customer_order_id), None, stop
+        read = self._read("GET", business_unit_id, customer_order_id, stop)
+        if not isinstance(read, _StoredAnswer):
+            return read
+        response = read.response
+        stored = _json_object(response).get("customerOrder")
+        if not isinstance(stored, dict):
+            return Rejected(response.status_code, problem_document(response), read.attempts)
+        return Found(
+            stored,
+            response.headers.get("Received-At", ""),
+            read.attempts,
+            response.headers.get("ETag", "").strip('"'),
+            read.source_version,
         )
-        if isinstance(result, Failed):
-            return result
-        response, attempts = result.response, result.attempts
-        if response.status_code == 200:
-            stored = _json_object(response).get("customerOrder")
-            try:
-                version = _stored_version(response)
-            except InvalidSourceVersion as exc:
-                return Rejected(200, unexpected_answer(response, str(exc)), attempts)
-            if isinstance(stored, dict):
-                return Found(
-                    stored,
-                    response.headers.get("Received-At", ""),
-                    attempts,
-                    response.headers.get("ETag", "").strip('"'),
-                    version,
-                )
-        if response.status_code == 404 and is_problem(response):
-            return NotFound(attempts)
-        return Rejected(response.status_code, problem_document(response), attempts)
 
     def head_order(
         self,
@@ -243,10 +241,23 @@ class OrdersClient:
         stop: threading.Event | None = None,
     ) -> HeadOutcome:
         """Whether an order is stored under the ids, and at which version: GET without the body."""
+        read = self._read("HEAD", business_unit_id, customer_order_id, stop)
+        if not isinstance(read, _StoredAnswer):
+            return read
+        return Stored(read.source_version, read.attempts)
+
+    def _read(
+        self,
+        method: str,
+        business_unit_id: str,
+        customer_order_id: str,
+        stop: threading.Event | None,
+    ) -> _StoredAnswer | NotFound | Rejected | Failed:
+        """A GET or HEAD of an order: its 200 answer and version, or how it ended otherwise."""
         validate_id(business_unit_id, name="businessUnitId")
         validate_id(customer_order_id, name="customerOrderId")
         result = self._exchange(
-            "HEAD", order_location(business_unit_id, customer_order_id), None, stop
+            method, order_location(business_unit_id, customer_order_id), None, stop
         )
         if isinstance(result, Failed):
             return result
@@ -256,7 +267,7 @@ class OrdersClient:
                 version = _stored_version(response)
             except InvalidSourceVersion as exc:
                 return Rejected(200, unexpected_answer(response, str(exc)), attempts)
-            return Stored(version, attempts)
+            return _StoredAnswer(response, attempts, version)
         if response.status_code == 404 and is_problem(response):
             return NotFound(attempts)
         return Rejected(response.status_code, problem_document(response), attempts)
