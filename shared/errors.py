@@ -8,11 +8,6 @@ one line and exit code 2.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from shared.domain.problems import Problem
-
 ONE_LINE_LIMIT = 300
 
 
@@ -46,14 +41,6 @@ class InvalidPageToken(CustomerOrderEventsError, ValueError):
 
 class BodyTooLarge(CustomerOrderEventsError):
     """A request body exceeds the size the API accepts."""
-
-
-class Rejected(CustomerOrderEventsError):
-    """A request the API refuses; ``problem`` is the answer the caller gets."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.detail)
-        self.problem = problem
 
 
 class UndecodableMessage(CustomerOrderEventsError):

@@ -1,7 +1,7 @@
 """HTTP Cloud Function ``ingest``: the OMS PUTs customer orders here.
 
 The composition root and a thin adapter: Flask request in,
-:class:`shared.ingest.IngestService` decides, Flask response out.
+:func:`shared.api.oms.oms_api` decides, Flask response out.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import functions_framework
 import werkzeug.exceptions
 
 from shared import log
+from shared.api.oms import oms_api
+from shared.api.service import ApiService
 from shared.config import Settings
 from shared.domain.conflict import Verdict
 from shared.domain.http import HttpRequest, HttpResponse, discard_rest
 from shared.domain.messages import OrderMessage
 from shared.domain.problems import problem
 from shared.domain.stored_order import OrderSummary, StoredOrder
-from shared.ingest import IngestService
 from shared.lazy import Lazy
 from shared.ports import OrderStore
 
@@ -57,12 +58,12 @@ class _StoreOnFirstRead(OrderStore):
         )
 
 
-def _new_service() -> IngestService:
+def _new_service() -> ApiService:
     # The adapters bring the Google clients; importing them here keeps the gRPC
     # stack off the import path until the first request needs it.
     from shared.adapters.pubsub import PubSubOrderPublisher
 
-    return IngestService(
+    return oms_api(
         PubSubOrderPublisher.from_settings(settings),
         _StoreOnFirstRead(),
         retry_after_seconds=settings.retry_after_seconds,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.jsonbody import FieldViolation
+from shared.errors import CustomerOrderEventsError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 _TYPE_BASE = "urn:customer-order-events:problem:"
@@ -69,3 +70,11 @@ def problem(
     if slug not in PROBLEM_TITLES:
         raise KeyError(f"unknown problem type {slug!r}")
     return Problem(status, slug, detail, tuple(errors), dict(headers or {}))
+
+
+class Rejected(CustomerOrderEventsError):
+    """A request the API refuses; ``problem`` is the answer the caller gets."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory import InMemoryOrderPublisher, InMemoryOrderStore
+from shared.api.oms import oms_api
+from shared.api.service import ApiService
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import StoredOrder
 from shared.errors import StoreUnavailable
-from shared.ingest import IngestService
 from tests.support import order_body, order_message, problem_of, recorded_logs
 
 PATH = "/business-units/BU1/customer-orders/CO-1"
@@ -33,12 +34,12 @@ def store() -> InMemoryOrderStore:
 
 
 @pytest.fixture
-def service(publisher: InMemoryOrderPublisher, store: InMemoryOrderStore) -> IngestService:
-    return IngestService(publisher, store, retry_after_seconds=7)
+def service(publisher: InMemoryOrderPublisher, store: InMemoryOrderStore) -> ApiService:
+    return oms_api(publisher, store, retry_after_seconds=7)
 
 
 def put(
-    service: IngestService,
+    service: ApiService,
     body: bytes | Any,
     *,
     path: str = PATH,
@@ -50,7 +51,7 @@ def put(
 
 
 def test_a_valid_put_is_published_and_accepted(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     response = put(service, order_body("CO-1"))
     assert response.status == 202
@@ -68,7 +69,7 @@ def test_a_valid_put_is_published_and_accepted(
 
 
 def test_the_body_is_published_byte_for_byte(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     sent = json.dumps(order_body("CO-1", total=10.10, ratio=1e2), indent=3).encode()
     assert put(service, sent).status == 202
@@ -76,7 +77,7 @@ def test_the_body_is_published_byte_for_byte(
 
 
 def test_the_body_is_published_as_sent_not_as_the_model_dumps_it(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     body = order_body("CO-1", extension={"k": [1, "x"]})
     body["customerOrder"]["items"][0]["quantityOrdered"] = 2
@@ -87,7 +88,7 @@ def test_the_body_is_published_as_sent_not_as_the_model_dumps_it(
 
 
 def test_each_put_gets_a_later_received_at(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     for _ in range(3):
         assert put(service, order_body("CO-1")).status == 202
@@ -98,7 +99,7 @@ def test_each_put_gets_a_later_received_at(
 
 @pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded"])
 def test_json_sent_without_a_json_content_type_is_accepted(
-    service: IngestService, content_type: str | None
+    service: ApiService, content_type: str | None
 ) -> None:
     assert put(service, order_body("CO-1"), content_type=content_type).status == 202
 
@@ -120,7 +121,7 @@ def test_json_sent_without_a_json_content_type_is_accepted(
     ],
 )
 def test_paths_outside_the_api_or_with_invalid_ids_are_refused(
-    service: IngestService, publisher: InMemoryOrderPublisher, path: str, status: int
+    service: ApiService, publisher: InMemoryOrderPublisher, path: str, status: int
 ) -> None:
     response = put(service, order_body("CO-1"), path=path)
     assert response.status == status
@@ -130,7 +131,7 @@ def test_paths_outside_the_api_or_with_invalid_ids_are_refused(
     assert publisher.published == []
 
 
-def test_a_query_string_does_not_change_the_route(service: IngestService) -> None:
+def test_a_query_string_does_not_change_the_route(service: ApiService) -> None:
     assert put(service, order_body("CO-1"), path=PATH + "?source=oms").status == 202
 
 
@@ -149,7 +150,7 @@ def test_a_query_string_does_not_change_the_route(service: IngestService) -> Non
     ],
 )
 def test_bad_bodies_get_their_status(
-    service: IngestService,
+    service: ApiService,
     publisher: InMemoryOrderPublisher,
     body: bytes,
     content_type: str | None,
@@ -163,7 +164,7 @@ def test_bad_bodies_get_their_status(
 
 
 def test_too_large_bodies_are_refused_by_length_and_by_reading(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     assert put(service, b"{}", content_length=MAX_BODY_BYTES + 1).status == 413
     chunked = b" " * MAX_BODY_BYTES + b"{}"
@@ -171,7 +172,7 @@ def test_too_large_bodies_are_refused_by_length_and_by_reading(
     assert publisher.published == []
 
 
-def test_schema_violations_list_every_field(service: IngestService) -> None:
+def test_schema_violations_list_every_field(service: ApiService) -> None:
     body = order_body("CO-1", status=7, items=[{"itemId": "i", "quantityOrdered": 0}])
     document = problem_of(put(service, body))
     assert document["status"] == 422
@@ -184,7 +185,7 @@ def test_schema_violations_list_every_field(service: IngestService) -> None:
 
 
 def test_a_body_id_different_from_the_path_id_is_refused(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     document = problem_of(put(service, order_body("CO-2")))
     assert document["status"] == 422
@@ -203,7 +204,7 @@ def test_a_body_id_different_from_the_path_id_is_refused(
     ],
 )
 def test_legal_json_the_schema_allows_is_accepted_whatever_its_shape(
-    service: IngestService, publisher: InMemoryOrderPublisher, extra: dict[str, Any]
+    service: ApiService, publisher: InMemoryOrderPublisher, extra: dict[str, Any]
 ) -> None:
     assert put(service, order_body("CO-1", **extra)).status == 202
     assert json.loads(publisher.published[0].body)["customerOrder"].items() >= extra.items()
@@ -211,7 +212,7 @@ def test_legal_json_the_schema_allows_is_accepted_whatever_its_shape(
 
 @pytest.mark.parametrize("member", ["customerId", "status"])
 def test_projections_over_the_attribute_limit_are_refused(
-    service: IngestService, publisher: InMemoryOrderPublisher, member: str
+    service: ApiService, publisher: InMemoryOrderPublisher, member: str
 ) -> None:
     document = problem_of(put(service, order_body("CO-1", **{member: "é" * 513})))
     assert document["status"] == 422
@@ -221,7 +222,7 @@ def test_projections_over_the_attribute_limit_are_refused(
 
 
 def test_a_projection_with_an_unpaired_surrogate_is_refused(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     body = json.dumps(order_body("CO-1", customerId="\ud800")).encode()
     assert b"\\ud800" in body
@@ -231,7 +232,7 @@ def test_a_projection_with_an_unpaired_surrogate_is_refused(
 
 
 def test_an_unconfirmed_publish_is_a_503_with_retry_after(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     publisher.fail_with = TimeoutError("no confirmation")
     response = put(service, order_body("CO-1"))
@@ -243,7 +244,7 @@ def test_an_unconfirmed_publish_is_a_503_with_retry_after(
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE", "PATCH", "OPTIONS"])
-def test_other_methods_are_405_with_allow(service: IngestService, method: str) -> None:
+def test_other_methods_are_405_with_allow(service: ApiService, method: str) -> None:
     response = service.handle(HttpRequest(method, PATH))
     assert response.status == 405
     assert response.headers["Allow"] == "GET, HEAD, PUT"
@@ -251,7 +252,7 @@ def test_other_methods_are_405_with_allow(service: IngestService, method: str) -
 
 
 def test_get_returns_the_stored_body_byte_for_byte_with_its_digest(
-    service: IngestService, store: InMemoryOrderStore
+    service: ApiService, store: InMemoryOrderStore
 ) -> None:
     received_at = datetime(2026, 11, 29, 22, 0, 1, 500000, tzinfo=UTC)
     message = order_message("BU1", "CO-1", received_at)
@@ -270,7 +271,7 @@ def test_get_returns_the_stored_body_byte_for_byte_with_its_digest(
     [("{etag}", 304), ('"other", {etag}', 304), ("*", 304), ('"other"', 200), ("", 200)],
 )
 def test_get_with_if_none_match_answers_304_for_the_stored_version(
-    service: IngestService, store: InMemoryOrderStore, if_none_match: str, status: int
+    service: ApiService, store: InMemoryOrderStore, if_none_match: str, status: int
 ) -> None:
     message = order_message("BU1", "CO-1", datetime(2026, 11, 29, tzinfo=UTC))
     store.upsert_if_newer(message)
@@ -282,7 +283,7 @@ def test_get_with_if_none_match_answers_304_for_the_stored_version(
     assert (response.body == b"") is (status == 304)
 
 
-def test_get_of_an_unknown_order_is_404(service: IngestService) -> None:
+def test_get_of_an_unknown_order_is_404(service: ApiService) -> None:
     assert problem_of(service.handle(HttpRequest("GET", PATH)))["status"] == 404
 
 
@@ -291,7 +292,7 @@ def test_get_while_firestore_is_down_is_503(publisher: InMemoryOrderPublisher) -
         def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
             raise StoreUnavailable("connection refused")
 
-    service = IngestService(publisher, DownStore(), retry_after_seconds=3)
+    service = oms_api(publisher, DownStore(), retry_after_seconds=3)
     response = service.handle(HttpRequest("GET", PATH))
     assert response.status == 503
     assert response.headers["Retry-After"] == "3"
@@ -304,7 +305,7 @@ def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
         def publish(self, message: OrderMessage) -> str:
             raise RuntimeError("secret internals")
 
-    service = IngestService(BrokenPublisher(), store, retry_after_seconds=1)
+    service = oms_api(BrokenPublisher(), store, retry_after_seconds=1)
     response = put(service, order_body("CO-1"))
     assert response.status == 500
     assert "secret internals" not in response.body.decode()
@@ -312,9 +313,7 @@ def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
     problem_of(response)
 
 
-def _put_with(
-    service: IngestService, headers: dict[str, str], order_id: str = "CO-1"
-) -> HttpResponse:
+def _put_with(service: ApiService, headers: dict[str, str], order_id: str = "CO-1") -> HttpResponse:
     raw = json.dumps(order_body(order_id)).encode()
     return service.handle(
         HttpRequest(
@@ -325,7 +324,7 @@ def _put_with(
 
 
 def test_a_source_version_travels_with_the_message_and_get_answers_it(
-    service: IngestService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
+    service: ApiService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
 ) -> None:
     assert _put_with(service, {"Source-Version": "17"}).status == 202
     [message] = publisher.published
@@ -336,7 +335,7 @@ def test_a_source_version_travels_with_the_message_and_get_answers_it(
 
 
 def test_an_unversioned_order_has_no_source_version_anywhere(
-    service: IngestService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
+    service: ApiService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
 ) -> None:
     assert _put_with(service, {}).status == 202
     [message] = publisher.published
@@ -347,7 +346,7 @@ def test_an_unversioned_order_has_no_source_version_anywhere(
 
 @pytest.mark.parametrize("value", ["-1", str(2**63), "1.5", "abc", "", "1, 2", "9" * 30])
 def test_a_malformed_source_version_is_400_and_nothing_is_published(
-    service: IngestService, publisher: InMemoryOrderPublisher, value: str
+    service: ApiService, publisher: InMemoryOrderPublisher, value: str
 ) -> None:
     document = problem_of(_put_with(service, {"source-version": value}))
     assert document["status"] == 400
@@ -357,7 +356,7 @@ def test_a_malformed_source_version_is_400_and_nothing_is_published(
 
 
 def test_a_correlation_id_is_answered_back_and_travels_with_the_order(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     response = _put_with(service, {"Correlation-Id": "oms-42/a"})
     assert response.headers["Correlation-Id"] == "oms-42/a"
@@ -366,7 +365,7 @@ def test_a_correlation_id_is_answered_back_and_travels_with_the_order(
 
 
 def test_without_a_correlation_id_each_request_gets_its_own(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     first = _put_with(service, {}).headers["Correlation-Id"]
     second = _put_with(service, {}).headers["Correlation-Id"]
@@ -377,7 +376,7 @@ def test_without_a_correlation_id_each_request_gets_its_own(
 
 @pytest.mark.parametrize("value", ["", "has space", "x" * 129, "é"])
 def test_a_malformed_correlation_id_is_400_answered_with_a_fresh_one(
-    service: IngestService, publisher: InMemoryOrderPublisher, value: str
+    service: ApiService, publisher: InMemoryOrderPublisher, value: str
 ) -> None:
     response = _put_with(service, {"Correlation-Id": value})
     document = problem_of(response)
@@ -387,7 +386,7 @@ def test_a_malformed_correlation_id_is_400_answered_with_a_fresh_one(
     assert publisher.published == []
 
 
-def test_every_answer_carries_the_correlation_id(service: IngestService) -> None:
+def test_every_answer_carries_the_correlation_id(service: ApiService) -> None:
     for request in (
         HttpRequest("GET", PATH, headers={"Correlation-Id": "c-1"}),
         HttpRequest("DELETE", PATH, headers={"Correlation-Id": "c-1"}),
@@ -397,7 +396,7 @@ def test_every_answer_carries_the_correlation_id(service: IngestService) -> None
 
 
 def test_every_request_ends_in_one_line_with_its_outcome(
-    service: IngestService, publisher: InMemoryOrderPublisher
+    service: ApiService, publisher: InMemoryOrderPublisher
 ) -> None:
     with recorded_logs() as logged:
         _put_with(service, {"Correlation-Id": "c-7"})

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory import InMemoryOrderPublisher, InMemoryOrderStore
+from shared.api.oms import oms_api
+from shared.api.service import ApiService
 from shared.domain.http import HttpRequest
 from shared.domain.search import after_of, page_token
 from shared.domain.stored_order import OrderSummary
 from shared.errors import InvalidPageToken, StoreUnavailable
-from shared.ingest import IngestService
 from tests.support import order_message, problem_of
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -33,12 +34,12 @@ def store() -> InMemoryOrderStore:
 
 
 @pytest.fixture
-def service(store: InMemoryOrderStore) -> IngestService:
-    return IngestService(InMemoryOrderPublisher(), store, retry_after_seconds=4)
+def service(store: InMemoryOrderStore) -> ApiService:
+    return oms_api(InMemoryOrderPublisher(), store, retry_after_seconds=4)
 
 
 def search(
-    service: IngestService,
+    service: ApiService,
     body: Any,
     *,
     business_unit: str = "BU1",
@@ -57,7 +58,7 @@ def search(
 
 
 def test_a_customer_orders_of_the_business_unit_are_found_in_id_order(
-    service: IngestService,
+    service: ApiService,
 ) -> None:
     response = search(service, {"customerId": "C-1"})
     assert response.status == 200
@@ -71,7 +72,7 @@ def test_a_customer_orders_of_the_business_unit_are_found_in_id_order(
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_pages_cover_every_order_once(service: IngestService) -> None:
+def test_pages_cover_every_order_once(service: ApiService) -> None:
     seen: list[str] = []
     request: dict[str, Any] = {"customerId": "C-1", "pageSize": 3}
     pages = 0
@@ -86,14 +87,14 @@ def test_pages_cover_every_order_once(service: IngestService) -> None:
     assert pages == 3
 
 
-def test_an_exact_last_page_has_no_next_token(service: IngestService) -> None:
+def test_an_exact_last_page_has_no_next_token(service: ApiService) -> None:
     answer = json.loads(search(service, {"customerId": "C-1", "pageSize": 7}).body)
     assert len(answer["customerOrders"]) == 7
     assert "nextPageToken" not in answer
 
 
 def test_another_business_unit_and_an_unknown_customer_find_only_their_own(
-    service: IngestService,
+    service: ApiService,
 ) -> None:
     assert json.loads(search(service, {"customerId": "C-1"}, business_unit="BU2").body) == {
         "customerOrders": [
@@ -122,7 +123,7 @@ def test_another_business_unit_and_an_unknown_customer_find_only_their_own(
     ],
 )
 def test_bad_search_requests_are_422_naming_the_member(
-    service: IngestService, body: Any, pointer: str
+    service: ApiService, body: Any, pointer: str
 ) -> None:
     document = problem_of(search(service, body))
     assert document["status"] == 422
@@ -134,19 +135,19 @@ def test_bad_search_requests_are_422_naming_the_member(
     ("body", "status"), [(b"{", 400), (b" " * (16 * 1024 + 1), 413), (b"", 400)]
 )
 def test_unreadable_search_bodies_get_their_status(
-    service: IngestService, body: bytes, status: int
+    service: ApiService, body: bytes, status: int
 ) -> None:
     assert problem_of(search(service, body))["status"] == status
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-def test_only_post_searches(service: IngestService, method: str) -> None:
+def test_only_post_searches(service: ApiService, method: str) -> None:
     response = search(service, {"customerId": "C-1"}, method=method)
     assert response.status == 405
     assert response.headers["Allow"] == "POST"
 
 
-def test_an_invalid_business_unit_id_is_400(service: IngestService) -> None:
+def test_an_invalid_business_unit_id_is_400(service: ApiService) -> None:
     assert (
         problem_of(search(service, {"customerId": "C-1"}, business_unit="__x__"))["status"] == 400
     )
@@ -159,7 +160,7 @@ def test_a_search_while_firestore_is_down_is_503() -> None:
         ) -> list[OrderSummary]:
             raise StoreUnavailable("unreachable")
 
-    service = IngestService(InMemoryOrderPublisher(), DownStore(), retry_after_seconds=4)
+    service = oms_api(InMemoryOrderPublisher(), DownStore(), retry_after_seconds=4)
     response = search(service, {"customerId": "C-1"})
     assert response.status == 503
     assert response.headers["Retry-After"] == "4"
@@ -176,7 +177,7 @@ def test_a_page_token_names_where_the_next_page_starts_for_its_customer_only() -
 
 
 def test_stale_versions_do_not_change_what_the_search_answers(
-    service: IngestService, store: InMemoryOrderStore
+    service: ApiService, store: InMemoryOrderStore
 ) -> None:
     store.upsert_if_newer(
         order_message("BU1", "CO-0", T0 - timedelta(seconds=1), customerId="C-1", status="OLD")

@@ -1,0 +1,160 @@
+"""``PUT .../customer-orders/{id}``: validate, stamp ``receivedAt``, publish, and only then 202."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.api.bodies import read_json, schema_violations
+from shared.api.routing import Route
+from shared.domain.addresses import order_location
+from shared.domain.conflict import parse_source_version
+from shared.domain.http import HttpRequest, HttpResponse
+from shared.domain.ids import utf8_size
+from shared.domain.jsonbody import FieldViolation
+from shared.domain.limits import MAX_BODY_BYTES, MAX_PROJECTED_BYTES
+from shared.domain.messages import OrderMessage
+from shared.domain.model import CustomerOrderDocument, validate_document
+from shared.domain.problems import Rejected, problem
+from shared.domain.timestamps import ReceivedAtClock, format_timestamp
+from shared.errors import InvalidSourceVersion, PublishFailed
+from shared.log import get_logger, log_event
+from shared.ports import OrderPublisher
+
+SOURCE_VERSION_HEADER = "Source-Version"
+
+_log = get_logger("ingest")
+
+
+class PutOrder:
+    def __init__(
+        self,
+        publisher: OrderPublisher,
+        *,
+        retry_after_seconds: int,
+        clock: ReceivedAtClock | None = None,
+    ) -> None:
+        self._publisher = publisher
+        self._retry_after = str(retry_after_seconds)
+        self._clock = clock or ReceivedAtClock()
+
+    def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+        business_unit_id, customer_order_id = target.business_unit_id, target.order_id
+        received_at = self._clock.now()
+        source_version = _source_version(request)
+        raw, parsed = read_json(request, limit=MAX_BODY_BYTES)
+        document = validate_body(parsed, customer_order_id)
+        message = OrderMessage.accepted(
+            business_unit_id,
+            customer_order_id,
+            received_at,
+            raw,
+            customer_id=document.customer_order.customer_id,
+            status=document.customer_order.status,
+            source_version=source_version,
+            correlation_id=correlation,
+        )
+        try:
+            message_id = self._publisher.publish(message)
+        except PublishFailed as exc:
+            raise Rejected(
+                problem(
+                    503,
+                    "publish-unavailable",
+                    "Pub/Sub did not confirm the publish in time; send the order again",
+                    headers={"Retry-After": self._retry_after},
+                )
+            ) from exc
+        log_event(
+            _log,
+            logging.INFO,
+            f"accepted messageId={message_id} {message.version}",
+            event="put",
+            outcome="accepted",
+            httpStatus=202,
+        )
+        return HttpResponse.json(
+            202,
+            {
+                "businessUnitId": business_unit_id,
+                "customerOrderId": customer_order_id,
+                "messageId": message_id,
+                "receivedAt": format_timestamp(received_at),
+            },
+            {
+                "Location": order_location(business_unit_id, customer_order_id),
+                # The ETag GET will answer once this version is stored.
+                "ETag": etag(message.body_sha256),
+            },
+        )
+
+
+def etag(body_sha256: str) -> str:
+    """The strong ETag of a stored body: its hex SHA-256."""
+    return f'"{body_sha256}"'
+
+
+def _source_version(request: HttpRequest) -> int | None:
+    header = request.header(SOURCE_VERSION_HEADER)
+    if header is None:
+        return None
+    try:
+        return parse_source_version(header)
+    except InvalidSourceVersion as exc:
+        raise Rejected(problem(400, "invalid-header", str(exc))) from None
+
+
+def validate_body(body: Any, customer_order_id: str) -> CustomerOrderDocument:
+    """The validated PUT body, or a 422 problem listing every violation.
+
+    Beyond the schema, only what the topic and the store need of the body is
+    checked: the projections ``customerId`` and ``status`` must fit a Pub/Sub
+    attribute (and an index entry) and have a UTF-8 form.
+    """
+    try:
+        document = validate_document(body)
+    except ValidationError as exc:
+        raise Rejected(
+            problem(
+                422,
+                "validation-failed",
+                f"{exc.error_count()} field(s) do not match the customer order schema",
+                errors=schema_violations(exc),
+            )
+        ) from None
+    order = document.customer_order
+    violations = []
+    if order.customer_order_id != customer_order_id:
+        violations.append(
+            FieldViolation(
+                "/customerOrder/customerOrderId", "must equal the customerOrderId of the path"
+            )
+        )
+    for member, value in (("customerId", order.customer_id), ("status", order.status)):
+        reason = _projection_violation(value)
+        if reason is not None:
+            violations.append(FieldViolation(f"/customerOrder/{member}", reason))
+    if violations:
+        raise Rejected(
+            problem(
+                422,
+                "validation-failed",
+                "the customer order cannot be accepted as sent",
+                errors=violations,
+            )
+        )
+    return document
+
+
+def _projection_violation(value: str) -> str | None:
+    size = utf8_size(value)
+    if size is None:
+        return "must be valid UTF-8 (it contains an unpaired surrogate)"
+    if size > MAX_PROJECTED_BYTES:
+        return (
+            f"must be at most {MAX_PROJECTED_BYTES} bytes of UTF-8, not {size} "
+            "(it travels as a Pub/Sub attribute and is stored beside the order)"
+        )
+    return None

@@ -1,0 +1,139 @@
+"""``GET``/``HEAD`` of one stored order and ``POST .../customer-orders:search``, from the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from email.utils import format_datetime
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from shared.api.bodies import read_json, schema_violations
+from shared.api.put_order import SOURCE_VERSION_HEADER, etag
+from shared.api.routing import Route
+from shared.domain.http import HttpRequest, HttpResponse
+from shared.domain.jsonbody import FieldViolation
+from shared.domain.model import validate_search
+from shared.domain.problems import Rejected, problem
+from shared.domain.search import after_of, page_token
+from shared.domain.timestamps import format_timestamp
+from shared.errors import InvalidPageToken, StoreUnavailable
+from shared.log import get_logger, log_event
+from shared.ports import OrderStore
+
+# A search body holds one customer id and a page token; nothing legitimate comes near this.
+MAX_SEARCH_BODY_BYTES = 16 * 1024
+
+T = TypeVar("T")
+
+
+class ReadOrders:
+    def __init__(self, store: OrderStore, *, retry_after_seconds: int, logger: str) -> None:
+        self._store = store
+        self._retry_after = str(retry_after_seconds)
+        self._log = get_logger(logger)
+
+    def get(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+        business_unit_id, customer_order_id = target.business_unit_id, target.order_id
+        stored = self._read(lambda: self._store.get(business_unit_id, customer_order_id))
+        if stored is None:
+            raise Rejected(
+                problem(
+                    404,
+                    "not-found",
+                    f"no customer order {customer_order_id!r} is stored "
+                    f"for business unit {business_unit_id!r}",
+                )
+            )
+        tag = etag(stored.body_sha256)
+        headers = {
+            "ETag": tag,
+            "Last-Modified": format_datetime(stored.received_at, usegmt=True),
+            # Last-Modified has whole seconds; the exact version is here.
+            "Received-At": format_timestamp(stored.received_at),
+            "Cache-Control": "no-store",
+        }
+        if stored.source_version is not None:
+            headers[SOURCE_VERSION_HEADER] = str(stored.source_version)
+        if _matches(request.header("If-None-Match"), tag):
+            return HttpResponse(304, b"", headers)
+        return HttpResponse(200, stored.body, {"Content-Type": "application/json", **headers})
+
+    def search(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+        business_unit_id = target.business_unit_id
+        _, parsed = read_json(request, limit=MAX_SEARCH_BODY_BYTES)
+        try:
+            search = validate_search(parsed)
+        except ValidationError as exc:
+            raise Rejected(
+                problem(
+                    422,
+                    "invalid-search",
+                    f"{exc.error_count()} field(s) do not match the search request schema",
+                    errors=schema_violations(exc),
+                )
+            ) from None
+        customer_id = search.customer_id
+        after = None
+        if search.page_token is not None:
+            try:
+                after = after_of(search.page_token, customer_id)
+            except InvalidPageToken as exc:
+                raise Rejected(
+                    problem(
+                        422,
+                        "invalid-search",
+                        "the page token does not belong to this search",
+                        errors=[FieldViolation("/pageToken", str(exc))],
+                    )
+                ) from None
+        # One more than the page, to know whether another page follows.
+        found = self._read(
+            lambda: self._store.find_by_customer(
+                business_unit_id, customer_id, limit=search.page_size + 1, after=after
+            )
+        )
+        page = found[: search.page_size]
+        answer: dict[str, Any] = {
+            "customerOrders": [
+                {
+                    "customerOrderId": order.customer_order_id,
+                    "customerId": order.customer_id,
+                    "status": order.status,
+                }
+                for order in page
+            ]
+        }
+        if len(found) > len(page):
+            answer["nextPageToken"] = page_token(customer_id, page[-1].customer_order_id)
+        log_event(
+            self._log,
+            logging.INFO,
+            f"searched a customer's orders: {len(page)} found",
+            event="search",
+            outcome="answered",
+            httpStatus=200,
+        )
+        return HttpResponse.json(200, answer, {"Cache-Control": "no-store"})
+
+    def _read(self, read: Callable[[], T]) -> T:
+        """What ``read`` returns from the store, or a 503 problem when Firestore is out of reach."""
+        try:
+            return read()
+        except StoreUnavailable as exc:
+            raise Rejected(
+                problem(
+                    503,
+                    "store-unavailable",
+                    "Firestore did not answer; try again",
+                    headers={"Retry-After": self._retry_after},
+                )
+            ) from exc
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {candidate.strip().removeprefix("W/") for candidate in if_none_match.split(",")}
+    return "*" in candidates or tag in candidates

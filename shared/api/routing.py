@@ -1,0 +1,90 @@
+"""Which resource a request path addresses, with its ids percent-decoded and checked."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from shared.domain.addresses import (
+    ORDER_PATH,
+    ORDER_PATH_TEMPLATE,
+    SEARCH_PATH,
+    SEARCH_PATH_TEMPLATE,
+)
+from shared.domain.ids import id_violation
+from shared.domain.jsonbody import FieldViolation
+from shared.domain.problems import Rejected, problem
+
+
+class Resource(enum.Enum):
+    ORDER = "order"
+    SEARCH = "search"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    resource: Resource
+    business_unit_id: str
+    # None for the search, which addresses the business unit's collection.
+    customer_order_id: str | None = None
+
+    @property
+    def ids(self) -> dict[str, str]:
+        """The ids as log fields."""
+        ids = {"businessUnitId": self.business_unit_id}
+        if self.customer_order_id is not None:
+            ids["customerOrderId"] = self.customer_order_id
+        return ids
+
+    @property
+    def order_id(self) -> str:
+        """The order id of a route that addresses one order."""
+        if self.customer_order_id is None:
+            raise ValueError(f"a {self.resource.value} route addresses no order")
+        return self.customer_order_id
+
+
+def route(raw_path: str) -> Route:
+    """The ids a path addresses, percent-decoded and checked; or a 404/400 problem."""
+    path = urlsplit(raw_path).path if "://" in raw_path else raw_path.split("?", 1)[0]
+    if (match := ORDER_PATH.fullmatch(path)) is not None:
+        business_unit_id, customer_order_id = _ids(
+            ("businessUnitId", match["bu"]), ("customerOrderId", match["order"])
+        )
+        return Route(Resource.ORDER, business_unit_id, customer_order_id)
+    if (match := SEARCH_PATH.fullmatch(path)) is not None:
+        [business_unit_id] = _ids(("businessUnitId", match["bu"]))
+        return Route(Resource.SEARCH, business_unit_id)
+    raise not_found()
+
+
+def not_found() -> Rejected:
+    return Rejected(
+        problem(
+            404,
+            "not-found",
+            f"no such resource; orders live at {ORDER_PATH_TEMPLATE}, "
+            f"and the search by customer at {SEARCH_PATH_TEMPLATE}",
+        )
+    )
+
+
+def _ids(*segments: tuple[str, str]) -> list[str]:
+    violations = []
+    ids = []
+    for name, segment in segments:
+        try:
+            value = unquote(segment, errors="strict")
+        except UnicodeDecodeError:
+            violations.append(FieldViolation(f"/{name}", "is not percent-encoded UTF-8"))
+            continue
+        reason = id_violation(value)
+        if reason is not None:
+            violations.append(FieldViolation(f"/{name}", reason))
+        ids.append(value)
+    if violations:
+        raise Rejected(
+            problem(400, "invalid-id", "the path holds an invalid id", errors=violations)
+        )
+    return ids
