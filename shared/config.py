@@ -10,6 +10,7 @@ from shared.errors import ConfigurationError
 
 # Resource names: terraform/variables.tf has the same defaults; a test fails when they drift.
 DEFAULT_ORDERS_TOPIC = "customer-orders"
+DEFAULT_EVENTS_TOPIC = "customer-order-events"
 DEFAULT_PROCESSOR_SUBSCRIPTION = "customer-orders-processor"
 DEFAULT_DEAD_LETTER_TOPIC = "customer-orders-dead-letter"
 DEFAULT_DEAD_LETTER_SUBSCRIPTION = "customer-orders-dead-letter"
@@ -23,10 +24,28 @@ DEFAULT_RETRY_AFTER_SECONDS = 5
 DEFAULT_FIRESTORE_TIMEOUT_SECONDS = 10.0
 
 
+# Each webhook's resources are named after the events topic and the webhook
+# (terraform/events.tf names them the same way; a test holds the two together).
+def webhook_subscription_name(events_topic: str, webhook: str) -> str:
+    """The push subscription that delivers the events topic to one webhook."""
+    return f"{events_topic}-{webhook}"
+
+
+def webhook_dead_letter_name(events_topic: str, webhook: str) -> str:
+    """The webhook's dead-letter topic, and the pull subscription that keeps its letters."""
+    return f"{events_topic}-{webhook}-dead-letter"
+
+
+def webhook_replay_name(events_topic: str, webhook: str) -> str:
+    """The topic ``orders-dlq replay`` sends a webhook's dead letters to, and its subscription."""
+    return f"{events_topic}-{webhook}-replay"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     project_id: str
     orders_topic: str = DEFAULT_ORDERS_TOPIC
+    events_topic: str = DEFAULT_EVENTS_TOPIC
     firestore_database: str = DEFAULT_FIRESTORE_DATABASE
     publish_timeout_seconds: float = DEFAULT_PUBLISH_TIMEOUT_SECONDS
     firestore_timeout_seconds: float = DEFAULT_FIRESTORE_TIMEOUT_SECONDS
@@ -35,6 +54,10 @@ class Settings:
     @property
     def orders_topic_path(self) -> str:
         return f"projects/{self.project_id}/topics/{self.orders_topic}"
+
+    @property
+    def events_topic_path(self) -> str:
+        return f"projects/{self.project_id}/topics/{self.events_topic}"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +68,7 @@ class Settings:
         return cls(
             project_id=project_id,
             orders_topic=env.get("ORDERS_TOPIC", DEFAULT_ORDERS_TOPIC),
+            events_topic=env.get("EVENTS_TOPIC", DEFAULT_EVENTS_TOPIC),
             firestore_database=env.get("FIRESTORE_DATABASE", DEFAULT_FIRESTORE_DATABASE),
             publish_timeout_seconds=_positive_float(
                 env, "PUBLISH_TIMEOUT_SECONDS", DEFAULT_PUBLISH_TIMEOUT_SECONDS

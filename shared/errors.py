@@ -67,3 +67,7 @@ def one_line(exc: BaseException, *, limit: int = ONE_LINE_LIMIT, named: bool = T
     if text and text != name:
         line = f"{name}: {text}" if named else text
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class LostRace(CustomerOrderEventsError):
+    """Someone wrote the document since it was read: read it again and decide again."""

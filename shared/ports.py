@@ -1,4 +1,4 @@
-"""The ports of the application: publishing an accepted order, and storing and reading orders.
+"""The ports of the application: publishing orders and events, and storing and reading orders.
 
 Each has a Google adapter (:mod:`shared.adapters.pubsub`, :mod:`shared.adapters.firestore`)
 and an in-memory one for unit tests (:mod:`shared.adapters.memory`).
@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import abc
 
-from shared.domain.conflict import Verdict
+from shared.domain.events import OrderEvent
 from shared.domain.messages import OrderMessage
-from shared.domain.stored_order import OrderSummary, StoredOrder
+from shared.domain.stored_order import (
+    OrderRecord,
+    OrderSummary,
+    Revision,
+    StoredOrder,
+    StoredVersion,
+)
 
 
 class OrderPublisher(abc.ABC):
@@ -19,17 +25,34 @@ class OrderPublisher(abc.ABC):
         """Publish and wait for the confirmation; the message id, or :class:`PublishFailed`."""
 
 
-class OrderStore(abc.ABC):
+class EventPublisher(abc.ABC):
     @abc.abstractmethod
-    def upsert_if_newer(self, message: OrderMessage) -> Verdict:
-        """Store ``message`` atomically unless the stored version is as great or greater.
+    def publish(self, event: OrderEvent) -> str:
+        """Publish to the events topic and wait for the confirmation, as :class:`OrderPublisher`."""
 
-        :class:`StoreUnavailable` when it may work later, :class:`StoreRefused` when never.
-        """
+
+class OrderStore(abc.ABC):
+    """Reads and conditional writes of one document per order.
+
+    Every call raises :class:`StoreUnavailable` when it may work later; a write
+    :class:`StoreRefused` when it never will.
+    """
+
+    @abc.abstractmethod
+    def read_version(self, business_unit_id: str, customer_order_id: str) -> StoredVersion | None:
+        """The stored version of an order (a few fields, never the body), or ``None``."""
 
     @abc.abstractmethod
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
-        """The stored version of an order, or ``None``; :class:`StoreUnavailable` if unreachable."""
+        """The whole stored order, or ``None``."""
+
+    @abc.abstractmethod
+    def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
+        """Store ``record`` as the order's document, on a condition.
+
+        ``replacing=None``: only if no document exists; otherwise only if the
+        document is still at that revision. :class:`LostRace` when the condition fails.
+        """
 
     @abc.abstractmethod
     def find_by_customer(

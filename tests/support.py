@@ -20,6 +20,8 @@ from shared.domain.http import HttpResponse
 from shared.domain.jsonbody import dump_json
 from shared.domain.messages import OrderMessage
 from shared.domain.problems import PROBLEM_CONTENT_TYPE
+from shared.optimistic import OptimisticWriter
+from shared.ports import OrderStore
 from shared.tools.devstack import (
     LocalStack,
     free_ports,
@@ -28,6 +30,7 @@ from shared.tools.devstack import (
     stop_process_group,
 )
 from shared.tools.functions import LOOPBACK, function_command
+from shared.versions import Applied, apply_version
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -68,6 +71,13 @@ def order_message(
         customer_id=order["customerId"],
         status=order["status"],
     )
+
+
+def store_message(
+    store: OrderStore, message: OrderMessage, writes: OptimisticWriter | None = None
+) -> Applied:
+    """Apply ``message`` to ``store`` under the conflict rule, as the processor does."""
+    return apply_version(message, store, writes or OptimisticWriter())
 
 
 class LogRecorder(logging.Handler):

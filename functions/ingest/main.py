@@ -14,11 +14,15 @@ from shared import log
 from shared.api.oms import oms_api
 from shared.api.service import ApiService
 from shared.config import Settings
-from shared.domain.conflict import Verdict
 from shared.domain.http import HttpRequest, HttpResponse, discard_rest
-from shared.domain.messages import OrderMessage
 from shared.domain.problems import problem
-from shared.domain.stored_order import OrderSummary, StoredOrder
+from shared.domain.stored_order import (
+    OrderRecord,
+    OrderSummary,
+    Revision,
+    StoredOrder,
+    StoredVersion,
+)
 from shared.lazy import Lazy
 from shared.ports import OrderStore
 
@@ -44,11 +48,14 @@ class _StoreOnFirstRead(OrderStore):
 
         return FirestoreOrderStore.from_settings(settings)
 
-    def upsert_if_newer(self, message: OrderMessage) -> Verdict:
-        return self._store.get().upsert_if_newer(message)
+    def read_version(self, business_unit_id: str, customer_order_id: str) -> StoredVersion | None:
+        return self._store.get().read_version(business_unit_id, customer_order_id)
 
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         return self._store.get().get(business_unit_id, customer_order_id)
+
+    def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
+        self._store.get().write(record, replacing=replacing)
 
     def find_by_customer(
         self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 
-from shared.domain.conflict import Verdict, decide
+from shared.domain.events import OrderEvent
 from shared.domain.messages import OrderMessage
-from shared.domain.stored_order import OrderSummary, StoredOrder
-from shared.errors import PublishFailed
-from shared.ports import OrderPublisher, OrderStore
+from shared.domain.stored_order import (
+    OrderRecord,
+    OrderSummary,
+    Revision,
+    StoredOrder,
+    StoredVersion,
+)
+from shared.errors import LostRace, PublishFailed
+from shared.ports import EventPublisher, OrderPublisher, OrderStore
 
 
 class InMemoryOrderPublisher(OrderPublisher):
@@ -29,37 +36,56 @@ class InMemoryOrderPublisher(OrderPublisher):
             return str(next(self._ids))
 
 
+class InMemoryEventPublisher(EventPublisher):
+    """Records the events that would have been published."""
+
+    def __init__(self) -> None:
+        self.published: list[OrderEvent] = []
+        self.fail_with: Exception | None = None
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def publish(self, event: OrderEvent) -> str:
+        if self.fail_with is not None:
+            raise PublishFailed(str(self.fail_with)) from self.fail_with
+        with self._lock:
+            self.published.append(event)
+            return str(next(self._ids))
+
+
 class InMemoryOrderStore(OrderStore):
-    """The conflict rule over a dict."""
+    """Documents in a dict, each with a revision counter for the conditional write."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._orders: dict[tuple[str, str], StoredOrder] = {}
+        self._revisions = itertools.count(1)
 
-    def upsert_if_newer(self, message: OrderMessage) -> Verdict:
-        key = (message.business_unit_id, message.customer_order_id)
-        with self._lock:
-            stored = self._orders.get(key)
-            verdict = decide(message.version, stored.version if stored else None)
-            if verdict.writes:
-                self._orders[key] = StoredOrder(
-                    business_unit_id=message.business_unit_id,
-                    customer_order_id=message.customer_order_id,
-                    body=message.body,
-                    customer_id=message.customer_id,
-                    status=message.status,
-                    body_sha256=message.body_sha256,
-                    source_version=message.source_version,
-                    received_at=message.received_at,
-                    correlation_id=message.correlation_id,
-                    message_id=message.message_id,
-                    processed_at=message.received_at,
-                )
-            return verdict
+    def read_version(self, business_unit_id: str, customer_order_id: str) -> StoredVersion | None:
+        stored = self.get(business_unit_id, customer_order_id)
+        if stored is None:
+            return None
+        assert stored.revision is not None
+        return StoredVersion(stored.version, stored.created_at, stored.revision)
 
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         with self._lock:
             return self._orders.get((business_unit_id, customer_order_id))
+
+    def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
+        key = (record.business_unit_id, record.customer_order_id)
+        with self._lock:
+            current = self._orders.get(key)
+            if (current.revision if current else None) != replacing:
+                raise LostRace(f"the document is at {current.revision if current else None}")
+            fields = {
+                field.name: getattr(record, field.name) for field in dataclasses.fields(record)
+            }
+            self._orders[key] = StoredOrder(
+                **fields,
+                processed_at=record.received_at,
+                revision=Revision(next(self._revisions)),
+            )
 
     def find_by_customer(
         self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None

@@ -27,9 +27,14 @@ def order_location(business_unit_id: str, customer_order_id: str) -> str:
     )
 
 
+def collection_location(business_unit_id: str) -> str:
+    """The API path of a business unit's orders: the ``source`` of their events."""
+    return f"/{BUSINESS_UNITS}/{quote(business_unit_id, safe='')}/{CUSTOMER_ORDERS}"
+
+
 def search_location(business_unit_id: str) -> str:
     """The API path of the search by customer in one business unit."""
-    return f"/{BUSINESS_UNITS}/{quote(business_unit_id, safe='')}/{CUSTOMER_ORDERS}:search"
+    return f"{collection_location(business_unit_id)}:search"
 
 
 def collection_path(business_unit_id: str) -> str:

@@ -11,6 +11,8 @@ status        string     projected from the body, for the search's answer
 bodySha256    string     hex SHA-256 of ``body``: the GET's strong ETag
 sourceVersion  integer   the OMS's version of the order, or null (the conflict rule)
 receivedAt    timestamp  when ingest accepted this version (the conflict rule)
+createdAt     timestamp  the receivedAt of the order's first stored version (kept by every
+                         later version: the event of a version says created or updated)
 correlationId string     the id of the PUT that carried this version
 messageId     string     the Pub/Sub message that carried it
 processedAt   timestamp  the commit time, set by Firestore
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
 from shared.domain.conflict import Version
@@ -35,9 +36,7 @@ from shared.domain.limits import (
     FIRESTORE_MAX_FIELD_VALUE_BYTES,
     MAX_CORRELATION_ID_BYTES,
 )
-
-if TYPE_CHECKING:
-    from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrderMessage
 
 BODY = "body"
 CUSTOMER_ID = "customerId"
@@ -45,6 +44,7 @@ STATUS = "status"
 BODY_SHA256 = "bodySha256"
 SOURCE_VERSION = "sourceVersion"
 RECEIVED_AT = "receivedAt"
+CREATED_AT = "createdAt"
 CORRELATION_ID = "correlationId"
 MESSAGE_ID = "messageId"
 PROCESSED_AT = "processedAt"
@@ -56,6 +56,7 @@ FIELDS = (
     BODY_SHA256,
     SOURCE_VERSION,
     RECEIVED_AT,
+    CREATED_AT,
     CORRELATION_ID,
     MESSAGE_ID,
     PROCESSED_AT,
@@ -63,8 +64,8 @@ FIELDS = (
 INDEXED_FIELDS = (CUSTOMER_ID,)
 # What the search reads of each match: never the body.
 SUMMARY_FIELDS = (CUSTOMER_ID, STATUS)
-# What the conflict rule reads of the stored version.
-VERSION_FIELDS = (SOURCE_VERSION, RECEIVED_AT)
+# What the conflict rule reads of the stored version, and what a new version keeps of it.
+VERSION_FIELDS = (SOURCE_VERSION, RECEIVED_AT, CREATED_AT)
 
 # Pub/Sub message ids are decimal strings of about 16 digits; this bounds them generously.
 MAX_MESSAGE_ID_BYTES = 100
@@ -76,7 +77,30 @@ _NAME_OVERHEAD_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
-class StoredOrder:
+class Revision:
+    """Which write of a document a read saw, in the store's own terms (Firestore: its update time).
+
+    A write that replaces a document is conditional on it: when someone else wrote
+    the document since, the write fails with :class:`~shared.errors.LostRace`.
+    """
+
+    token: object
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """What the conflict rule reads of a stored order: its version, and what a new one keeps."""
+
+    version: Version
+    # None for documents written before createdAt existed.
+    created_at: datetime | None
+    revision: Revision
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """One version of an order as it is written: every stored field but those the store sets."""
+
     business_unit_id: str
     customer_order_id: str
     body: bytes
@@ -87,11 +111,40 @@ class StoredOrder:
     received_at: datetime
     correlation_id: str
     message_id: str
-    processed_at: datetime | None
+    created_at: datetime | None
 
     @property
     def version(self) -> Version:
         return Version(self.received_at, self.source_version)
+
+    @property
+    def is_first_version(self) -> bool:
+        return self.created_at == self.received_at
+
+    @classmethod
+    def of_message(cls, message: OrderMessage, previous: StoredVersion | None) -> OrderRecord:
+        """The record of the version ``message`` carries, over the ``previous`` stored one."""
+        return cls(
+            business_unit_id=message.business_unit_id,
+            customer_order_id=message.customer_order_id,
+            body=message.body,
+            customer_id=message.customer_id,
+            status=message.status,
+            body_sha256=message.body_sha256,
+            source_version=message.source_version,
+            received_at=message.received_at,
+            correlation_id=message.correlation_id,
+            message_id=message.message_id,
+            created_at=message.received_at if previous is None else previous.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOrder(OrderRecord):
+    """A record as read back, with what the store set: the commit time and the revision."""
+
+    processed_at: datetime | None = None
+    revision: Revision | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +189,7 @@ def document_size(
         BODY_SHA256: SHA256_HEX_BYTES + 1,
         SOURCE_VERSION: _INTEGER_BYTES,
         RECEIVED_AT: _TIMESTAMP_BYTES,
+        CREATED_AT: _TIMESTAMP_BYTES,
         CORRELATION_ID: MAX_CORRELATION_ID_BYTES + 1,
         MESSAGE_ID: message_id_bytes + 1,
         PROCESSED_AT: _TIMESTAMP_BYTES,

@@ -1,4 +1,4 @@
-"""The local stack: both emulators, the topics and subscriptions, and both functions.
+"""The local stack: both emulators, the topics and subscriptions, the functions and a webhook.
 
 ``make dev`` runs ``python -m shared.tools.devstack`` in the foreground on the
 documented ports; the test suite starts the same stack on free ports through
@@ -29,12 +29,18 @@ from typing import Any, TextIO
 from shared.config import (
     DEFAULT_DEAD_LETTER_SUBSCRIPTION,
     DEFAULT_DEAD_LETTER_TOPIC,
+    DEFAULT_EVENTS_TOPIC,
     DEFAULT_MAX_DELIVERY_ATTEMPTS,
     DEFAULT_ORDERS_TOPIC,
     DEFAULT_PROCESSOR_SUBSCRIPTION,
+    webhook_dead_letter_name,
+    webhook_replay_name,
+    webhook_subscription_name,
 )
+from shared.domain.events import subscription_filter
 from shared.tools.devstatus import StatusBoard
 from shared.tools.errors import StackError
+from shared.tools.filter_bridge import Route, filter_bridge, parse_filter
 from shared.tools.functions import LOOPBACK, REPO_ROOT, function_command
 
 DEFAULT_PROJECT_ID = "demo-customer-orders"
@@ -48,13 +54,41 @@ DEFAULT_STATUS_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
+class LocalWebhook:
+    """A webhook of the local receiver (``/webhooks/{name}``), subscribed to the events topic.
+
+    Subscribed as Terraform subscribes a deployed webhook: pushed with payload
+    unwrapping, ordered, dead-lettered, with a replay topic; a business-unit list
+    becomes the subscription's filter, applied by the filter bridge.
+    """
+
+    name: str
+    business_units: tuple[str, ...] = ()
+    # The emulator never dead-letters from an ordered subscription (docs/platform.md):
+    # the dead-letter tests subscribe unordered.
+    ordered: bool = True
+    max_delivery_attempts: int = DEFAULT_MAX_DELIVERY_ATTEMPTS
+
+    @property
+    def filter(self) -> str | None:
+        return subscription_filter(self.business_units)
+
+
+DEFAULT_WEBHOOKS = (LocalWebhook("local"),)
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project_id: str = DEFAULT_PROJECT_ID
     pubsub_port: int = 8085
     firestore_port: int = 8086
     ingest_port: int = 8080
     processor_port: int = 8081
+    receiver_port: int = 8090
+    bridge_port: int = 8091
     orders_topic: str = DEFAULT_ORDERS_TOPIC
+    events_topic: str = DEFAULT_EVENTS_TOPIC
+    webhooks: tuple[LocalWebhook, ...] = DEFAULT_WEBHOOKS
     processor_subscription: str = DEFAULT_PROCESSOR_SUBSCRIPTION
     dead_letter_topic: str = DEFAULT_DEAD_LETTER_TOPIC
     dead_letter_subscription: str = DEFAULT_DEAD_LETTER_SUBSCRIPTION
@@ -73,17 +107,21 @@ class StackConfig:
             firestore_port=_port_of(env.get("FIRESTORE_EMULATOR_HOST"), 8086),
             ingest_port=int(env.get("INGEST_PORT", "8080")),
             processor_port=int(env.get("PROCESSOR_PORT", "8081")),
+            receiver_port=int(env.get("RECEIVER_PORT", "8090")),
+            bridge_port=int(env.get("BRIDGE_PORT", "8091")),
         )
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:
         """A stack that cannot collide with ``make dev`` or another test run."""
-        ports = free_ports(4)
+        ports = free_ports(6)
         return cls(
             pubsub_port=ports[0],
             firestore_port=ports[1],
             ingest_port=ports[2],
             processor_port=ports[3],
+            receiver_port=ports[4],
+            bridge_port=ports[5],
             **overrides,
         )
 
@@ -102,6 +140,24 @@ class StackConfig:
     @property
     def processor_url(self) -> str:
         return f"http://{LOOPBACK}:{self.processor_port}"
+
+    @property
+    def receiver_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.receiver_port}"
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.bridge_port}"
+
+    def webhook_url(self, webhook: LocalWebhook) -> str:
+        """Where the webhook receives its events: the local receiver."""
+        return f"{self.receiver_url}/webhooks/{webhook.name}"
+
+    def push_endpoint(self, webhook: LocalWebhook) -> str:
+        """Where its subscription pushes: the webhook, or the filter bridge before it."""
+        if webhook.filter is None:
+            return self.webhook_url(webhook)
+        return f"{self.bridge_url}/{webhook.name}"
 
     def emulator_env(self) -> dict[str, str]:
         return {
@@ -175,6 +231,7 @@ class LocalStack:
         self.config = config
         self._on_function_line = on_function_line
         self._processes: list[_Process] = []
+        self._bridge = contextlib.ExitStack()
         self._gcloud_config = tempfile.TemporaryDirectory(prefix="devstack-gcloud-")
 
     def __enter__(self) -> LocalStack:
@@ -197,6 +254,8 @@ class LocalStack:
                 config.firestore_port,
                 config.ingest_port,
                 config.processor_port,
+                config.receiver_port,
+                *([config.bridge_port] if self._bridge_routes() else []),
             )
             if is_listening(port)
         ]
@@ -204,14 +263,39 @@ class LocalStack:
             raise StackError(
                 f"port(s) {', '.join(map(str, busy))} on {LOOPBACK} are already in use; "
                 "is another `make dev` running? Stop it or override the ports "
-                "(PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, INGEST_PORT, PROCESSOR_PORT)"
+                "(PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, INGEST_PORT, PROCESSOR_PORT, "
+                "RECEIVER_PORT, BRIDGE_PORT)"
             )
         config.log_dir.mkdir(parents=True, exist_ok=True)
         self.start_pubsub_emulator()
         self.start_firestore_emulator()
         self.create_resources()
+        self.start_receiver()
+        self.start_bridge()
         self.start_function("ingest")
         self.start_function("processor")
+
+    def start_receiver(self) -> None:
+        """The webhook receiver, in a process of its own like a real webhook."""
+        argv = [
+            sys.executable, "-m", "shared.tools.webhook_receiver",
+            f"--port={self.config.receiver_port}",
+        ]  # fmt: skip
+        self._spawn("webhook-receiver", argv, self.function_env(), to_log=False)
+        self._wait_until_listening("webhook-receiver", self.config.receiver_port)
+
+    def _bridge_routes(self) -> dict[str, Route]:
+        return {
+            webhook.name: Route(self.config.webhook_url(webhook), parse_filter(webhook.filter))
+            for webhook in self.config.webhooks
+            if webhook.filter is not None
+        }
+
+    def start_bridge(self) -> None:
+        """Pub/Sub's filters, which the emulator ignores, for the webhooks that have one."""
+        routes = self._bridge_routes()
+        if routes:
+            self._bridge.enter_context(filter_bridge(self.config.bridge_port, routes))
 
     def _gcloud_env(self) -> dict[str, str]:
         return {
@@ -257,23 +341,21 @@ class LocalStack:
 
     def create_resources(self) -> None:
         config = self.config
-        base = f"http://{config.pubsub_host}/v1/projects/{config.project_id}"
-        dead_letter_topic = f"projects/{config.project_id}/topics/{config.dead_letter_topic}"
-        self._put(f"{base}/topics/{config.orders_topic}", {})
-        self._put(f"{base}/topics/{config.dead_letter_topic}", {})
+        self._put(self._topic_url(config.orders_topic), {})
+        self._put(self._topic_url(config.dead_letter_topic), {})
         self._put(
-            f"{base}/subscriptions/{config.dead_letter_subscription}",
-            {"topic": dead_letter_topic, "ackDeadlineSeconds": 60},
+            self._subscription_url(config.dead_letter_subscription),
+            {"topic": self._topic(config.dead_letter_topic), "ackDeadlineSeconds": 60},
         )
         self._put(
-            f"{base}/subscriptions/{config.processor_subscription}",
+            self._subscription_url(config.processor_subscription),
             {
-                "topic": f"projects/{config.project_id}/topics/{config.orders_topic}",
+                "topic": self._topic(config.orders_topic),
                 "pushConfig": {"pushEndpoint": f"{config.processor_url}/"},
                 "ackDeadlineSeconds": LOCAL_ACK_DEADLINE_SECONDS,
                 "enableMessageOrdering": True,
                 "deadLetterPolicy": {
-                    "deadLetterTopic": dead_letter_topic,
+                    "deadLetterTopic": self._topic(config.dead_letter_topic),
                     "maxDeliveryAttempts": config.max_delivery_attempts,
                 },
                 "retryPolicy": {
@@ -282,6 +364,56 @@ class LocalStack:
                 },
             },
         )
+        self._put(self._topic_url(config.events_topic), {})
+        for webhook in config.webhooks:
+            self.subscribe_webhook(webhook)
+
+    def subscribe_webhook(self, webhook: LocalWebhook) -> None:
+        """The webhook's subscription, dead-letter topic and queue, and replay topic."""
+        config = self.config
+        dead_letter = webhook_dead_letter_name(config.events_topic, webhook.name)
+        replay = webhook_replay_name(config.events_topic, webhook.name)
+        self._put(self._topic_url(dead_letter), {})
+        self._put(
+            self._subscription_url(dead_letter),
+            {"topic": self._topic(dead_letter), "ackDeadlineSeconds": 60},
+        )
+        self._put(self._topic_url(replay), {})
+        for topic, subscription in (
+            (config.events_topic, webhook_subscription_name(config.events_topic, webhook.name)),
+            (replay, replay),
+        ):
+            body: dict[str, Any] = {
+                "topic": self._topic(topic),
+                # The emulator signs no OIDC token; it is set as in production all the same.
+                "pushConfig": {
+                    "pushEndpoint": config.push_endpoint(webhook),
+                    "noWrapper": {"writeMetadata": True},
+                },
+                "ackDeadlineSeconds": LOCAL_ACK_DEADLINE_SECONDS,
+                "enableMessageOrdering": webhook.ordered,
+                "deadLetterPolicy": {
+                    "deadLetterTopic": self._topic(dead_letter),
+                    "maxDeliveryAttempts": webhook.max_delivery_attempts,
+                },
+            }
+            if webhook.filter is not None:
+                body["filter"] = webhook.filter
+            if webhook.ordered:
+                body["retryPolicy"] = {
+                    "minimumBackoff": LOCAL_RETRY_MINIMUM_BACKOFF,
+                    "maximumBackoff": LOCAL_RETRY_MAXIMUM_BACKOFF,
+                }
+            self._put(self._subscription_url(subscription), body)
+
+    def _topic(self, name: str) -> str:
+        return f"projects/{self.config.project_id}/topics/{name}"
+
+    def _topic_url(self, name: str) -> str:
+        return f"http://{self.config.pubsub_host}/v1/{self._topic(name)}"
+
+    def _subscription_url(self, name: str) -> str:
+        return f"http://{self.config.pubsub_host}/v1/projects/{self.config.project_id}/subscriptions/{name}"
 
     @staticmethod
     def _put(url: str, body: Mapping[str, Any]) -> None:
@@ -294,6 +426,7 @@ class LocalStack:
             **os.environ,
             **self.config.emulator_env(),
             "ORDERS_TOPIC": self.config.orders_topic,
+            "EVENTS_TOPIC": self.config.events_topic,
             "PYTHONUNBUFFERED": "1",
             **self.config.function_env,
         }
@@ -372,6 +505,7 @@ class LocalStack:
         for process in reversed(self._processes):
             self._terminate(process)
         self._processes.clear()
+        self._bridge.close()
         self._gcloud_config.cleanup()
 
     @staticmethod
@@ -465,6 +599,18 @@ def main(argv: list[str] | None = None) -> int:
             stack.stop()
 
 
+def _webhooks(config: StackConfig) -> str:
+    return ", ".join(
+        f"{config.webhook_url(webhook)}"
+        + (
+            f" (business units {', '.join(webhook.business_units)})"
+            if webhook.business_units
+            else ""
+        )
+        for webhook in config.webhooks
+    )
+
+
 def _print_contract(config: StackConfig) -> None:
     print(
         f"""
@@ -474,6 +620,7 @@ customer-order-events local stack (project {config.project_id})
   Pub/Sub emulator    {config.pubsub_host}  topic {config.orders_topic}, \
 dead letters {config.dead_letter_topic} / {config.dead_letter_subscription}
   Firestore emulator  {config.firestore_host}  UI-less; GET {config.ingest_url}/business-units/...
+  events              topic {config.events_topic} -> {_webhooks(config)}
   emulator logs       {config.log_dir}
 export {" ".join(f"{k}={v}" for k, v in config.emulator_env().items())}
 A status line follows while anything happens (README "Operations").

@@ -6,10 +6,11 @@ shared/log.py). :class:`StatusBoard` echoes every line unchanged, counts those f
 every few seconds, when a count changed, prints one line::
 
     status: PUT 3 accepted, 1 refused, 0 503, 0 500 | orders 2 stored, 1 skipped, 0 failed \
-| backlog 0
+| backlog 0 | events 2 published, 2 delivered
 
 ``failed`` counts failed deliveries (each redelivery again), ``skipped`` duplicates and
-stale versions. The Pub/Sub emulator reports no backlog, so it is the accepted PUTs not
+stale versions; events are those the processor published and those the local webhook
+receiver accepted (a repeat counts again). The Pub/Sub emulator reports no backlog, so it is the accepted PUTs not
 yet stored or skipped; messages published around ingest (``orders-dlq replay``, a test's
 own publish) make it an estimate, never below zero.
 """
@@ -39,6 +40,8 @@ class Status:
     stored: int = 0
     skipped: int = 0
     failed_deliveries: int = 0
+    published: int = 0
+    delivered: int = 0
 
     @property
     def backlog(self) -> int:
@@ -48,7 +51,8 @@ class Status:
         return (
             f"status: PUT {self.accepted} accepted, {self.refused} refused, "
             f"{self.unavailable} 503, {self.failed_puts} 500 | orders {self.stored} stored, "
-            f"{self.skipped} skipped, {self.failed_deliveries} failed | backlog {self.backlog}"
+            f"{self.skipped} skipped, {self.failed_deliveries} failed | backlog {self.backlog} "
+            f"| events {self.published} published, {self.delivered} delivered"
         )
 
 
@@ -83,6 +87,10 @@ class StatusCounter:
                 if decision in _FAILED
                 else decision
             )
+        elif event == "publish":
+            key = "published"
+        elif event == "webhook" and found.get("outcome") == "delivered":
+            key = "delivered"
         else:
             return
         with self._lock:

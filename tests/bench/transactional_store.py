@@ -41,6 +41,7 @@ def _document(message: OrderMessage) -> dict[str, Any]:
         fields.BODY_SHA256: message.body_sha256,
         fields.SOURCE_VERSION: message.source_version,
         fields.RECEIVED_AT: message.received_at,
+        fields.CREATED_AT: message.received_at,
         fields.CORRELATION_ID: message.correlation_id,
         fields.MESSAGE_ID: message.message_id,
         fields.PROCESSED_AT: firestore.SERVER_TIMESTAMP,
@@ -70,7 +71,8 @@ class TransactionalUpsert:
             snapshot = ref.get(
                 field_paths=fields.VERSION_FIELDS, transaction=transaction, timeout=self._timeout
             )
-            verdict = decide(message.version, version_of(snapshot))
+            stored = version_of(snapshot)
+            verdict = decide(message.version, None if stored is None else stored.version)
             if verdict.writes:
                 transaction.set(ref, _document(message))
             return verdict

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from shared.adapters.firestore import FirestoreOrderStore
 from shared.domain.conflict import Decision
 from shared.domain.messages import OrderMessage
-from tests.support import order_message, stored_document, unique_id
+from shared.optimistic import OptimisticWriter
+from tests.support import order_message, store_message, stored_document, unique_id
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -94,7 +95,7 @@ def test_any_delivery_order_ends_with_the_greatest_and_never_goes_back(
     greatest: Pair | None = None
     for index in sequence:
         pair = versions[index]
-        decision = store.upsert_if_newer(_message(order_id, pair, index)).decision
+        decision = store_message(store, _message(order_id, pair, index)).verdict.decision
         if greatest is None or _rank(pair) > _rank(greatest):
             assert decision is Decision.WRITE
             greatest = pair
@@ -126,6 +127,8 @@ def test_concurrent_deliveries_end_with_the_greatest_and_never_go_back(
     # overlap with the live stream.
     versions, sequence = case
     order_id = unique_id("PROP")
+    # One instance's writer: its writers of the order take turns, as in the processor.
+    writer = OptimisticWriter()
     seen: list[tuple[Pair, str]] = []
     stop = threading.Event()
     watcher = threading.Thread(
@@ -136,7 +139,11 @@ def test_concurrent_deliveries_end_with_the_greatest_and_never_go_back(
         with ThreadPoolExecutor(max_workers=len(sequence)) as pool:
             verdicts = list(
                 pool.map(
-                    lambda index: store.upsert_if_newer(_message(order_id, versions[index], index)),
+                    lambda index: (
+                        store_message(
+                            store, _message(order_id, versions[index], index), writer
+                        ).verdict
+                    ),
                     sequence,
                 )
             )

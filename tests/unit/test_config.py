@@ -17,13 +17,14 @@ def test_every_setting_is_read_from_its_variable() -> None:
         {
             "GOOGLE_CLOUD_PROJECT": "p",
             "ORDERS_TOPIC": "t",
+            "EVENTS_TOPIC": "e",
             "FIRESTORE_DATABASE": "orders",
             "PUBLISH_TIMEOUT_SECONDS": "2.5",
             "FIRESTORE_TIMEOUT_SECONDS": "4",
             "RETRY_AFTER_SECONDS": "9",
         }
     )
-    assert settings == Settings("p", "t", "orders", 2.5, 4.0, 9)
+    assert settings == Settings("p", "t", "e", "orders", 2.5, 4.0, 9)
 
 
 @pytest.mark.parametrize(

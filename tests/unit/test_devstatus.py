@@ -62,6 +62,9 @@ def test_the_counter_reads_the_fields_the_functions_append(
             ("processor", {"event": "process", "decision": "duplicate", "rule": "receivedAt"}),
             ("processor", {"event": "process", "decision": "unavailable"}),
             ("processor", {"event": "process", "decision": "undecodable"}),
+            ("processor", {"event": "publish", "eventType": "customer-order.created"}),
+            ("webhook", {"event": "webhook", "outcome": "delivered"}),
+            ("webhook", {"event": "webhook", "outcome": "failed"}),
         ],
     )  # fmt: skip
     counter = StatusCounter()
@@ -75,10 +78,12 @@ def test_the_counter_reads_the_fields_the_functions_append(
         stored=1,
         skipped=1,
         failed_deliveries=2,
+        published=1,
+        delivered=1,
     )
     assert counter.status().line() == (
         "status: PUT 2 accepted, 1 refused, 1 503, 1 500 | orders 1 stored, 1 skipped, "
-        "2 failed | backlog 0"
+        "2 failed | backlog 0 | events 1 published, 1 delivered"
     )
 
 
@@ -108,6 +113,6 @@ def test_the_board_echoes_every_line_and_prints_the_status_only_when_it_changed(
     assert out.getvalue().splitlines() == [
         line.rstrip(),
         b"status: PUT 1 accepted, 0 refused, 0 503, 0 500 | orders 0 stored, 0 skipped, "
-        b"0 failed | backlog 1",
+        b"0 failed | backlog 1 | events 0 published, 0 delivered",
         b"\xff not utf-8",
     ]

@@ -18,7 +18,7 @@ from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import StoredOrder
 from shared.errors import StoreUnavailable
-from tests.support import order_body, order_message, problem_of, recorded_logs
+from tests.support import order_body, order_message, problem_of, recorded_logs, store_message
 
 PATH = "/business-units/BU1/customer-orders/CO-1"
 
@@ -256,7 +256,7 @@ def test_get_returns_the_stored_body_byte_for_byte_with_its_digest(
 ) -> None:
     received_at = datetime(2026, 11, 29, 22, 0, 1, 500000, tzinfo=UTC)
     message = order_message("BU1", "CO-1", received_at)
-    store.upsert_if_newer(message)
+    store_message(store, message)
     response = service.handle(HttpRequest("GET", PATH))
     assert response.status == 200
     assert response.body == message.body
@@ -274,7 +274,7 @@ def test_get_with_if_none_match_answers_304_for_the_stored_version(
     service: ApiService, store: InMemoryOrderStore, if_none_match: str, status: int
 ) -> None:
     message = order_message("BU1", "CO-1", datetime(2026, 11, 29, tzinfo=UTC))
-    store.upsert_if_newer(message)
+    store_message(store, message)
     etag = f'"{message.body_sha256}"'
     request = HttpRequest("GET", PATH, headers={"if-none-match": if_none_match.format(etag=etag)})
     response = service.handle(request)
@@ -330,7 +330,7 @@ def test_a_source_version_travels_with_the_message_and_get_answers_it(
     [message] = publisher.published
     assert message.source_version == 17
     assert message.attributes["sourceVersion"] == "17"
-    store.upsert_if_newer(message)
+    store_message(store, message)
     assert service.handle(HttpRequest("GET", PATH)).headers["Source-Version"] == "17"
 
 
@@ -340,7 +340,7 @@ def test_an_unversioned_order_has_no_source_version_anywhere(
     assert _put_with(service, {}).status == 202
     [message] = publisher.published
     assert "sourceVersion" not in message.attributes
-    store.upsert_if_newer(message)
+    store_message(store, message)
     assert "Source-Version" not in service.handle(HttpRequest("GET", PATH)).headers
 
 

@@ -1,3 +1,5 @@
+"""The processor's decisions and events, with the in-memory adapters."""
+
 from __future__ import annotations
 
 import base64
@@ -9,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.memory import InMemoryOrderStore
+from shared.adapters.memory import InMemoryEventPublisher, InMemoryOrderStore
+from shared.domain import events
 from shared.domain.conflict import Decision, Rule, Verdict
 from shared.domain.messages import OrderMessage
-from shared.errors import StoreRefused, StoreUnavailable, UndecodableMessage
-from shared.processor import process_push
+from shared.domain.stored_order import OrderRecord, Revision, StoredVersion
+from shared.errors import PublishFailed, StoreRefused, StoreUnavailable, UndecodableMessage
+from shared.processor import Processor
 from tests.support import LogRecorder, order_message, recorded_logs
 
 T0 = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
@@ -33,11 +37,29 @@ def version(status: str, received_at: datetime) -> OrderMessage:
     return order_message("BU1", "CO-1", received_at, status=status)
 
 
-def test_the_first_version_is_stored_with_its_message_id() -> None:
-    store = InMemoryOrderStore()
-    assert process_push(push_data(version("CREATED", T0)), "m-1", store) == Verdict(
-        Decision.WRITE, Rule.FIRST
-    )
+@pytest.fixture
+def store() -> InMemoryOrderStore:
+    return InMemoryOrderStore()
+
+
+@pytest.fixture
+def published() -> InMemoryEventPublisher:
+    return InMemoryEventPublisher()
+
+
+@pytest.fixture
+def processor(store: InMemoryOrderStore, published: InMemoryEventPublisher) -> Processor:
+    return Processor(store, published)
+
+
+def process(processor: Processor, message: OrderMessage, message_id: str) -> Verdict:
+    return processor.process(push_data(message), message_id)
+
+
+def test_the_first_version_is_stored_with_its_message_id(
+    processor: Processor, store: InMemoryOrderStore
+) -> None:
+    assert process(processor, version("CREATED", T0), "m-1") == Verdict(Decision.WRITE, Rule.FIRST)
     stored = store.get("BU1", "CO-1")
     assert stored is not None
     assert stored.status == "CREATED"
@@ -45,14 +67,15 @@ def test_the_first_version_is_stored_with_its_message_id() -> None:
     assert stored.message_id == "m-1"
 
 
-def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
-    store = InMemoryOrderStore()
-    process_push(push_data(version("CREATED", T0)), "m-1", store)
+def test_newer_overwrites_and_older_or_equal_are_skipped(
+    processor: Processor, store: InMemoryOrderStore
+) -> None:
+    process(processor, version("CREATED", T0), "m-1")
     later = T0 + timedelta(seconds=1)
     decisions = [
-        process_push(push_data(version("PAID", later)), "m-2", store).decision,
-        process_push(push_data(version("CREATED", T0)), "m-3", store).decision,
-        process_push(push_data(version("PAID", later)), "m-4", store).decision,
+        process(processor, version("PAID", later), "m-2").decision,
+        process(processor, version("CREATED", T0), "m-3").decision,
+        process(processor, version("PAID", later), "m-4").decision,
     ]
     assert decisions == [Decision.WRITE, Decision.SKIP_STALE, Decision.SKIP_DUPLICATE]
     stored = store.get("BU1", "CO-1")
@@ -61,11 +84,12 @@ def test_newer_overwrites_and_older_or_equal_are_skipped() -> None:
 
 
 def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered(
-    errors_logged: LogRecorder,
+    errors_logged: LogRecorder, processor: Processor, published: InMemoryEventPublisher
 ) -> None:
     event_data = {"message": {"data": "e30=", "attributes": {"customerOrderId": "CO-9"}}}
     with pytest.raises(UndecodableMessage):
-        process_push(event_data, "m-1", InMemoryOrderStore())
+        processor.process(event_data, "m-1")
+    assert published.published == []
     [record] = errors_logged.records
     assert "m-1" in record.getMessage()
     # Logged with the ids it claims, so on-call can find it by order id.
@@ -76,24 +100,26 @@ def test_an_undecodable_message_raises_so_it_is_redelivered_then_dead_lettered(
     }
 
 
-def test_a_store_failure_raises_so_pubsub_redelivers() -> None:
+def test_a_store_failure_raises_so_pubsub_redelivers(published: InMemoryEventPublisher) -> None:
     class DownStore(InMemoryOrderStore):
-        def upsert_if_newer(self, message: OrderMessage) -> Verdict:
+        def read_version(self, business_unit_id: str, customer_order_id: str) -> StoredVersion:
             raise StoreUnavailable("firestore down")
 
     with pytest.raises(StoreUnavailable):
-        process_push(push_data(version("CREATED", T0)), "m-1", DownStore())
+        process(Processor(DownStore(), published), version("CREATED", T0), "m-1")
+    assert published.published == []
 
 
 def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
-    errors_logged: LogRecorder,
+    errors_logged: LogRecorder, published: InMemoryEventPublisher
 ) -> None:
     class RefusingStore(InMemoryOrderStore):
-        def upsert_if_newer(self, message: OrderMessage) -> Verdict:
+        def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
             raise StoreRefused("InvalidArgument: 400 maximum entity size is 1048576 bytes")
 
     with pytest.raises(StoreRefused):
-        process_push(push_data(version("CREATED", T0)), "m-1", RefusingStore())
+        process(Processor(RefusingStore(), published), version("CREATED", T0), "m-1")
+    assert published.published == []
     [record] = errors_logged.records
     line = record.getMessage()
     assert "refused for good" in line
@@ -119,8 +145,9 @@ def versioned(status: str, source_version: int | None, received_at: datetime) ->
     return dataclasses.replace(accepted, source_version=source_version, correlation_id=status)
 
 
-def test_versions_decide_before_arrival_and_each_line_says_which_rule_decided() -> None:
-    store = InMemoryOrderStore()
+def test_versions_decide_before_arrival_and_each_line_says_which_rule_decided(
+    processor: Processor, store: InMemoryOrderStore
+) -> None:
     later = T0 + timedelta(seconds=1)
     with recorded_logs() as logged:
         for message in (
@@ -129,16 +156,94 @@ def test_versions_decide_before_arrival_and_each_line_says_which_rule_decided() 
             versioned("UNVERSIONED", None, later),
             versioned("V2-AGAIN", 2, later),
         ):
-            process_push(push_data(message), f"m-{message.status}", store)
+            process(processor, message, f"m-{message.status}")
     stored = store.get("BU1", "CO-1")
     assert stored is not None
     assert (stored.status, stored.source_version) == ("V2-AGAIN", 2)
-    fields = [getattr(record, "json_fields", {}) for record in logged.records]
+    fields = [
+        getattr(record, "json_fields", {})
+        for record in logged.records
+        if getattr(record, "json_fields", {}).get("event") == "process"
+    ]
     assert [(f["correlationId"], f["decision"], f["rule"]) for f in fields] == [
         ("V2", "stored", "first"),
         ("V1-RETRIED-LATE", "stale", "sourceVersion"),
         ("UNVERSIONED", "stale", "sourceVersion"),
         ("V2-AGAIN", "stored", "receivedAt"),
     ]
-    assert "sourceVersion=1" in logged.records[1].getMessage()
+    assert "sourceVersion=1" in logged.lines()[2]
     assert all(isinstance(f.get("lagSeconds"), float) for f in fields if f["decision"] == "stored")
+
+
+def test_each_stored_version_is_announced_once_created_then_updated(
+    processor: Processor, published: InMemoryEventPublisher
+) -> None:
+    later = T0 + timedelta(seconds=1)
+    first, second = version("CREATED", T0), version("PAID", later)
+    process(processor, first, "m-1")
+    process(processor, second, "m-2")
+    process(processor, version("CREATED", T0 - timedelta(seconds=1)), "m-3")
+    [created, updated] = published.published
+    assert (created.type, created.data, created.time) == (events.CREATED, first.body, T0)
+    assert (updated.type, updated.data, updated.time) == (events.UPDATED, second.body, later)
+    assert created.id != updated.id
+    assert created.attributes[events.SUBJECT_ATTRIBUTE] == "CO-1"
+    assert created.attributes[events.SOURCE_ATTRIBUTE] == "/business-units/BU1/customer-orders"
+
+
+def test_a_redelivered_version_announces_the_same_event_again(
+    processor: Processor, published: InMemoryEventPublisher
+) -> None:
+    message = version("CREATED", T0)
+    process(processor, message, "m-1")
+    assert process(processor, message, "m-1").decision is Decision.SKIP_DUPLICATE
+    first, again = published.published
+    assert again == first
+    assert again.type == events.CREATED
+
+
+def test_a_failed_publish_leaves_the_version_stored_and_its_redelivery_announces_it(
+    processor: Processor, store: InMemoryOrderStore, published: InMemoryEventPublisher
+) -> None:
+    # The same state as a processor that died between its write and its publish.
+    message = version("CREATED", T0)
+    published.fail_with = RuntimeError("events topic unavailable")
+    with recorded_logs(logging.WARNING) as logged, pytest.raises(PublishFailed):
+        process(processor, message, "m-1")
+    assert store.get("BU1", "CO-1") is not None
+    assert getattr(logged.records[0], "json_fields", {})["decision"] == "unavailable"
+    published.fail_with = None
+    assert process(processor, message, "m-1").decision is Decision.SKIP_DUPLICATE
+    [event] = published.published
+    assert (event.type, event.data) == (events.CREATED, message.body)
+
+
+def test_a_stale_redelivery_announces_nothing(
+    processor: Processor, published: InMemoryEventPublisher
+) -> None:
+    process(processor, version("CREATED", T0), "m-1")
+    process(processor, version("PAID", T0 + timedelta(seconds=1)), "m-2")
+    process(processor, version("CREATED", T0), "m-1")
+    assert [event.type for event in published.published] == [events.CREATED, events.UPDATED]
+
+
+def test_a_duplicate_with_other_content_announces_nothing(
+    processor: Processor, published: InMemoryEventPublisher
+) -> None:
+    # Two messages stamped the same microsecond by two instances: not the stored version.
+    process(processor, version("CREATED", T0), "m-1")
+    impostor = dataclasses.replace(version("OTHER", T0))
+    assert process(processor, impostor, "m-2").decision is Decision.SKIP_DUPLICATE
+    assert len(published.published) == 1
+
+
+def test_each_publish_is_a_line_with_the_event_type_and_id(
+    processor: Processor, published: InMemoryEventPublisher
+) -> None:
+    with recorded_logs() as logged:
+        process(processor, version("CREATED", T0), "m-1")
+    publish, delivery = (getattr(record, "json_fields", {}) for record in logged.records)
+    [event] = published.published
+    assert publish["event"] == "publish"
+    assert (publish["eventType"], publish["eventId"]) == (events.CREATED, event.id)
+    assert delivery["decision"] == "stored"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from google.api_core import exceptions
 
-from shared.adapters.pubsub import PubSubOrderPublisher, is_retryable
+from shared.adapters.pubsub import PubSubOrderPublisher, TopicPublisher, is_retryable
 from shared.config import Settings
 from shared.errors import PublishFailed
 from tests.support import order_message
@@ -36,7 +36,12 @@ def google_error(kind: type[exceptions.GoogleAPICallError], text: str) -> Except
 
 
 def publisher(gapic: FakeGapic) -> PubSubOrderPublisher:
-    return PubSubOrderPublisher(gapic, SETTINGS)  # type: ignore[arg-type]
+    topic = TopicPublisher(
+        gapic,  # type: ignore[arg-type]
+        SETTINGS.orders_topic_path,
+        timeout_seconds=SETTINGS.publish_timeout_seconds,
+    )
+    return PubSubOrderPublisher(topic)
 
 
 def test_one_rpc_per_message_with_key_attributes_and_bounds() -> None:

@@ -16,7 +16,7 @@ from shared.domain.http import HttpRequest
 from shared.domain.search import after_of, page_token
 from shared.domain.stored_order import OrderSummary
 from shared.errors import InvalidPageToken, StoreUnavailable
-from tests.support import order_message, problem_of
+from tests.support import order_message, problem_of, store_message
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -25,11 +25,11 @@ T0 = datetime(2026, 12, 1, tzinfo=UTC)
 def store() -> InMemoryOrderStore:
     store = InMemoryOrderStore()
     for index in range(7):
-        store.upsert_if_newer(
-            order_message("BU1", f"CO-{index}", T0, customerId="C-1", status=f"S{index}")
+        store_message(
+            store, order_message("BU1", f"CO-{index}", T0, customerId="C-1", status=f"S{index}")
         )
-    store.upsert_if_newer(order_message("BU1", "CO-other", T0, customerId="C-2"))
-    store.upsert_if_newer(order_message("BU2", "CO-elsewhere", T0, customerId="C-1"))
+    store_message(store, order_message("BU1", "CO-other", T0, customerId="C-2"))
+    store_message(store, order_message("BU2", "CO-elsewhere", T0, customerId="C-1"))
     return store
 
 
@@ -179,8 +179,9 @@ def test_a_page_token_names_where_the_next_page_starts_for_its_customer_only() -
 def test_stale_versions_do_not_change_what_the_search_answers(
     service: ApiService, store: InMemoryOrderStore
 ) -> None:
-    store.upsert_if_newer(
-        order_message("BU1", "CO-0", T0 - timedelta(seconds=1), customerId="C-1", status="OLD")
+    store_message(
+        store,
+        order_message("BU1", "CO-0", T0 - timedelta(seconds=1), customerId="C-1", status="OLD"),
     )
     answer = json.loads(search(service, {"customerId": "C-1", "pageSize": 1}).body)
     assert answer["customerOrders"][0]["status"] == "S0"

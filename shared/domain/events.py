@@ -1,0 +1,194 @@
+"""The events of stored versions: CloudEvents 1.0 in the binary mode of the Pub/Sub binding.
+
+Each stored version of an order becomes one event on the events topic, with the
+order's ordering key. Its data is the stored body, byte for byte; its context
+attributes travel as message attributes named ``ce-<attribute>`` and the data's
+media type as ``Content-Type`` (the CloudEvents Pub/Sub protocol binding, 3.1). A
+push subscription with payload unwrapping and ``write_metadata`` turns the message
+into an HTTP request whose body is the data and whose headers are those
+attributes: the CloudEvents HTTP binding's binary mode, which any CloudEvents SDK
+reads.
+
+The ``id`` is derived from the order, its version and the event's type, so the
+same version always makes the same event: a consumer drops repeats by ``id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.addresses import collection_location, ordering_key
+from shared.domain.conflict import Version, parse_source_version
+from shared.domain.limits import PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES
+from shared.domain.stored_order import OrderRecord
+from shared.domain.timestamps import format_timestamp, parse_timestamp
+from shared.errors import InvalidSourceVersion, UndecodableMessage
+
+SPEC_VERSION = "1.0"
+DATA_CONTENT_TYPE = "application/json"
+
+CREATED = "customer-order.created"
+UPDATED = "customer-order.updated"
+TYPES = (CREATED, UPDATED)
+
+# The Pub/Sub attributes of an event (ce- and the extension attributes' names: lowercase
+# letters and digits, at most 20 characters, as CloudEvents asks).
+SPECVERSION_ATTRIBUTE = "ce-specversion"
+ID_ATTRIBUTE = "ce-id"
+TYPE_ATTRIBUTE = "ce-type"
+SOURCE_ATTRIBUTE = "ce-source"
+SUBJECT_ATTRIBUTE = "ce-subject"
+TIME_ATTRIBUTE = "ce-time"
+CONTENT_TYPE_ATTRIBUTE = "Content-Type"
+BUSINESS_UNIT_ATTRIBUTE = "ce-businessunitid"
+SOURCE_VERSION_ATTRIBUTE = "ce-sourceversion"
+CORRELATION_ID_ATTRIBUTE = "ce-correlationid"
+
+# Pub/Sub's bound on a subscription filter, which cannot change once the subscription exists.
+MAX_FILTER_BYTES = 256
+_ID_HEX_DIGITS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    type: str
+    business_unit_id: str
+    customer_order_id: str
+    # The version's receivedAt.
+    time: datetime
+    data: bytes
+    source_version: int | None
+    correlation_id: str
+
+    @property
+    def id(self) -> str:
+        return event_id(
+            self.type,
+            self.business_unit_id,
+            self.customer_order_id,
+            Version(self.time, self.source_version),
+        )
+
+    @property
+    def source(self) -> str:
+        return collection_location(self.business_unit_id)
+
+    @property
+    def ordering_key(self) -> str:
+        return ordering_key(self.business_unit_id, self.customer_order_id)
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        attributes = {
+            SPECVERSION_ATTRIBUTE: SPEC_VERSION,
+            ID_ATTRIBUTE: self.id,
+            TYPE_ATTRIBUTE: self.type,
+            SOURCE_ATTRIBUTE: self.source,
+            SUBJECT_ATTRIBUTE: self.customer_order_id,
+            TIME_ATTRIBUTE: format_timestamp(self.time),
+            CONTENT_TYPE_ATTRIBUTE: DATA_CONTENT_TYPE,
+            BUSINESS_UNIT_ATTRIBUTE: self.business_unit_id,
+        }
+        if self.source_version is not None:
+            attributes[SOURCE_VERSION_ATTRIBUTE] = str(self.source_version)
+        if self.correlation_id:
+            attributes[CORRELATION_ID_ATTRIBUTE] = self.correlation_id
+        return attributes
+
+    def __str__(self) -> str:
+        return f"{self.type} id={self.id} {Version(self.time, self.source_version)}"
+
+
+def event_id(type_: str, business_unit_id: str, customer_order_id: str, version: Version) -> str:
+    """The same for every event of one version of one order, and of one type."""
+    source = "" if version.source_version is None else str(version.source_version)
+    identity = "\n".join(
+        (type_, business_unit_id, customer_order_id, source, format_timestamp(version.received_at))
+    )
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:_ID_HEX_DIGITS]
+
+
+def order_event(record: OrderRecord) -> OrderEvent:
+    """The event of a stored version: created for an order's first, updated for the others."""
+    return OrderEvent(
+        type=CREATED if record.is_first_version else UPDATED,
+        business_unit_id=record.business_unit_id,
+        customer_order_id=record.customer_order_id,
+        time=record.received_at,
+        data=record.body,
+        source_version=record.source_version,
+        correlation_id=record.correlation_id,
+    )
+
+
+def source_violation(business_unit_id: str) -> str | None:
+    """Why a business unit's events could not carry their ``source``, or ``None``."""
+    size = len(collection_location(business_unit_id).encode("ascii"))
+    if size > PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES:
+        return (
+            f"percent-encoded in {collection_location('{businessUnitId}')} it is {size} bytes, "
+            f"over the {PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES} bytes of the Pub/Sub attribute "
+            "that carries its events' source"
+        )
+    return None
+
+
+def decode_event(data: bytes, attributes: Mapping[str, str]) -> OrderEvent:
+    """An event from its Pub/Sub message; :class:`UndecodableMessage` when it is not one of ours."""
+    try:
+        if attributes[SPECVERSION_ATTRIBUTE] != SPEC_VERSION:
+            raise UndecodableMessage(f"{SPECVERSION_ATTRIBUTE} is not {SPEC_VERSION}")
+        source = attributes.get(SOURCE_VERSION_ATTRIBUTE)
+        event = OrderEvent(
+            type=attributes[TYPE_ATTRIBUTE],
+            business_unit_id=attributes[BUSINESS_UNIT_ATTRIBUTE],
+            customer_order_id=attributes[SUBJECT_ATTRIBUTE],
+            time=parse_timestamp(attributes[TIME_ATTRIBUTE]),
+            data=data,
+            source_version=None if source is None else parse_source_version(source),
+            correlation_id=attributes.get(CORRELATION_ID_ATTRIBUTE, ""),
+        )
+    except KeyError as exc:
+        raise UndecodableMessage(f"attribute {exc.args[0]} is missing") from None
+    except InvalidSourceVersion as exc:
+        raise UndecodableMessage(str(exc)) from None
+    except ValueError as exc:
+        raise UndecodableMessage(f"attribute {TIME_ATTRIBUTE} is not RFC 3339: {exc}") from None
+    if event.type not in TYPES:
+        raise UndecodableMessage(f"{TYPE_ATTRIBUTE} {event.type!r} is none of {', '.join(TYPES)}")
+    if attributes.get(ID_ATTRIBUTE) != event.id:
+        raise UndecodableMessage(
+            f"{ID_ATTRIBUTE} is not the id of this order's version: it was changed on the way"
+        )
+    return event
+
+
+def is_event(attributes: Mapping[str, str]) -> bool:
+    """Whether a message's attributes are those of an event (rather than an order message)."""
+    return SPECVERSION_ATTRIBUTE in attributes
+
+
+def subscription_filter(business_units: Sequence[str]) -> str | None:
+    """The Pub/Sub filter delivering only these business units' events; ``None`` for all.
+
+    ``terraform/events.tf`` builds the same expression (a test compares them).
+    """
+    if not business_units:
+        return None
+    expression = " OR ".join(
+        f'attributes.{BUSINESS_UNIT_ATTRIBUTE} = "{_escaped(unit)}"' for unit in business_units
+    )
+    size = len(expression.encode("utf-8"))
+    if size > MAX_FILTER_BYTES:
+        raise ValueError(
+            f"the filter for {len(business_units)} business units is {size} bytes, over "
+            f"Pub/Sub's {MAX_FILTER_BYTES}: split them over several webhooks"
+        )
+    return expression
+
+
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
