@@ -111,7 +111,7 @@ resource "google_cloudfunctions2_function" "processor" {
   project     = var.project_id
   name        = local.processor_function_name
   location    = var.region
-  description = "Stores each order pushed by ${var.processor_subscription_name} in Firestore, newest receivedAt wins."
+  description = "Stores each order pushed by ${var.processor_subscription_name} in Firestore under the conflict rule and publishes its event to ${var.events_topic_name}."
   labels      = local.labels
 
   build_config {
@@ -144,6 +144,7 @@ resource "google_cloudfunctions2_function" "processor" {
       WORKERS              = "1"
       THREADS              = tostring(var.function_request_concurrency)
       GOOGLE_CLOUD_PROJECT = var.project_id
+      EVENTS_TOPIC         = google_pubsub_topic.events.name
       FIRESTORE_DATABASE   = local.firestore_database
       LOG_EXECUTION_ID     = "true"
     }

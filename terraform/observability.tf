@@ -68,6 +68,17 @@ locals {
         }
       }, local.business_unit_label)
     }
+    events_published = {
+      name        = "${var.function_name_prefix}-events-published"
+      description = "Order events the processor published to the events topic, by type; a repeat after a redelivery counts again. Deliveries to each webhook are Pub/Sub's own subscription/push_request_count."
+      filter      = "${local.processor_lines} AND jsonPayload.event=\"publish\""
+      labels = merge({
+        event_type = {
+          extractor   = "EXTRACT(jsonPayload.eventType)"
+          description = "customer-order.created or customer-order.updated"
+        }
+      }, local.business_unit_label)
+    }
     # The availability SLO's total and good events. Cloud Run's request log, not our
     # lines, so that a 5xx that never reached the code counts too.
     put_answers = {
@@ -163,6 +174,19 @@ locals {
     freshness_seconds      = var.freshness_threshold_seconds
   }
 
+  # What each webhook's alerts are rendered with (terraform/runbooks/webhook_*.md).
+  webhook_runbook_vars = {
+    for name, webhook in local.webhooks : name => merge(local.runbook_vars, {
+      webhook                     = name
+      webhook_url                 = webhook.url
+      webhook_subscription        = webhook.subscription
+      webhook_dead_letter         = webhook.dead_letter
+      webhook_replay              = webhook.replay
+      webhook_max_attempts        = var.webhook_max_delivery_attempts
+      webhook_backlog_age_seconds = var.webhook_oldest_unacked_age_threshold_seconds
+    })
+  }
+
   # What terraform/dashboards/operations.json is rendered with, beside the two SLO names.
   dashboard_vars = {
     ingest_service         = local.ingest_function_name
@@ -174,6 +198,8 @@ locals {
     put_answers            = local.metric_types.put_answers
     processor_decisions    = local.metric_types.processor_decisions
     end_to_end_lag         = local.metric_types.end_to_end_lag
+    events_published       = local.metric_types.events_published
+    events_topic           = var.events_topic_name
     freshness_seconds      = var.freshness_threshold_seconds
   }
 }

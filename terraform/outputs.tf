@@ -52,3 +52,24 @@ output "build_service_account" {
   description = "Identity Cloud Build uses to build both functions."
   value       = google_service_account.build.email
 }
+
+output "events_topic" {
+  description = "Name of the topic every stored version's event is published to (CloudEvents in the Pub/Sub binding's binary mode)."
+  value       = google_pubsub_topic.events.name
+}
+
+output "webhook_subscriptions" {
+  description = "Per webhook of var.event_webhooks: its push subscription, dead-letter topic and queue (orders-dlq --webhook NAME), and replay topic."
+  value = {
+    for name, webhook in local.webhooks : name => {
+      subscription = google_pubsub_subscription.webhook[name].name
+      dead_letter  = google_pubsub_subscription.webhook_dead_letter[name].name
+      replay_topic = google_pubsub_topic.webhook_replay[name].name
+    }
+  }
+}
+
+output "events_push_service_account" {
+  description = "Identity whose Google-signed OIDC token each webhook delivery carries: webhooks accept tokens of this email with their own audience."
+  value       = google_service_account.events_push.email
+}

@@ -13,7 +13,7 @@ resource "google_service_account" "processor" {
   project      = var.project_id
   account_id   = "${var.function_name_prefix}-processor"
   display_name = "customer-order-events processor function"
-  description  = "Runs the processor function: reads and writes Firestore."
+  description  = "Runs the processor function: reads and writes Firestore, publishes to the events topic."
 
   depends_on = [google_project_service.enabled]
 }
@@ -92,5 +92,6 @@ resource "time_sleep" "iam_propagation" {
     ingest    = google_project_iam_member.ingest_firestore_reader.id
     processor = google_project_iam_member.processor_firestore_user.id
     publisher = google_pubsub_topic_iam_member.ingest_publisher.id
+    events    = google_pubsub_topic_iam_member.processor_events_publisher.id
   }
 }

@@ -328,3 +328,106 @@ variable "runbook_url" {
     error_message = "runbook_url must be an https:// URL, or null."
   }
 }
+
+variable "events_topic_name" {
+  description = "Topic the processor publishes an event to for every stored version (CloudEvents, binary mode). Matches shared/config.py DEFAULT_EVENTS_TOPIC; each webhook's subscription, dead-letter topic and replay topic are named after it."
+  type        = string
+  default     = "customer-order-events"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,200}$", var.events_topic_name))
+    error_message = "events_topic_name must be a valid Pub/Sub topic name of at most 201 characters (the webhooks' resources append to it)."
+  }
+}
+
+variable "event_webhooks" {
+  description = "Who is told of every order change: each webhook gets a push subscription on the events topic (payload unwrapping: the event as an HTTP request in CloudEvents binary mode), a Google-signed OIDC token whose audience is audience (default: the URL), a retry policy, a dead-letter topic and queue, a replay topic and two alerts. business_units, when not empty, becomes the subscription's filter: only those units' events. A webhook's filter cannot change in place: editing business_units replaces its subscription."
+  type = list(object({
+    name           = string
+    url            = string
+    audience       = optional(string)
+    business_units = optional(list(string), [])
+  }))
+  default = []
+
+  validation {
+    condition     = length(distinct([for webhook in var.event_webhooks : webhook.name])) == length(var.event_webhooks)
+    error_message = "Each webhook needs a name of its own."
+  }
+
+  validation {
+    condition     = alltrue([for webhook in var.event_webhooks : can(regex("^[a-z][a-z0-9-]{0,29}$", webhook.name))])
+    error_message = "A webhook name is 1 to 30 lowercase letters, digits or hyphens, starting with a letter (it names its subscription and topics)."
+  }
+
+  validation {
+    condition     = alltrue([for webhook in var.event_webhooks : can(regex("^https://[^/?#\\s]+", webhook.url))])
+    error_message = "A webhook url must be an https:// URL: Pub/Sub signs and sends the OIDC token only over HTTPS."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for webhook in var.event_webhooks : [for unit in webhook.business_units : can(regex("^[A-Za-z0-9_-]{1,64}$", unit))]]))
+    error_message = "A webhook's business units are 1 to 64 letters, digits, '_' or '-' each (they are written into its filter unescaped)."
+  }
+
+  validation {
+    # Pub/Sub refuses a filter over 256 bytes; each unit costs 35 bytes plus its length.
+    condition     = alltrue([for webhook in var.event_webhooks : length(join(" OR ", [for unit in webhook.business_units : "attributes.ce-businessunitid = \"${unit}\""])) <= 256])
+    error_message = "A webhook's business-unit filter may hold at most 256 bytes (five units of 7 characters, six of 3): split the units over several webhooks to the same URL."
+  }
+}
+
+variable "webhook_max_delivery_attempts" {
+  description = "Deliveries of one event to a webhook before it goes to the webhook's dead-letter topic (5..100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.webhook_max_delivery_attempts >= 5 && var.webhook_max_delivery_attempts <= 100 && floor(var.webhook_max_delivery_attempts) == var.webhook_max_delivery_attempts
+    error_message = "webhook_max_delivery_attempts must be a whole number from 5 to 100 (Pub/Sub's limits)."
+  }
+}
+
+variable "webhook_retry_minimum_backoff_seconds" {
+  description = "Shortest wait before Pub/Sub delivers an event again to a webhook that failed it."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.webhook_retry_minimum_backoff_seconds >= 0 && var.webhook_retry_minimum_backoff_seconds <= 600
+    error_message = "webhook_retry_minimum_backoff_seconds must be from 0 to 600."
+  }
+}
+
+variable "webhook_retry_maximum_backoff_seconds" {
+  description = "Longest wait between deliveries of one event to a webhook."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.webhook_retry_maximum_backoff_seconds >= var.webhook_retry_minimum_backoff_seconds && var.webhook_retry_maximum_backoff_seconds <= 600
+    error_message = "webhook_retry_maximum_backoff_seconds must be from webhook_retry_minimum_backoff_seconds to 600."
+  }
+}
+
+variable "webhook_timeout_seconds" {
+  description = "How long Pub/Sub waits for a webhook to answer a delivery (the push subscription's ack deadline); no answer in time is a failed delivery."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.webhook_timeout_seconds >= 10 && var.webhook_timeout_seconds <= 600
+    error_message = "webhook_timeout_seconds must be from 10 to 600 (Pub/Sub's ack deadline bounds)."
+  }
+}
+
+variable "webhook_oldest_unacked_age_threshold_seconds" {
+  description = "Alert when a webhook's oldest undelivered event has waited longer than this."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.webhook_oldest_unacked_age_threshold_seconds >= 60
+    error_message = "webhook_oldest_unacked_age_threshold_seconds must be at least 60."
+  }
+}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
+import dataclasses
 import json
 import logging
 import subprocess
@@ -230,3 +232,65 @@ def stored_document(
     """The order's Firestore document as the processor wrote it, or ``None``."""
     snapshot = client.document(document_path(business_unit_id, customer_order_id)).get()
     return snapshot.to_dict() if snapshot.exists else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceivedEvent:
+    """One event as the local webhook receiver got it: the SDK's attributes, the raw body."""
+
+    attributes: dict[str, str]
+    data: bytes
+    headers: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return self.attributes["id"]
+
+    @property
+    def type(self) -> str:
+        return self.attributes["type"]
+
+    @property
+    def order(self) -> tuple[str, str]:
+        return self.attributes["businessunitid"], self.attributes["subject"]
+
+    @property
+    def source_version(self) -> int | None:
+        raw = self.attributes.get("sourceversion")
+        return None if raw is None else int(raw)
+
+
+def received_events(receiver_url: str, webhook: str) -> list[ReceivedEvent]:
+    """Every event the webhook received so far, in arrival order (repeats included)."""
+    status, body = http_request("GET", f"{receiver_url}/webhooks/{webhook}/events")
+    assert status == 200, body
+    return [
+        ReceivedEvent(item["attributes"], base64.b64decode(item["data"]), item["headers"])
+        for item in json.loads(body)
+    ]
+
+
+def set_webhook_answer(receiver_url: str, webhook: str, status: int) -> None:
+    """Make the local receiver answer ``status`` to the webhook's deliveries from now on."""
+    answer, body = http_request(
+        "PUT", f"{receiver_url}/webhooks/{webhook}/answer", {"status": status}
+    )
+    assert answer == 204, body
+
+
+def create_webhook_subscription(
+    stack: LocalStack, topic: str, subscription: str, endpoint: str, *, ordered: bool = True
+) -> None:
+    """A push subscription with payload unwrapping, as Terraform subscribes a webhook."""
+    project = stack.config.project_id
+    status, body = http_request(
+        "PUT",
+        f"{pubsub_base(stack)}/subscriptions/{subscription}",
+        {
+            "topic": f"projects/{project}/topics/{topic}",
+            "pushConfig": {"pushEndpoint": endpoint, "noWrapper": {"writeMetadata": True}},
+            "ackDeadlineSeconds": 60,
+            "enableMessageOrdering": ordered,
+        },
+    )
+    assert status == 200, body

@@ -10,9 +10,9 @@ every few seconds, when a count changed, prints one line::
 
 ``failed`` counts failed deliveries (each redelivery again), ``skipped`` duplicates and
 stale versions; events are those the processor published and those the local webhook
-receiver accepted (a repeat counts again). The Pub/Sub emulator reports no backlog, so it is the accepted PUTs not
-yet stored or skipped; messages published around ingest (``orders-dlq replay``, a test's
-own publish) make it an estimate, never below zero.
+receiver accepted (a repeat counts again). The Pub/Sub emulator reports no backlog, so
+the backlog is the accepted PUTs not yet stored or skipped; messages published around
+ingest (``orders-dlq replay``, a test's own publish) make it an estimate, never below zero.
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 
-from shared.domain.messages import OrderMessage
 from shared.tools.devstack import LocalStack, http_request
 from tests.support import pubsub_base, wait_for
 
@@ -28,6 +28,19 @@ class AlwaysFails(BaseHTTPRequestHandler):
         """Silent: every delivery fails on purpose."""
 
 
+class Publishable(Protocol):
+    """An order message, an event, or a raw message: what Pub/Sub carries."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def attributes(self) -> Mapping[str, str]: ...
+
+    @property
+    def ordering_key(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class RawMessage:
     """A message that does not follow the order message format."""
@@ -44,7 +57,7 @@ class DeadLetterRig:
     source_subscription: str
     dead_letter_subscription: str
 
-    def dead_letter(self, messages: list[OrderMessage | RawMessage]) -> None:
+    def dead_letter(self, messages: Sequence[Publishable]) -> None:
         """Publish to the failing source and wait until all of them are in the dead-letter queue."""
         expected = len(peek(self.stack, self.dead_letter_subscription)) + len(messages)
         publish(self.stack, self.source_topic, messages)
@@ -55,12 +68,12 @@ class DeadLetterRig:
         )
 
 
-def publish(stack: LocalStack, topic: str, messages: list[OrderMessage | RawMessage]) -> list[str]:
+def publish(stack: LocalStack, topic: str, messages: Sequence[Publishable]) -> list[str]:
     body = {
         "messages": [
             {
                 "data": base64.b64encode(message.data).decode("ascii"),
-                "attributes": message.attributes,
+                "attributes": dict(message.attributes),
                 "orderingKey": message.ordering_key,
             }
             for message in messages

@@ -238,6 +238,16 @@ def test_processor_decisions_count_each_delivery_by_decision_and_rule(
     assert decisions == {"stored", "stale", "duplicate", "undecodable"}
 
 
+def test_events_published_count_each_event_by_type(run: Run, metrics: dict[str, Any]) -> None:
+    counted = series(metrics["counters"]["events_published"], run.entries)
+    by_type: Counter[str] = Counter()
+    for labels, n in counted.items():
+        by_type[dict(labels)["event_type"]] += n
+    # The two first versions, and the duplicate of one of them, which announces it again;
+    # the stale version announces nothing.
+    assert by_type == {"customer-order.created": 3}
+
+
 def test_the_lag_distribution_records_each_stored_order_within_its_buckets(
     run: Run, metrics: dict[str, Any]
 ) -> None:

@@ -17,20 +17,33 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
+from shared.domain.events import CREATED
 from shared.domain.timestamps import ReceivedAtClock, format_timestamp
-from shared.tools.devstack import LocalStack
+from shared.tools.devstack import (
+    LocalStack,
+    free_ports,
+    http_request,
+    is_listening,
+    stop_process_group,
+)
+from shared.tools.functions import LOOPBACK, function_command
+from tests.dlq.rig import publish
 from tests.reliability.harness import (
     Ledger,
+    Sent,
     firestore_client_for,
     own_stack,
     put_version,
@@ -38,7 +51,18 @@ from tests.reliability.harness import (
     version_body,
     wait_until_stored,
 )
-from tests.support import order_message, unique_id
+from tests.reliability.tcp_proxy import tcp_proxy
+from tests.support import (
+    ReceivedEvent,
+    create_push_subscription,
+    create_topic,
+    order_message,
+    pubsub_base,
+    received_events,
+    stored_document,
+    unique_id,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -90,6 +114,28 @@ def send_versions(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one_order, order_ids))
+
+
+def events_by_order(faults: Faults) -> dict[tuple[str, str], list[ReceivedEvent]]:
+    received: dict[tuple[str, str], list[ReceivedEvent]] = {}
+    for event in received_events(faults.stack.config.receiver_url, "local"):
+        received.setdefault(event.order, []).append(event)
+    return received
+
+
+def announced(faults: Faults, expected: dict[tuple[str, str], Sent]) -> int:
+    """Wait until every order's newest version has its event; the repeated events among them."""
+
+    def newest_announced() -> dict[tuple[str, str], list[ReceivedEvent]] | None:
+        received = events_by_order(faults)
+        for key, sent in expected.items():
+            if sent.version not in {event.source_version for event in received.get(key, [])}:
+                return None
+        return received
+
+    received = wait_for(newest_announced, timeout=SETTLE_SECONDS, interval=0.5)
+    mine = [event for key in expected for event in received[key]]
+    return len(mine) - len({event.id for event in mine})
 
 
 def report(name: str, ledger: Ledger, orders: int, stored: int) -> None:
@@ -175,6 +221,7 @@ def test_processor_killed_mid_stream_loses_nothing(faults: Faults) -> None:
     assert ledger.by_status() == {202: 120}, ledger.errors
     assert killed_at < 120, "the kill came after the stream had ended"
     assert wrong == {}
+    print(f"repeated events: {announced(faults, expected)}")
 
 
 # A transaction's document locks outlived a killed processor until Firestore's 60 s idle
@@ -212,6 +259,84 @@ def test_a_processor_killed_mid_write_leaves_nothing_locked(faults: Faults) -> N
     )
     assert wrong == {}
     assert settled < NO_STALL_SECONDS
+    print(f"repeated events: {announced(faults, expected)}")
+
+
+def _start_processor(
+    stack: LocalStack, log: Any, **env: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_ports(1)[0]
+    process = subprocess.Popen(
+        function_command("processor", port=port),
+        env={**stack.function_env(), **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://{LOOPBACK}:{port}"
+    wait_for(lambda: process.poll() is None and is_listening(port), timeout=30)
+    return process, url
+
+
+def _events_of(faults: Faults, order_id: str) -> list[ReceivedEvent]:
+    return events_by_order(faults).get((BUSINESS_UNIT, order_id), [])
+
+
+def test_a_processor_killed_between_its_write_and_its_publish_still_announces_the_version(
+    faults: Faults, tmp_path: Path
+) -> None:
+    """The processor's publishes go through a proxy held shut after the write: the kill
+    lands between the stored version and its event, whatever the machine's pace."""
+    stack = faults.stack
+    suffix = uuid.uuid4().hex[:10]
+    orders_topic, subscription = f"kill-orders-{suffix}", f"kill-orders-{suffix}-processor"
+    create_topic(stack, orders_topic)
+    warm_up, order_id = unique_id("WARM"), unique_id("KILLPUB")
+    with (
+        tcp_proxy(stack.config.pubsub_port) as proxy,
+        (tmp_path / "processor.log").open("wb") as log,
+    ):
+        # The publish waits on the held proxy well beyond the kill.
+        env = {"PUBSUB_EMULATOR_HOST": proxy.host, "PUBLISH_TIMEOUT_SECONDS": "60"}
+        first, first_url = _start_processor(stack, log, **env)
+        second = None
+        try:
+            create_push_subscription(stack, orders_topic, subscription, f"{first_url}/")
+            # The first event opens the processor's connection to Pub/Sub, through the proxy.
+            publish(stack, orders_topic, [_message(warm_up)])
+            wait_for(lambda: _events_of(faults, warm_up) or None, timeout=60)
+            proxy.pause()
+            publish(stack, orders_topic, [_message(order_id)])
+            wait_for(lambda: stored_document(faults.client, BUSINESS_UNIT, order_id), timeout=60)
+            time.sleep(0.5)
+            assert _events_of(faults, order_id) == [], "the event left before the kill"
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+            proxy.resume()
+            second, second_url = _start_processor(stack, log, **env)
+            status, body = http_request(
+                "POST",
+                f"{pubsub_base(stack)}/subscriptions/{subscription}:modifyPushConfig",
+                {"pushConfig": {"pushEndpoint": f"{second_url}/"}},
+            )
+            assert status == 200, body
+            [event] = wait_for(lambda: _events_of(faults, order_id) or None, timeout=60)
+        finally:
+            stop_process_group(first)
+            if second is not None:
+                stop_process_group(second)
+    assert event.type == CREATED
+    stored = stored_document(faults.client, BUSINESS_UNIT, order_id)
+    assert stored is not None
+    assert event.data == stored["body"]
+    time.sleep(2)
+    print(f"\nkilled between write and publish: {len(_events_of(faults, order_id))} event(s)")
+
+
+def _message(order_id: str) -> Any:
+    return order_message(
+        BUSINESS_UNIT, order_id, ReceivedAtClock().now(), version_body(order_id, 1)
+    )
 
 
 def test_pubsub_down_while_puts_arrive_answers_503_and_loses_nothing(faults: Faults) -> None:

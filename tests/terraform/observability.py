@@ -1,9 +1,9 @@
 """terraform/observability.tf evaluated as Terraform itself would, offline.
 
 That file holds only locals (every log filter, extractor, SLO filter and the variables of
-the runbooks and the dashboard), so ``terraform console`` can evaluate it without the
-providers, next to variables.tf, the templates it renders, and the few plain-string locals
-of main.tf it refers to (the functions' names).
+the runbooks and the dashboard), and so does webhooks.tf, so ``terraform console`` can
+evaluate both without the providers, next to variables.tf, the templates they render, and
+the few plain-string locals of main.tf they refer to (the functions' names).
 """
 
 from __future__ import annotations
@@ -44,11 +44,12 @@ def _borrowed_locals(source: str) -> str:
 
 def evaluate(expression: str, variables: Mapping[str, str] | None = None) -> Any:
     """The value of ``expression`` (any HCL over var. and local.), decoded from JSON."""
-    source = (TERRAFORM_DIR / "observability.tf").read_text()
+    evaluated = ("variables.tf", "observability.tf", "webhooks.tf")
+    source = "".join((TERRAFORM_DIR / name).read_text() for name in evaluated[1:])
     with tempfile.TemporaryDirectory(prefix="tf-observability-") as scratch:
         root = Path(scratch)
-        shutil.copy2(TERRAFORM_DIR / "variables.tf", root)
-        shutil.copy2(TERRAFORM_DIR / "observability.tf", root)
+        for name in evaluated:
+            shutil.copy2(TERRAFORM_DIR / name, root)
         (root / "borrowed.tf").write_text(_borrowed_locals(source))
         for folder in ("runbooks", "dashboards"):
             shutil.copytree(TERRAFORM_DIR / folder, root / folder)

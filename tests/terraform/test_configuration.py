@@ -12,6 +12,7 @@ import pytest
 from shared.config import (
     DEFAULT_DEAD_LETTER_SUBSCRIPTION,
     DEFAULT_DEAD_LETTER_TOPIC,
+    DEFAULT_EVENTS_TOPIC,
     DEFAULT_FIRESTORE_DATABASE,
     DEFAULT_MAX_DELIVERY_ATTEMPTS,
     DEFAULT_ORDERS_TOPIC,
@@ -174,6 +175,7 @@ def test_every_identity_holds_only_what_its_job_needs(tf: TerraformConfig) -> No
         },
         ref("google_service_account.processor.member"): {
             ("google_project_iam_member", "roles/datastore.user", project),
+            ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.events.name")),
         },
         ref("google_service_account.push_invoker.member"): {
             ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", ref("google_cloudfunctions2_function.processor.service_config[0].service")),
@@ -181,6 +183,8 @@ def test_every_identity_holds_only_what_its_job_needs(tf: TerraformConfig) -> No
         PUBSUB_AGENT: {
             ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.dead_letter.name")),
             ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ref("google_pubsub_subscription.processor.name")),
+            ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.webhook_dead_letter[each.key].name")),
+            ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ref("google_pubsub_subscription.webhook[each.key].name")),
         },
         ref("toset(var.ingest_invoker_members)"): {
             ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", ref("google_cloudfunctions2_function.ingest.service_config[0].service")),
@@ -459,6 +463,7 @@ def test_terraform_defaults_match_the_local_stack(
     tf: TerraformConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert tf.default("orders_topic_name") == DEFAULT_ORDERS_TOPIC
+    assert tf.default("events_topic_name") == DEFAULT_EVENTS_TOPIC
     assert tf.default("processor_subscription_name") == DEFAULT_PROCESSOR_SUBSCRIPTION
     assert tf.default("dead_letter_topic_name") == DEFAULT_DEAD_LETTER_TOPIC
     assert tf.default("dead_letter_subscription_name") == DEFAULT_DEAD_LETTER_SUBSCRIPTION
@@ -479,12 +484,30 @@ def test_terraform_defaults_match_the_local_stack(
         url.rsplit("/", 2)[-2] + "/" + url.rsplit("/", 1)[-1]: body for url, body in created.items()
     }
     project = StackConfig().project_id
+    events = tf.default("events_topic_name")
+    # The local stack's one webhook, named as terraform/webhooks.tf names each webhook's.
+    webhook = {
+        f"topics/{events}-local-dead-letter",
+        f"subscriptions/{events}-local-dead-letter",
+        f"topics/{events}-local-replay",
+        f"subscriptions/{events}-local",
+        f"subscriptions/{events}-local-replay",
+    }
     assert set(names) == {
         f"topics/{tf.default('orders_topic_name')}",
         f"topics/{tf.default('dead_letter_topic_name')}",
         f"subscriptions/{tf.default('processor_subscription_name')}",
         f"subscriptions/{tf.default('dead_letter_subscription_name')}",
+        f"topics/{events}",
+        *webhook,
     }
+    pushed = names[f"subscriptions/{events}-local"]
+    assert pushed["topic"] == f"projects/{project}/topics/{events}"
+    assert pushed["pushConfig"]["noWrapper"] == {"writeMetadata": True}
+    assert pushed["enableMessageOrdering"] is True
+    assert pushed["deadLetterPolicy"]["deadLetterTopic"] == (
+        f"projects/{project}/topics/{events}-local-dead-letter"
+    )
     processor = names[f"subscriptions/{tf.default('processor_subscription_name')}"]
     assert processor["topic"] == f"projects/{project}/topics/{tf.default('orders_topic_name')}"
     assert processor["enableMessageOrdering"] is True

@@ -40,6 +40,7 @@ BUILTIN_METRICS = {
     "pubsub.googleapis.com/subscription/num_undelivered_messages": ("pubsub_subscription", set()),
     "pubsub.googleapis.com/subscription/oldest_unacked_message_age": ("pubsub_subscription", set()),
     "pubsub.googleapis.com/subscription/dead_letter_message_count": ("pubsub_subscription", set()),
+    "pubsub.googleapis.com/subscription/push_request_count": ("pubsub_subscription", {"response_class", "response_code", "delivery_type"}),
     "pubsub.googleapis.com/topic/send_request_count": ("pubsub_topic", {"response_class", "response_code"}),
 }  # fmt: skip
 DEFAULT_SLO_NAMES = set(SLO_NAMES.values())
@@ -127,6 +128,7 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "processor_decisions",
         "put_answers",
         "put_answers_good",
+        "events_published",
     }
     extractors = {
         key: {name: label["extractor"] for name, label in metric["labels"].items()}
@@ -137,6 +139,7 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "processor_decisions": {"decision": "EXTRACT(jsonPayload.decision)", "rule": "EXTRACT(jsonPayload.rule)"},
         "put_answers": {"status": "EXTRACT(httpRequest.status)"},
         "put_answers_good": {},
+        "events_published": {"event_type": "EXTRACT(jsonPayload.eventType)"},
     }  # fmt: skip
     assert observed["lag"]["value"] == "EXTRACT(jsonPayload.lagSeconds)"
     for metric in [*counters.values(), observed["lag"]]:
@@ -388,7 +391,13 @@ def test_every_chart_names_a_metric_that_exists_with_its_labels(observed: dict[s
             assert label in known, f"{title}: {metric_type} has no label {label}"
     # What the issue asks the dashboard to hold, each at least once.
     types = observed["types"]
-    on_dashboard = ("put_outcomes", "put_answers", "processor_decisions", "end_to_end_lag")
+    on_dashboard = (
+        "put_outcomes",
+        "put_answers",
+        "processor_decisions",
+        "end_to_end_lag",
+        "events_published",
+    )
     assert shown == {"slo", *BUILTIN_METRICS, *(types[key] for key in on_dashboard)}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.tools.dlq.cli import main
+from shared.tools.dlq.cli import _resolve, build_parser, main
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +29,11 @@ def _project(monkeypatch: pytest.MonkeyPatch) -> None:
             "is not of the form projects/PROJECT/subscriptions/NAME",
         ),
         (["replay", "--topic", "a/b"], "topic name 'a/b' must be a plain name"),
+        (["list", "--webhook", "OMS"], "argument --webhook: 'OMS' is not a webhook name"),
+        (
+            ["list", "--webhook", "oms", "--subscription", "other"],
+            "give one of --webhook, --subscription",
+        ),
         ([], "the following arguments are required: COMMAND"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
@@ -59,3 +64,26 @@ def test_without_a_project_it_says_how_to_name_one(
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "--help"]) == 0
     assert "--dry-run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "subscription", "topic"),
+    [
+        (["replay"], "customer-orders-dead-letter", "customer-orders"),
+        (
+            ["replay", "--webhook", "oms"],
+            "customer-order-events-oms-dead-letter",
+            "customer-order-events-oms-replay",
+        ),
+        (
+            ["replay", "--webhook", "oms", "--events-topic", "ev", "--topic", "elsewhere"],
+            "ev-oms-dead-letter",
+            "elsewhere",
+        ),
+    ],
+)
+def test_a_webhook_names_its_queue_and_its_replay_topic(
+    argv: list[str], subscription: str, topic: str
+) -> None:
+    args = _resolve(build_parser().parse_args(argv))
+    assert (args.subscription, args.topic) == (subscription, topic)

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from shared.domain.events import order_event
 from shared.domain.messages import RECEIVED_AT, OrderMessage
-from shared.tools.dlq.records import OrderRef
+from shared.domain.stored_order import OrderRecord
+from shared.tools.dlq.records import DeadLetter, OrderRef, parse_dead_letter
 from tests.dlq.samples import NOW, SOURCE, bookkeeping, dead_letter, order_message
 
 
@@ -95,3 +97,31 @@ def test_a_message_too_large_for_firestore_says_why_it_cannot_be_stored() -> Non
     assert letter.problem is not None
     assert letter.problem.startswith("cannot be stored: the body is")
     assert "1048487 bytes" in letter.problem
+
+
+def _event_letter(**attributes: str) -> DeadLetter:
+    message = order_message("BU7", "CO-9")
+    event = order_event(OrderRecord.of_message(message, None))
+    return parse_dead_letter(
+        message_id="909",
+        published_at=NOW,
+        data=event.data,
+        attributes={**event.attributes, **bookkeeping(), **attributes},
+        ordering_key=event.ordering_key,
+    )
+
+
+def test_a_dead_lettered_event_is_read_from_its_cloudevent_attributes() -> None:
+    letter = _event_letter()
+
+    assert letter.is_event
+    assert letter.order == OrderRef("BU7", "CO-9")
+    assert letter.received_at == order_message("BU7", "CO-9").received_at
+    assert letter.problem is None
+
+
+def test_an_event_changed_on_the_way_is_flagged_as_not_replayable() -> None:
+    letter = _event_letter(**{"ce-id": "forged"})
+
+    assert letter.problem is not None
+    assert letter.problem.startswith("not an order event of this service: ce-id is not the id")

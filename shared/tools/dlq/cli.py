@@ -1,4 +1,8 @@
-"""``orders-dlq``: list, show, replay and purge dead-lettered customer orders.
+"""``orders-dlq``: list, show, replay and purge dead-lettered customer orders and order events.
+
+The order messages the processor gave up on are in ``customer-orders-dead-letter``;
+``--webhook NAME`` works on the events a webhook did not take instead, and replays them
+to that webhook alone (its replay topic).
 
 Exit codes: 0 done, 1 something failed (or a purge was declined), 2 the
 command could not run (bad input, unknown order, Pub/Sub unreachable).
@@ -10,12 +14,19 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from shared.config import DEFAULT_DEAD_LETTER_SUBSCRIPTION, DEFAULT_ORDERS_TOPIC
+from shared.config import (
+    DEFAULT_DEAD_LETTER_SUBSCRIPTION,
+    DEFAULT_EVENTS_TOPIC,
+    DEFAULT_ORDERS_TOPIC,
+    webhook_dead_letter_name,
+    webhook_replay_name,
+)
 from shared.domain.ids import validate_id
 from shared.tools.dlq import render
 from shared.tools.dlq.clients import new_publisher, new_subscriber, resource_path, where
@@ -83,9 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     connection.add_argument(
         "--subscription",
-        default=DEFAULT_DEAD_LETTER_SUBSCRIPTION,
         help="dead-letter subscription, a name or projects/P/subscriptions/S "
-        "(default: %(default)s)",
+        f"(default: {DEFAULT_DEAD_LETTER_SUBSCRIPTION}, or the webhook's)",
+    )
+    connection.add_argument(
+        "--webhook",
+        type=_argument_type(_webhook_name),
+        metavar="NAME",
+        help="the dead letters of this webhook of terraform's event_webhooks: its events "
+        "queue, and its replay topic for replay",
+    )
+    connection.add_argument(
+        "--events-topic",
+        default=DEFAULT_EVENTS_TOPIC,
+        metavar="TOPIC",
+        help="the events topic the webhooks' queues are named after (default: %(default)s)",
     )
     connection.add_argument(
         "--timeout",
@@ -157,8 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replaying.add_argument(
         "--topic",
-        default=DEFAULT_ORDERS_TOPIC,
-        help="orders topic, a name or projects/P/topics/T (default: %(default)s)",
+        help="where to republish, a name or projects/P/topics/T "
+        f"(default: {DEFAULT_ORDERS_TOPIC}, or the webhook's replay topic)",
     )
     replaying.add_argument(
         "--dry-run", action="store_true", help="print what would be replayed; change nothing"
@@ -174,9 +197,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _webhook_name(text: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,29}", text):
+        raise ValueError(f"{text!r} is not a webhook name (lowercase letters, digits, '-')")
+    return text
+
+
+def _resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """The subscription and topic ``--webhook`` names, unless given explicitly."""
+    if args.webhook is not None and args.subscription is not None:
+        raise DlqError("--webhook names the subscription: give one of --webhook, --subscription")
+    if args.subscription is None:
+        args.subscription = (
+            DEFAULT_DEAD_LETTER_SUBSCRIPTION
+            if args.webhook is None
+            else webhook_dead_letter_name(args.events_topic, args.webhook)
+        )
+    if getattr(args, "topic", "") is None:
+        args.topic = (
+            DEFAULT_ORDERS_TOPIC
+            if args.webhook is None
+            else webhook_replay_name(args.events_topic, args.webhook)
+        )
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = _resolve(build_parser().parse_args(argv))
         code: int = args.run(args)
     except DlqError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

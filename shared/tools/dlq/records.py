@@ -1,4 +1,10 @@
-"""A dead-lettered message as a typed record, parsed from what Pub/Sub delivers."""
+"""A dead-lettered message as a typed record, parsed from what Pub/Sub delivers.
+
+Two kinds land in dead-letter queues: order messages the processor could not store
+(``customer-orders-dead-letter``) and order events a webhook did not take (each
+webhook's own queue). Both are read alike; an event's order and version come from its
+CloudEvent attributes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.domain import events
 from shared.domain.addresses import ordering_key
 from shared.domain.ids import validate_id
 from shared.domain.messages import (
@@ -65,12 +72,22 @@ class DeadLetter:
     problem: str | None
 
     @property
+    def is_event(self) -> bool:
+        """An order event for a webhook, rather than an order message for the processor."""
+        return events.is_event(self.attributes)
+
+    @property
     def business_unit_id(self) -> str | None:
-        return self.attributes.get(BUSINESS_UNIT_ID)
+        return self.attributes.get(_keys(self.attributes)[0])
 
     @property
     def customer_order_id(self) -> str | None:
-        return self.attributes.get(CUSTOMER_ORDER_ID)
+        return self.attributes.get(_keys(self.attributes)[1])
+
+    @property
+    def received_at_text(self) -> str | None:
+        """The version's receivedAt as the message carries it (an event's ``time``)."""
+        return self.attributes.get(_keys(self.attributes)[2])
 
     def age(self, now: datetime) -> timedelta:
         """How long the message has been in the dead-letter queue."""
@@ -108,16 +125,24 @@ def parse_dead_letter(
     )
 
 
+def _keys(attributes: Mapping[str, str]) -> tuple[str, str, str]:
+    """Where a message of its kind carries the business unit, the order id and receivedAt."""
+    if events.is_event(attributes):
+        return events.BUSINESS_UNIT_ATTRIBUTE, events.SUBJECT_ATTRIBUTE, events.TIME_ATTRIBUTE
+    return BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, RECEIVED_AT
+
+
 def _order(attributes: Mapping[str, str]) -> OrderRef | None:
-    business_unit_id = attributes.get(BUSINESS_UNIT_ID)
-    customer_order_id = attributes.get(CUSTOMER_ORDER_ID)
+    unit_key, order_key, _ = _keys(attributes)
+    business_unit_id = attributes.get(unit_key)
+    customer_order_id = attributes.get(order_key)
     if business_unit_id is None or customer_order_id is None:
         return None
     return OrderRef(business_unit_id, customer_order_id)
 
 
 def _received_at(attributes: Mapping[str, str]) -> datetime | None:
-    raw = attributes.get(RECEIVED_AT)
+    raw = attributes.get(_keys(attributes)[2])
     if raw is None:
         return None
     try:
@@ -134,6 +159,13 @@ def _delivery_count(attributes: Mapping[str, str]) -> int | None:
 
 
 def _problem(data: bytes, attributes: Mapping[str, str], message_id: str) -> str | None:
+    if events.is_event(attributes):
+        # An event of ours is always worth delivering again; a damaged one never.
+        try:
+            events.decode_event(data, attributes)
+        except UndecodableMessage as exc:
+            return f"not an order event of this service: {exc}"
+        return None
     # The same checks the processor applies: what fails here fails there again.
     try:
         message = decode_message(data, attributes, message_id)

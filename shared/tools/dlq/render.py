@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.messages import RECEIVED_AT
+from shared.domain.events import TYPE_ATTRIBUTE
 from shared.domain.timestamps import format_timestamp
 from shared.tools.dlq.records import DeadLetter, OrderRef
 
@@ -51,7 +51,7 @@ def list_row(letter: DeadLetter, now: datetime) -> tuple[str, ...]:
     return (
         _text(letter.business_unit_id),
         _text(letter.customer_order_id),
-        _text(letter.attributes.get(RECEIVED_AT)),
+        _text(letter.received_at_text),
         _text(letter.delivery_count),
         _text(letter.source_subscription),
         format_age(letter.age(now)),
@@ -79,7 +79,8 @@ def summary_json(letter: DeadLetter, now: datetime) -> dict[str, Any]:
         "messageId": letter.message_id,
         "businessUnitId": letter.business_unit_id,
         "customerOrderId": letter.customer_order_id,
-        "receivedAt": letter.attributes.get(RECEIVED_AT),
+        "receivedAt": letter.received_at_text,
+        "kind": "event" if letter.is_event else "order",
         "deliveryCount": letter.delivery_count,
         "sourceSubscription": letter.source_subscription,
         "deadLetteredAt": format_timestamp(letter.dead_lettered_at),
@@ -121,8 +122,9 @@ def detail_lines(letter: DeadLetter, now: datetime) -> list[str]:
 def describe(letter: DeadLetter) -> str:
     """A short identification for per-message report lines."""
     order = str(letter.order) if letter.order else "(no order attributes)"
-    received = _text(letter.attributes.get(RECEIVED_AT))
-    return f"{order} receivedAt={received} message {letter.message_id}"
+    received = _text(letter.received_at_text)
+    kind = f" {letter.attributes.get(TYPE_ATTRIBUTE)}" if letter.is_event else ""
+    return f"{order}{kind} receivedAt={received} message {letter.message_id}"
 
 
 def order_list(orders: Sequence[OrderRef]) -> str:

@@ -1,0 +1,26 @@
+# The webhooks of var.event_webhooks, named and filtered: locals only, so that
+# tests/terraform evaluates them with `terraform console`, offline. Each name is the one
+# shared/config.py gives the local stack's webhooks (webhook_*_name), and each filter the
+# one shared/domain/events.py subscription_filter writes; tests hold them together.
+locals {
+  webhooks = {
+    for webhook in var.event_webhooks : webhook.name => {
+      url            = webhook.url
+      audience       = coalesce(webhook.audience, webhook.url)
+      business_units = webhook.business_units
+      subscription   = "${var.events_topic_name}-${webhook.name}"
+      dead_letter    = "${var.events_topic_name}-${webhook.name}-dead-letter"
+      replay         = "${var.events_topic_name}-${webhook.name}-replay"
+      filter = length(webhook.business_units) == 0 ? null : join(" OR ", [
+        for unit in webhook.business_units : "attributes.ce-businessunitid = \"${unit}\""
+      ])
+    }
+  }
+
+  # Each webhook is pushed to by two subscriptions alike: the live one on the events topic,
+  # and the one on its replay topic, where `orders-dlq replay` sends its dead letters.
+  webhook_deliveries = merge(
+    { for name, webhook in local.webhooks : name => { webhook = name, subscription = webhook.subscription, replay = false } },
+    { for name, webhook in local.webhooks : "${name}-replay" => { webhook = name, subscription = webhook.replay, replay = true } },
+  )
+}
