@@ -63,9 +63,11 @@ lock: | $(UV)
 requirements: $(STAMP)
 	$(BIN)/python -m shared.tools.requirements
 
-## Regenerate functions/ingest/openapi.json from the pydantic models (a test fails when stale).
+## Regenerate functions/ingest/openapi.json and docs/asyncapi.json (the events) from the
+## pydantic models and the event attributes (a test fails when either is stale).
 openapi: $(STAMP)
 	$(BIN)/python -m shared.tools.openapi
+	$(BIN)/python -m shared.tools.asyncapi
 
 ## Minutes of steady load on its own local stack; reports sent/accepted/stored/lost and RSS.
 soak: $(STAMP) emulators

@@ -12,6 +12,7 @@ from shared.domain.addresses import (
     SEARCH_PATH,
     SEARCH_PATH_TEMPLATE,
 )
+from shared.domain.events import source_violation
 from shared.domain.ids import id_violation
 from shared.domain.jsonbody import FieldViolation
 from shared.domain.problems import Rejected, problem
@@ -80,6 +81,8 @@ def _ids(*segments: tuple[str, str]) -> list[str]:
             violations.append(FieldViolation(f"/{name}", "is not percent-encoded UTF-8"))
             continue
         reason = id_violation(value)
+        if reason is None and name == "businessUnitId":
+            reason = source_violation(value)
         if reason is not None:
             violations.append(FieldViolation(f"/{name}", reason))
         ids.append(value)

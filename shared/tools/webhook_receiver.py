@@ -5,8 +5,9 @@ attributes, the body the data), as a push subscription with payload unwrapping
 delivers it; the CloudEvents SDK parses it, so an event it would refuse gets a 400
 and a line saying why. Every event is kept, in arrival order, for the tests:
 ``GET /webhooks/{name}/events`` answers them as JSON (the data base64-encoded, as
-received), and ``PUT /webhooks/{name}/answer`` with ``{"status": 503}`` makes the
-webhook answer that status from then on (to see redelivery and dead letters).
+received, with the arrival time), and ``PUT /webhooks/{name}/answer`` with
+``{"status": 503}`` makes the webhook answer that status from then on (to see
+redelivery and dead letters).
 
 Development tooling only: the deploy package leaves it out.
 """
@@ -20,6 +21,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections import defaultdict
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +71,8 @@ def receive(headers: dict[str, str], body: bytes) -> dict[str, Any]:
         "attributes": {name: str(value) for name, value in event.get_attributes().items()},
         "data": base64.b64encode(body).decode("ascii"),
         "headers": headers,
+        # When it arrived (epoch seconds): what `make bench` measures delivery latency by.
+        "arrivedAt": time.time(),
     }
 
 

@@ -1,9 +1,12 @@
-"""The limits the framework sets: functions-framework functions that do nothing.
+"""The limits the framework sets: functions-framework functions that do nothing, or only RPCs.
 
 ``bare`` answers every HTTP request 204, ``bare_publish`` publishes each body and
-then answers 204, and ``bare_push`` acknowledges every pushed message; both run under the same gunicorn worker and thread settings as
-``ingest`` and ``process``, so a ratio against them is what the service costs on
-top of the framework, the server and (for pushes) the Pub/Sub emulator.
+then answers 204, ``bare_push`` acknowledges every pushed message, and
+``bare_push_store`` makes the processor's three RPCs for each (read the version,
+write the order, publish its event) through the same clients and nothing else. All
+run under the same gunicorn worker and thread settings as ``ingest`` and
+``process``, so a ratio against them is what the service costs on top of the
+framework, the server, the clients and (for pushes) the Pub/Sub emulator.
 """
 
 from __future__ import annotations
@@ -91,3 +94,53 @@ def bare_push_read(cloud_event: CloudEvent) -> None:
         if _firestore is None:
             _firestore = firestore.Client()
     _firestore.document("bench/cold-start").get()
+
+
+_clients: dict[str, Any] = {}
+
+
+def _store_clients() -> dict[str, Any]:
+    from google.cloud import firestore
+    from google.pubsub_v1 import PublisherClient
+
+    with _lock:
+        if not _clients:
+            _clients["firestore"] = firestore.Client()
+            _clients["publisher"] = PublisherClient()
+    return _clients
+
+
+@functions_framework.cloud_event
+def bare_push_store(cloud_event: CloudEvent) -> None:
+    """The least any processor of versions and events can do for one pushed order.
+
+    Decode the data, read the document's version fields with the high-level get,
+    commit one raw Write of the body conditional on the document not existing (the
+    GAPIC client, as the processor does) and publish the data with an ordering key:
+    the processor's three RPCs, without its decisions, checks, conversions and log lines.
+    """
+    import base64
+
+    from google.cloud.firestore_v1.types import CommitRequest, Write
+    from google.pubsub_v1 import PublishRequest, PubsubMessage
+
+    clients = _store_clients()
+    message = (cloud_event.data or {})["message"]
+    data = base64.b64decode(message["data"])
+    attributes = message.get("attributes") or {}
+    client = clients["firestore"]
+    path = (
+        f"business-units/{attributes['businessUnitId']}"
+        f"/customer-orders/{attributes['customerOrderId']}"
+    )
+    client.document(path).get(field_paths=["sourceVersion", "receivedAt"], timeout=10)
+    write = Write.pb()()
+    write.update.name = f"{client._database_string}/documents/{path}"
+    write.update.fields["body"].bytes_value = data
+    write.current_document.exists = False
+    commit = CommitRequest.pb()(database=client._database_string, writes=[write])
+    client._firestore_api.commit(request=CommitRequest.wrap(commit), timeout=10)
+    topic = f"projects/{os.environ['GOOGLE_CLOUD_PROJECT']}/topics/{os.environ['EVENTS_TOPIC']}"
+    published = PubsubMessage.pb()(data=data, ordering_key=path)
+    request = PublishRequest.pb()(topic=topic, messages=[published])
+    clients["publisher"].publish(request=PublishRequest.wrap(request), timeout=10)

@@ -10,11 +10,14 @@ goes through the service's own adapter, so the two differ by the adapter's cost.
 ``store`` applies one message per call through the shipped Firestore adapter
 (optimistic: a read and a preconditioned write), ``store-transactional`` through
 the transaction it replaced; both report the client's CPU and its RPCs per message.
+``process`` runs the processor itself on push envelopes, with its real store and
+event publisher: the RPCs per message with the publish, counted at the clients.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import json
 import os
@@ -27,12 +30,14 @@ from typing import Any
 from google.cloud import firestore
 
 from shared.adapters.firestore import FirestoreOrderStore, new_firestore_client
-from shared.adapters.pubsub import PubSubOrderPublisher
+from shared.adapters.pubsub import PubSubEventPublisher, PubSubOrderPublisher, TopicPublisher
 from shared.config import Settings
 from shared.domain.messages import OrderMessage
-from shared.domain.timestamps import ReceivedAtClock
+from shared.domain.timestamps import ReceivedAtClock, format_timestamp
+from shared.optimistic import OptimisticWriter
+from shared.processor import Processor
 from tests.bench.transactional_store import TransactionalUpsert
-from tests.support import order_message
+from tests.support import order_message, store_message
 
 # The first call pays for the channel; it goes elsewhere, so a drain counts exactly its backlog.
 WARM_UP_BUSINESS_UNIT = "bench-warm-up"
@@ -172,18 +177,74 @@ class RpcCounter:
 def _store(args: argparse.Namespace, settings: Settings, *, transactional: bool) -> dict[str, Any]:
     """Each thread applies one new order at a time, as a processor thread does."""
     client = new_firestore_client(settings)
-    order_store: Any = (
-        TransactionalUpsert(client, timeout_seconds=settings.firestore_timeout_seconds)
-        if transactional
-        else FirestoreOrderStore(client, timeout_seconds=settings.firestore_timeout_seconds)
-    )
+    timeout = settings.firestore_timeout_seconds
+    if transactional:
+        upsert: Any = TransactionalUpsert(client, timeout_seconds=timeout).upsert_if_newer
+    else:
+        shipped, writes = FirestoreOrderStore(client, timeout_seconds=timeout), OptimisticWriter()
+
+        def upsert(message: OrderMessage) -> Any:
+            return store_message(shipped, message, writes)
+
     clock = ReceivedAtClock()
-    order_store.upsert_if_newer(_message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock))
+    upsert(_message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock))
     counter = RpcCounter(client)
     cpu = time.process_time()
     result = _drive(
-        lambda n: order_store.upsert_if_newer(
-            _message(args.business_unit, f"{args.run}-{n}", clock)
+        lambda n: upsert(_message(args.business_unit, f"{args.run}-{n}", clock)),
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        count=args.count,
+    )
+    done = max(1, result["done"])
+    result["cpu_ms_per_message"] = round(1000 * (time.process_time() - cpu) / done, 3)
+    result |= counter.per_message(done)
+    return result
+
+
+def _envelope(message: OrderMessage) -> dict[str, Any]:
+    return {
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": message.attributes,
+            "publishTime": format_timestamp(message.received_at),
+        }
+    }
+
+
+def process(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """Each thread has the processor handle one push of a new order, as a worker thread does."""
+    from google.pubsub_v1 import PublisherClient
+
+    client = new_firestore_client(settings)
+    gapic = PublisherClient()
+    publishes = {"count": 0}
+    lock = threading.Lock()
+    publish = gapic.publish
+
+    def counted(*call: Any, **kwargs: Any) -> Any:
+        with lock:
+            publishes["count"] += 1
+        return publish(*call, **kwargs)
+
+    gapic.publish = counted  # type: ignore[method-assign]
+    events = PubSubEventPublisher(
+        TopicPublisher(
+            gapic, settings.events_topic_path, timeout_seconds=settings.publish_timeout_seconds
+        )
+    )
+    processor = Processor(
+        FirestoreOrderStore(client, timeout_seconds=settings.firestore_timeout_seconds), events
+    )
+    clock = ReceivedAtClock()
+    warm_up = _message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock)
+    processor.process(_envelope(warm_up), "warm-up")
+    counter = RpcCounter(client)
+    publishes["count"] = 0
+    cpu = time.process_time()
+    result = _drive(
+        lambda n: processor.process(
+            _envelope(_message(args.business_unit, f"{args.run}-{n}", clock)), f"m-{n}"
         ),
         concurrency=args.concurrency,
         seconds=args.seconds,
@@ -192,6 +253,10 @@ def _store(args: argparse.Namespace, settings: Settings, *, transactional: bool)
     done = max(1, result["done"])
     result["cpu_ms_per_message"] = round(1000 * (time.process_time() - cpu) / done, 3)
     result |= counter.per_message(done)
+    result["publishes_per_message"] = round(publishes["count"] / done, 2)
+    result["rpcs_per_message"] = round(
+        float(result["rpcs_per_message"]) + result["publishes_per_message"], 2
+    )
     return result
 
 
@@ -205,7 +270,9 @@ def store_transactional(args: argparse.Namespace, settings: Settings) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.limits")
-    parser.add_argument("what", choices=["publish-raw", "publish", "store", "store-transactional"])
+    parser.add_argument(
+        "what", choices=["publish-raw", "publish", "store", "store-transactional", "process"]
+    )
     parser.add_argument("--business-unit", required=True)
     parser.add_argument("--run", required=True)
     parser.add_argument("--topic")
@@ -215,13 +282,16 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env()
     if args.topic:
-        settings = Settings(project_id=settings.project_id, orders_topic=args.topic)
+        settings = Settings(
+            project_id=settings.project_id, orders_topic=args.topic, events_topic=args.topic
+        )
     began = datetime.now(UTC)
     modes = {
         "publish-raw": publish_raw,
         "publish": publish,
         "store": store,
         "store-transactional": store_transactional,
+        "process": process,
     }
     result = modes[args.what](args, settings)
     result["began"] = began.isoformat()

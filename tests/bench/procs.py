@@ -19,6 +19,7 @@ SERVED: Mapping[str, tuple[str, Path]] = {
     "bare_publish": ("bare_publish", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_push": ("bare_push", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "bare_push_read": ("bare_push_read", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
+    "bare_push_store": ("bare_push_store", REPO_ROOT / "tests" / "bench" / "bare_function.py"),
     "ingest": (FUNCTIONS["ingest"], main_py("ingest")),
     "processor": (FUNCTIONS["processor"], main_py("processor")),
 }

@@ -168,6 +168,7 @@ class Report:
         threads: int,
         cpu_ms_per_message: float,
         direct: dict[str, dict[str, float]],
+        processed: dict[str, Any],
     ) -> None:
         rate = stored / drain_seconds if drain_seconds else 0.0
         push_rate = push["pushed"] / push["seconds"] if push["seconds"] else 0.0
@@ -184,6 +185,7 @@ class Report:
             "threads": threads,
             "cpu_ms_per_message": round(cpu_ms_per_message, 3),
             "direct_pushes": direct,
+            "in_process": processed,
         }
         complete = "" if stored == backlog else f" (only {stored} of {backlog})"
         self.add(
@@ -232,6 +234,29 @@ class Report:
             cpu_ratio,
             "<= 2x",
             cpu_ratio <= 2 and processor["acknowledged"] == bare["acknowledged"],
+        )
+        floor = direct["bare_push_store"]
+        floor_ratio = processor["cpu_ms_per_message"] / floor["cpu_ms_per_message"]
+        self.add(
+            "2",
+            f"CPU per message with the event's publish, {threads} in flight sent directly (ms)",
+            f"{processor['cpu_ms_per_message']:.2f} ({processor['per_s']:.0f}/s)",
+            f"bare_push_store (read, write, publish) {floor['cpu_ms_per_message']:.2f} "
+            f"({floor['per_s']:.0f}/s)",
+            floor_ratio,
+            "<= 1.3x",
+            floor_ratio <= 1.3 and processor["acknowledged"] == floor["acknowledged"],
+        )
+        self.add(
+            "2",
+            "RPCs per message, the processor in process: Firestore + Pub/Sub publish",
+            f"{processed['rpcs_per_message']:.2f} ({processed['reads_per_message']:g} read, "
+            f"{processed['commits_per_message']:g} commit, "
+            f"{processed['publishes_per_message']:g} publish)",
+            "bare_push_store 3",
+            processed["rpcs_per_message"] / 3,
+            "<= 3",
+            processed["rpcs_per_message"] <= 3,
         )
         if ("store", threads) in stores and threads != concurrency:
             wide = float(stores[("store", threads)]["throughput_per_s"])
@@ -284,6 +309,16 @@ class Report:
                 f"{row['p50_ms']:.0f} / {row['p99_ms']:.0f}{visible}",
                 f"PUT answered {row['put_p50_ms']:.0f} / {row['put_p99_ms']:.0f}",
             )
+            delivered = (
+                "" if row["delivered"] == row["sent"] else f"; {row['delivered']} of {row['sent']}"
+            )
+            self.add(
+                "3",
+                f"PUT due to its event at the webhook, {row['offered_per_s']:.0f}/s offered, "
+                "p50 / p99 (ms)",
+                f"{row['webhook_p50_ms']:.0f} / {row['webhook_p99_ms']:.0f}{delivered}",
+                f"document visible {row['p50_ms']:.0f} / {row['p99_ms']:.0f}",
+            )
 
     def cold_start(
         self,
@@ -318,11 +353,12 @@ class Report:
                 f"functions-framework + flask {1000 * imports['bare']['framework']:.0f}",
             )
 
-    def cost(self, message_bytes: int) -> None:
-        """What one order costs through ingest and the processor, from rows 1 and 2.
+    def cost(self, message_bytes: int, event_bytes: int) -> None:
+        """What one order costs through ingest, the processor and one webhook, from rows 1 and 2.
 
         Pub/Sub bills a message's data, attributes, ordering key, 20 bytes of
-        timestamp and its id, at least 1,000 bytes per publish and per push request.
+        timestamp and its id, at least 1,000 bytes per publish and per push request:
+        the order's publish and push, its event's publish, and one push per webhook.
         """
         ingest = self.data.get("ingest", {})
         processor = self.data.get("processor", {})
@@ -335,20 +371,28 @@ class Report:
             iter(processor["store_limit"].values())
         )
         billed = max(PUBSUB_MINIMUM_BILLED_BYTES, message_bytes)
+        billed_event = max(PUBSUB_MINIMUM_BILLED_BYTES, event_bytes)
         self.data["cost_per_order"] = {
             "cpu_ms": {"ingest": ingest_cpu, "processor": processor_cpu},
             "firestore_reads": store["reads_per_message"],
             "firestore_writes": store["commits_per_message"],
             "pubsub_message_bytes": message_bytes,
-            "pubsub_billed_bytes": {"publish": billed, "push": billed},
+            "pubsub_event_bytes": event_bytes,
+            "pubsub_billed_bytes": {
+                "publish": billed,
+                "push": billed,
+                "event_publish": billed_event,
+                "event_push_per_webhook": billed_event,
+            },
         }
         self.add(
             "6",
-            "one order through ingest and processor: CPU ms, Firestore reads / writes, "
-            "Pub/Sub bytes billed",
+            "one order through ingest, processor and one webhook: CPU ms, Firestore reads / "
+            "writes, Pub/Sub bytes billed",
             f"{ingest_cpu + processor_cpu:.2f} ms ({ingest_cpu:.2f} + {processor_cpu:.2f}); "
             f"{store['reads_per_message']:g} / {store['commits_per_message']:g}; "
-            f"{2 * billed} ({message_bytes} a message, publish and push)",
+            f"{2 * billed + 2 * billed_event} (order {message_bytes} and event {event_bytes} "
+            "bytes, each published and pushed)",
         )
 
     def memory(self, peaks: dict[str, MemoryPeak]) -> None:

@@ -12,7 +12,6 @@ its entries are built from the answers this run received, plus a crash, a timeou
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 import requests
 
 from shared.domain.addresses import order_location
+from shared.domain.jsonbody import dump_json
 from shared.domain.timestamps import parse_timestamp
 from shared.tools.devstack import LocalStack, http_request
 from tests.logging_query import (
@@ -117,7 +117,8 @@ def _scenario(stack: LocalStack, topic: str, logs: Path, result: Run) -> None:
         def put(base: str, bu: str, order: str, body: Any, version: str | None = None) -> int:
             answer = http.put(
                 base + order_location(bu, order),
-                data=body if isinstance(body, bytes) else json.dumps(body).encode(),
+                # The bytes order_message publishes, so that a replay of it is the same version.
+                data=body if isinstance(body, bytes) else dump_json(body),
                 headers={
                     "Content-Type": "application/json",
                     **({"Source-Version": version} if version else {}),

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.terraform.tfconfig import TERRAFORM_DIR, load
+from tests.terraform.tfconfig import REPO_ROOT, TERRAFORM_DIR, load
 
 REQUIRED_VARIABLES = {"project_id": "demo-project", "region": "europe-west1"}
 # What the dashboard resource adds to local.dashboard_vars (terraform/dashboard.tf).
@@ -81,3 +81,21 @@ def rendered_dashboard(variables: Mapping[str, str] | None = None) -> Any:
         f"merge(local.dashboard_vars, {{{slo_names}}})))",
         variables,
     )
+
+
+def operations_section() -> str:
+    """README.md's "Operations" section, where every runbook's commands are written out."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    start = readme.index("\n## Operations\n")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else len(readme)]
+
+
+def runbook_commands(runbook: str) -> list[str]:
+    """The commands of a rendered runbook: its lines indented as code."""
+    return [line.strip() for line in runbook.splitlines() if line.startswith("       ")]
+
+
+def readme_form(command: str) -> str:
+    """A rendered command as the README writes it, for any project and region."""
+    return command.replace("demo-project", "PROJECT_ID").replace("europe-west1", "REGION")

@@ -12,9 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.terraform.observability import SLO_NAMES, evaluate, rendered_dashboard
+from tests.terraform.observability import (
+    SLO_NAMES,
+    evaluate,
+    operations_section,
+    readme_form,
+    rendered_dashboard,
+    runbook_commands,
+)
 from tests.terraform.tfconfig import (
-    REPO_ROOT,
     TERRAFORM_DIR,
     TerraformConfig,
     only,
@@ -282,22 +288,6 @@ ALERT_RUNBOOKS = {
 }
 
 
-def operations_section() -> str:
-    readme = (REPO_ROOT / "README.md").read_text()
-    start = readme.index("\n## Operations\n")
-    end = readme.find("\n## ", start + 1)
-    return readme[start : end if end != -1 else len(readme)]
-
-
-def commands(runbook: str) -> list[str]:
-    return [line.strip() for line in runbook.splitlines() if line.startswith("       ")]
-
-
-def readme_form(command: str) -> str:
-    """A rendered command as the README writes it, for any project and region."""
-    return command.replace("demo-project", "PROJECT_ID").replace("europe-west1", "REGION")
-
-
 def rendered_runbooks() -> dict[str, str]:
     rendered: dict[str, str] = evaluate(
         "merge("
@@ -324,7 +314,7 @@ def test_every_alert_documents_its_meaning_and_first_three_commands(tf: Terrafor
     section = operations_section()
     for name, runbook in rendered_runbooks().items():
         assert runbook.startswith("**What it means.**"), name
-        listed = commands(runbook)
+        listed = runbook_commands(runbook)
         assert len(listed) == 3, name
         for command in listed:
             assert readme_form(command) in section, f"{name}: README lacks {readme_form(command)}"

@@ -19,7 +19,12 @@ from shared.config import (
     webhook_subscription_name,
 )
 from shared.domain.events import BUSINESS_UNIT_ATTRIBUTE, subscription_filter
-from tests.terraform.observability import evaluate
+from tests.terraform.observability import (
+    evaluate,
+    operations_section,
+    readme_form,
+    runbook_commands,
+)
 from tests.terraform.tfconfig import TERRAFORM_DIR, TerraformConfig, only, ref, terraform_console
 
 REQUIRED_VARIABLES = {"project_id": "demo-project", "region": "europe-west1"}
@@ -211,8 +216,15 @@ def test_the_webhook_runbooks_render_with_every_value(webhooks: dict[str, Any]) 
         '{for name in keys(local.webhooks) : name => [for runbook in ["webhook_dead_letters", "webhook_backlog_age"] : templatefile("runbooks/${runbook}.md", local.webhook_runbook_vars[name])]}',
         {"event_webhooks": _webhooks_var(WEBHOOKS)},
     )
+    section = operations_section()
     for name, runbooks in rendered.items():
         for runbook in runbooks:
             assert runbook.startswith("**What it means.**")
             assert "${" not in runbook
             assert f"--webhook={name}" in runbook
+            listed = runbook_commands(runbook)
+            assert len(listed) == 3
+            # The README writes them out for a webhook called WEBHOOK.
+            for command in listed:
+                written = readme_form(command).replace(name, "WEBHOOK")
+                assert written in section, f"README lacks {written}"

@@ -412,3 +412,20 @@ def test_every_request_ends_in_one_line_with_its_outcome(
     assert fields[1]["problemType"] == "invalid-header"
     assert fields[2]["problemType"] == "publish-unavailable"
     assert "no confirmation" in logged.records[2].getMessage()
+
+
+def test_a_business_unit_whose_events_could_not_name_their_source_is_400(
+    service: ApiService, publisher: InMemoryOrderPublisher
+) -> None:
+    # 170 two-byte characters: 340 bytes, a valid id, but 1,020 bytes percent-encoded.
+    unit = "é" * 170
+    response = put(service, order_body("CO-1"), path=f"/business-units/{unit}/customer-orders/CO-1")
+    assert response.status == 400
+    [error] = problem_of(response)["errors"]
+    assert error["pointer"] == "/businessUnitId"
+    assert "1024 bytes of the Pub/Sub attribute" in error["detail"]
+    assert publisher.published == []
+    shorter = put(
+        service, order_body("CO-1"), path=f"/business-units/{'é' * 160}/customer-orders/CO-1"
+    )
+    assert shorter.status == 202
