@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from shared.domain.conflict import CANCELLED_STATUSES, PICKED_UP_STATUS, Statuses
 from shared.errors import ConfigurationError
 
 # Resource names: terraform/variables.tf has the same defaults; a test fails when they drift.
@@ -16,6 +17,9 @@ DEFAULT_DEAD_LETTER_TOPIC = "customer-orders-dead-letter"
 DEFAULT_DEAD_LETTER_SUBSCRIPTION = "customer-orders-dead-letter"
 DEFAULT_MAX_DELIVERY_ATTEMPTS = 10
 DEFAULT_FIRESTORE_DATABASE = "(default)"
+# The statuses the conflict rule reads (terraform/variables.tf has the same defaults).
+DEFAULT_PICKED_UP_STATUS = PICKED_UP_STATUS
+DEFAULT_CANCELLED_STATUSES = CANCELLED_STATUSES
 
 # Bounded so that a request never waits on the client's own ordering retry deadline
 # (2**32 s): the caller gets a 503 and retries instead.
@@ -50,6 +54,7 @@ class Settings:
     publish_timeout_seconds: float = DEFAULT_PUBLISH_TIMEOUT_SECONDS
     firestore_timeout_seconds: float = DEFAULT_FIRESTORE_TIMEOUT_SECONDS
     retry_after_seconds: int = DEFAULT_RETRY_AFTER_SECONDS
+    statuses: Statuses = field(default_factory=Statuses)
 
     @property
     def orders_topic_path(self) -> str:
@@ -79,7 +84,21 @@ class Settings:
             retry_after_seconds=int(
                 _positive_float(env, "RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS)
             ),
+            statuses=_statuses(env),
         )
+
+
+def _statuses(env: Mapping[str, str]) -> Statuses:
+    picked_up = env.get("PICKED_UP_STATUS", "").strip() or DEFAULT_PICKED_UP_STATUS
+    listed = env.get("CANCELLED_STATUSES", "")
+    cancelled = frozenset(name.strip() for name in listed.split(",") if name.strip()) or frozenset(
+        DEFAULT_CANCELLED_STATUSES
+    )
+    if picked_up in cancelled:
+        raise ConfigurationError(
+            f"PICKED_UP_STATUS {picked_up!r} cannot also be one of CANCELLED_STATUSES"
+        )
+    return Statuses(picked_up=picked_up, cancelled=cancelled)
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

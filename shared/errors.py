@@ -71,3 +71,7 @@ def one_line(exc: BaseException, *, limit: int = ONE_LINE_LIMIT, named: bool = T
 
 class LostRace(CustomerOrderEventsError):
     """Someone wrote the document since it was read: read it again and decide again."""
+
+
+class Unpickable(CustomerOrderEventsError):
+    """A stored order whose pickup version cannot be made (its body cannot be encoded again)."""

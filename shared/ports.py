@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 
 from shared.domain.events import OrderEvent
-from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrdersTopicMessage
 from shared.domain.stored_order import (
     OrderRecord,
     OrderSummary,
@@ -21,7 +21,7 @@ from shared.domain.stored_order import (
 
 class OrderPublisher(abc.ABC):
     @abc.abstractmethod
-    def publish(self, message: OrderMessage) -> str:
+    def publish(self, message: OrdersTopicMessage) -> str:
         """Publish and wait for the confirmation; the message id, or :class:`PublishFailed`."""
 
 

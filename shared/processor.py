@@ -1,11 +1,17 @@
 """The processor: decode a pushed message, store it under the conflict rule, announce the version.
 
+Two kinds of message come from the orders topic (:mod:`shared.domain.messages`):
+an OMS version, stored by :func:`shared.versions.apply_version`, and a pickup
+recorded at the POS, completed by :meth:`shared.pickups.Pickups.apply`.
+
 Every delivery ends in exactly one log line, whose ``decision`` field the
 log-based metrics count (``terraform/log_metrics.tf``): ``stored``,
-``duplicate``, ``stale`` (acknowledged), ``refused`` or ``undecodable`` (never
-storable: nacked until dead-lettered) and ``unavailable`` (Firestore or the events
-topic did not answer: nacked, redelivered). Each event published is a line of its
-own (``event=publish``), before the delivery's.
+``duplicate``, ``stale``, ``conflict`` (a cancellation refused because the order is
+picked up), ``cancelled`` and ``no-order`` (a pickup the POS function refused;
+all acknowledged), ``refused`` or ``undecodable`` (never storable: nacked until
+dead-lettered) and ``unavailable`` (Firestore or the events topic did not answer:
+nacked, redelivered). Each event published is a line of its own
+(``event=publish``), before the delivery's.
 
 A stored version's event is published before the message is acknowledged. When
 the processor dies between the write and the publish, or the publish fails, the
@@ -20,14 +26,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.domain.conflict import Decision, Verdict
-from shared.domain.events import OrderEvent, order_event
+from shared.domain.conflict import Change, Decision, Statuses, Verdict
+from shared.domain.events import OrderEvent
 from shared.domain.limits import MAX_ID_BYTES
 from shared.domain.messages import (
     BUSINESS_UNIT_ID,
     CORRELATION_ID,
     CUSTOMER_ORDER_ID,
-    OrderMessage,
+    OrdersTopicMessage,
+    PickupMessage,
     decode_push_data,
 )
 from shared.domain.stored_order import unstorable_reason
@@ -36,15 +43,32 @@ from shared.errors import (
     StoreRefused,
     StoreUnavailable,
     UndecodableMessage,
+    Unpickable,
 )
 from shared.log import get_logger, log_event, order_context
 from shared.optimistic import OptimisticWriter
+from shared.pickups import Pickups
 from shared.ports import EventPublisher, OrderStore
-from shared.versions import apply_version
+from shared.versions import Applied, apply_version
 
 EVENT = "process"
 PUBLISH_EVENT = "publish"
-_SKIPPED = {Decision.SKIP_DUPLICATE: "duplicate", Decision.SKIP_STALE: "stale"}
+# The decision field of each delivery's line; all but "stored" acknowledge a skipped change.
+DECISIONS = {
+    Decision.WRITE: "stored",
+    Decision.SKIP_DUPLICATE: "duplicate",
+    Decision.SKIP_STALE: "stale",
+    Decision.REFUSE_CANCELLATION: "conflict",
+    Decision.REFUSE_CANCELLED: "cancelled",
+    Decision.REFUSE_ABSENT: "no-order",
+}
+_WHY = {
+    Decision.SKIP_DUPLICATE: "a version as great or greater is stored",
+    Decision.SKIP_STALE: "a version as great or greater is stored",
+    Decision.REFUSE_CANCELLATION: "the order is picked up, and pickup beats cancellation",
+    Decision.REFUSE_CANCELLED: "the order is cancelled: the POS was refused this pickup",
+    Decision.REFUSE_ABSENT: "no such order is stored: the POS was refused this pickup",
+}
 
 _log = get_logger("processor")
 
@@ -55,11 +79,14 @@ class Processor:
         store: OrderStore,
         events: EventPublisher,
         *,
+        statuses: Statuses,
         writes: OptimisticWriter | None = None,
     ) -> None:
         self._store = store
         self._events = events
+        self._statuses = statuses
         self._writes = writes or OptimisticWriter()
+        self._pickups = Pickups(store, statuses=statuses, writes=self._writes)
 
     def process(self, event_data: Mapping[str, Any], message_id: str) -> Verdict:
         """Store the order of one pushed message and announce it, or skip it.
@@ -83,16 +110,18 @@ class Processor:
         with order_context(**_ids(message)):
             return self._apply(message)
 
-    def _apply(self, message: OrderMessage) -> Verdict:
-        described = f"messageId={message.message_id} {message.version}"
+    def _apply(self, message: OrdersTopicMessage) -> Verdict:
+        if isinstance(message, PickupMessage):
+            change = Change.PICKUP
+            described = f"messageId={message.message_id} pickup pickedUpAt={message.picked_up_at}"
+            received_at = message.picked_up_at
+        else:
+            change = self._statuses.change_of(message.status)
+            described = f"messageId={message.message_id} {message.version}"
+            received_at = message.received_at
         try:
-            refusal = unstorable_reason(message)
-            if refusal is not None:
-                raise StoreRefused(refusal)
-            applied = apply_version(message, self._store, self._writes)
-            if applied.announce is not None:
-                self._publish(order_event(applied.announce))
-        except StoreRefused as exc:
+            applied = self._store_change(message)
+        except (StoreRefused, Unpickable) as exc:
             # No redelivery can change the answer: one line a delivery, and the message
             # goes on to the dead-letter topic after the last attempt.
             log_event(
@@ -101,6 +130,7 @@ class Processor:
                 f"refused for good {described}, it will be dead-lettered: {exc}",
                 event=EVENT,
                 decision="refused",
+                change=change.value,
             )
             raise
         except (StoreUnavailable, PublishFailed) as exc:
@@ -111,32 +141,38 @@ class Processor:
                 f"{what} unavailable {described}, Pub/Sub will redeliver: {exc}",
                 event=EVENT,
                 decision="unavailable",
+                change=change.value,
             )
             raise
         verdict = applied.verdict
-        lag = (datetime.now(UTC) - message.received_at).total_seconds()
+        fields: dict[str, object] = {
+            "event": EVENT,
+            "decision": DECISIONS[verdict.decision],
+            "rule": verdict.rule.value,
+            "change": change.value,
+        }
         if verdict.writes:
-            log_event(
-                _log,
-                logging.INFO,
-                f"stored {described} (decided by {verdict.rule.value})",
-                event=EVENT,
-                decision="stored",
-                rule=verdict.rule.value,
-                lagSeconds=round(lag, 6),
-            )
+            lag = (datetime.now(UTC) - received_at).total_seconds()
+            text = f"stored {described} (decided by {verdict.rule.value})"
+            fields["lagSeconds"] = round(lag, 6)
         else:
-            again = ", its event published again" if applied.announce is not None else ""
-            log_event(
-                _log,
-                logging.INFO,
-                f"skipped {described} as {verdict.decision.value} (decided by "
-                f"{verdict.rule.value}): a version as great or greater is stored{again}",
-                event=EVENT,
-                decision=_SKIPPED[verdict.decision],
-                rule=verdict.rule.value,
+            told = ", its event published" if applied.announced else ""
+            text = (
+                f"skipped {described} as {DECISIONS[verdict.decision]} (decided by "
+                f"{verdict.rule.value}): {_WHY[verdict.decision]}{told}"
             )
+        log_event(_log, logging.INFO, text, **fields)
         return verdict
+
+    def _store_change(self, message: OrdersTopicMessage) -> Applied:
+        if isinstance(message, PickupMessage):
+            return self._pickups.apply(message, self._publish)
+        refusal = unstorable_reason(message)
+        if refusal is not None:
+            raise StoreRefused(refusal)
+        return apply_version(
+            message, self._store, self._writes, statuses=self._statuses, announce=self._publish
+        )
 
     def _publish(self, event: OrderEvent) -> None:
         message_id = self._events.publish(event)
@@ -150,7 +186,7 @@ class Processor:
         )
 
 
-def _ids(message: OrderMessage) -> dict[str, str]:
+def _ids(message: OrdersTopicMessage) -> dict[str, str]:
     ids = {
         BUSINESS_UNIT_ID: message.business_unit_id,
         CUSTOMER_ORDER_ID: message.customer_order_id,

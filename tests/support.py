@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared import log
 from shared.domain.addresses import document_path
+from shared.domain.conflict import Statuses
+from shared.domain.events import OrderEvent
 from shared.domain.http import HttpResponse
 from shared.domain.jsonbody import dump_json
-from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrderMessage, OrdersTopicMessage
 from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.optimistic import OptimisticWriter
 from shared.ports import OrderStore
@@ -75,11 +77,28 @@ def order_message(
     )
 
 
+def push_data(message: OrdersTopicMessage) -> dict[str, Any]:
+    """The CloudEvent data functions-framework makes of the push of ``message``."""
+    return {
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": message.attributes,
+            "messageId": "ignored",
+        }
+    }
+
+
 def store_message(
     store: OrderStore, message: OrderMessage, writes: OptimisticWriter | None = None
 ) -> Applied:
     """Apply ``message`` to ``store`` under the conflict rule, as the processor does."""
-    return apply_version(message, store, writes or OptimisticWriter())
+    return apply_version(
+        message, store, writes or OptimisticWriter(), statuses=Statuses(), announce=_unheard
+    )
+
+
+def _unheard(event: OrderEvent) -> None:
+    """Announces nothing: what store_message announced is in its answer."""
 
 
 class LogRecorder(logging.Handler):

@@ -33,7 +33,9 @@ def _new_processor() -> Processor:
     from shared.processor import Processor
 
     return Processor(
-        FirestoreOrderStore.from_settings(settings), PubSubEventPublisher.from_settings(settings)
+        FirestoreOrderStore.from_settings(settings),
+        PubSubEventPublisher.from_settings(settings),
+        statuses=settings.statuses,
     )
 
 

@@ -132,6 +132,7 @@ class FirestoreOrderStore(OrderStore):
             correlation_id=stored.get(fields.CORRELATION_ID, ""),
             message_id=stored.get(fields.MESSAGE_ID, ""),
             created_at=_optional_utc(stored.get(fields.CREATED_AT)),
+            picked_up_at=_optional_utc(stored.get(fields.PICKED_UP_AT)),
             processed_at=_optional_utc(processed_at),
             revision=Revision(snapshot.update_time),
         )
@@ -178,6 +179,7 @@ class FirestoreOrderStore(OrderStore):
                 customer_order_id=snapshot.id,
                 customer_id=snapshot.get(fields.CUSTOMER_ID),
                 status=snapshot.get(fields.STATUS),
+                picked_up_at=_optional_utc((snapshot.to_dict() or {}).get(fields.PICKED_UP_AT)),
             )
             for snapshot in snapshots
         ]
@@ -202,6 +204,10 @@ def write_of(name: str, record: OrderRecord) -> Any:
         values[fields.CREATED_AT].null_value = 0
     else:
         values[fields.CREATED_AT].timestamp_value.FromDatetime(record.created_at)
+    if record.picked_up_at is None:
+        values[fields.PICKED_UP_AT].null_value = 0
+    else:
+        values[fields.PICKED_UP_AT].timestamp_value.FromDatetime(record.picked_up_at)
     values[fields.CORRELATION_ID].string_value = record.correlation_id
     values[fields.MESSAGE_ID].string_value = record.message_id
     transform = write.update_transforms.add()
@@ -219,6 +225,9 @@ def version_of(snapshot: firestore.DocumentSnapshot[Any]) -> StoredVersion | Non
         version=Version(_utc(stored[fields.RECEIVED_AT]), stored.get(fields.SOURCE_VERSION)),
         created_at=_optional_utc(stored.get(fields.CREATED_AT)),
         revision=Revision(snapshot.update_time),
+        # Both absent from documents written before pickups existed.
+        status=stored.get(fields.STATUS, ""),
+        picked_up_at=_optional_utc(stored.get(fields.PICKED_UP_AT)),
     )
 
 

@@ -7,7 +7,7 @@ import itertools
 import threading
 
 from shared.domain.events import OrderEvent
-from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrderMessage, OrdersTopicMessage, PickupMessage
 from shared.domain.stored_order import (
     OrderRecord,
     OrderSummary,
@@ -23,17 +23,25 @@ class InMemoryOrderPublisher(OrderPublisher):
     """Records what would have been published."""
 
     def __init__(self) -> None:
-        self.published: list[OrderMessage] = []
+        self.published: list[OrdersTopicMessage] = []
         self.fail_with: Exception | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def publish(self, message: OrderMessage) -> str:
+    def publish(self, message: OrdersTopicMessage) -> str:
         if self.fail_with is not None:
             raise PublishFailed(str(self.fail_with)) from self.fail_with
         with self._lock:
             self.published.append(message)
             return str(next(self._ids))
+
+    @property
+    def orders(self) -> list[OrderMessage]:
+        return [message for message in self.published if isinstance(message, OrderMessage)]
+
+    @property
+    def pickups(self) -> list[PickupMessage]:
+        return [message for message in self.published if isinstance(message, PickupMessage)]
 
 
 class InMemoryEventPublisher(EventPublisher):
@@ -66,7 +74,9 @@ class InMemoryOrderStore(OrderStore):
         if stored is None:
             return None
         assert stored.revision is not None
-        return StoredVersion(stored.version, stored.created_at, stored.revision)
+        return StoredVersion(
+            stored.version, stored.created_at, stored.revision, stored.status, stored.picked_up_at
+        )
 
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         with self._lock:
@@ -96,7 +106,9 @@ class InMemoryOrderStore(OrderStore):
                 key=lambda order: order.customer_order_id.encode("utf-8"),
             )
         return [
-            OrderSummary(order.customer_order_id, order.customer_id, order.status)
+            OrderSummary(
+                order.customer_order_id, order.customer_id, order.status, order.picked_up_at
+            )
             for order in matches
             if order.customer_id == customer_id
             and (after is None or order.customer_order_id.encode() > after.encode())

@@ -21,7 +21,7 @@ from google.pubsub_v1 import PublisherClient, PublishRequest, PubsubMessage
 
 from shared.config import Settings
 from shared.domain.events import OrderEvent
-from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrdersTopicMessage
 from shared.errors import PublishFailed, one_line
 from shared.ports import EventPublisher, OrderPublisher
 
@@ -92,7 +92,7 @@ class PubSubOrderPublisher(OrderPublisher):
             )
         )
 
-    def publish(self, message: OrderMessage) -> str:
+    def publish(self, message: OrdersTopicMessage) -> str:
         return self._topic.publish(message.data, message.attributes, message.ordering_key)
 
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from shared.api.bodies import read_json, schema_violations
 from shared.api.routing import Route
+from shared.api.unavailable import publish_unavailable
 from shared.domain.addresses import order_location
 from shared.domain.conflict import parse_source_version
 from shared.domain.http import HttpRequest, HttpResponse
@@ -37,7 +38,7 @@ class PutOrder:
         clock: ReceivedAtClock | None = None,
     ) -> None:
         self._publisher = publisher
-        self._retry_after = str(retry_after_seconds)
+        self._retry_after = retry_after_seconds
         self._clock = clock or ReceivedAtClock()
 
     def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
@@ -59,14 +60,7 @@ class PutOrder:
         try:
             message_id = self._publisher.publish(message)
         except PublishFailed as exc:
-            raise Rejected(
-                problem(
-                    503,
-                    "publish-unavailable",
-                    "Pub/Sub did not confirm the publish in time; send the order again",
-                    headers={"Retry-After": self._retry_after},
-                )
-            ) from exc
+            raise publish_unavailable(self._retry_after, "order") from exc
         log_event(
             _log,
             logging.INFO,

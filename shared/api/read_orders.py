@@ -12,16 +12,20 @@ from pydantic import ValidationError
 from shared.api.bodies import read_json, schema_violations
 from shared.api.put_order import SOURCE_VERSION_HEADER, etag
 from shared.api.routing import Route
+from shared.api.unavailable import store_unavailable
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import FieldViolation
 from shared.domain.model import validate_search
 from shared.domain.problems import Rejected, problem
 from shared.domain.search import after_of, page_token
+from shared.domain.stored_order import OrderRecord, OrderSummary
 from shared.domain.timestamps import format_timestamp
 from shared.errors import InvalidPageToken, StoreUnavailable
 from shared.log import get_logger, log_event
 from shared.ports import OrderStore
 
+# Set once the order's pickup is recorded: when the POS handed it out.
+PICKED_UP_AT_HEADER = "Picked-Up-At"
 # A search body holds one customer id and a page token; nothing legitimate comes near this.
 MAX_SEARCH_BODY_BYTES = 16 * 1024
 
@@ -31,7 +35,7 @@ T = TypeVar("T")
 class ReadOrders:
     def __init__(self, store: OrderStore, *, retry_after_seconds: int, logger: str) -> None:
         self._store = store
-        self._retry_after = str(retry_after_seconds)
+        self._retry_after = retry_after_seconds
         self._log = get_logger(logger)
 
     def get(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
@@ -46,17 +50,8 @@ class ReadOrders:
                     f"for business unit {business_unit_id!r}",
                 )
             )
-        tag = etag(stored.body_sha256)
-        headers = {
-            "ETag": tag,
-            "Last-Modified": format_datetime(stored.received_at, usegmt=True),
-            # Last-Modified has whole seconds; the exact version is here.
-            "Received-At": format_timestamp(stored.received_at),
-            "Cache-Control": "no-store",
-        }
-        if stored.source_version is not None:
-            headers[SOURCE_VERSION_HEADER] = str(stored.source_version)
-        if _matches(request.header("If-None-Match"), tag):
+        headers = order_headers(stored)
+        if _matches(request.header("If-None-Match"), headers["ETag"]):
             return HttpResponse(304, b"", headers)
         return HttpResponse(200, stored.body, {"Content-Type": "application/json", **headers})
 
@@ -95,16 +90,7 @@ class ReadOrders:
             )
         )
         page = found[: search.page_size]
-        answer: dict[str, Any] = {
-            "customerOrders": [
-                {
-                    "customerOrderId": order.customer_order_id,
-                    "customerId": order.customer_id,
-                    "status": order.status,
-                }
-                for order in page
-            ]
-        }
+        answer: dict[str, Any] = {"customerOrders": [_summary(order) for order in page]}
         if len(found) > len(page):
             answer["nextPageToken"] = page_token(customer_id, page[-1].customer_order_id)
         log_event(
@@ -122,14 +108,34 @@ class ReadOrders:
         try:
             return read()
         except StoreUnavailable as exc:
-            raise Rejected(
-                problem(
-                    503,
-                    "store-unavailable",
-                    "Firestore did not answer; try again",
-                    headers={"Retry-After": self._retry_after},
-                )
-            ) from exc
+            raise store_unavailable(self._retry_after) from exc
+
+
+def order_headers(stored: OrderRecord) -> dict[str, str]:
+    """The headers that answer a stored order: its ETag and its version."""
+    headers = {
+        "ETag": etag(stored.body_sha256),
+        "Last-Modified": format_datetime(stored.received_at, usegmt=True),
+        # Last-Modified has whole seconds; the exact version is here.
+        "Received-At": format_timestamp(stored.received_at),
+        "Cache-Control": "no-store",
+    }
+    if stored.source_version is not None:
+        headers[SOURCE_VERSION_HEADER] = str(stored.source_version)
+    if stored.picked_up_at is not None:
+        headers[PICKED_UP_AT_HEADER] = format_timestamp(stored.picked_up_at)
+    return headers
+
+
+def _summary(order: OrderSummary) -> dict[str, str]:
+    summary = {
+        "customerOrderId": order.customer_order_id,
+        "customerId": order.customer_id,
+        "status": order.status,
+    }
+    if order.picked_up_at is not None:
+        summary["pickedUpAt"] = format_timestamp(order.picked_up_at)
+    return summary
 
 
 def _matches(if_none_match: str | None, tag: str) -> bool:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from shared.domain.addresses import (
     ORDER_PATH,
     ORDER_PATH_TEMPLATE,
+    PICKUP_PATH,
+    PICKUP_PATH_TEMPLATE,
     SEARCH_PATH,
     SEARCH_PATH_TEMPLATE,
 )
@@ -21,6 +24,7 @@ from shared.domain.problems import Rejected, problem
 class Resource(enum.Enum):
     ORDER = "order"
     SEARCH = "search"
+    PICKUP = "pickup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +50,18 @@ class Route:
         return self.customer_order_id
 
 
-def route(raw_path: str) -> Route:
-    """The ids a path addresses, percent-decoded and checked; or a 404/400 problem."""
+def route(raw_path: str, served: Collection[Resource] = tuple(Resource)) -> Route:
+    """The ids a path addresses, percent-decoded and checked; or a 404/400 problem.
+
+    Only the ``served`` resources are recognised: where no pickup is served, a path
+    ending in ``:pickup`` addresses an order of that id, as it always did.
+    """
     path = urlsplit(raw_path).path if "://" in raw_path else raw_path.split("?", 1)[0]
+    if Resource.PICKUP in served and (match := PICKUP_PATH.fullmatch(path)) is not None:
+        business_unit_id, customer_order_id = _ids(
+            ("businessUnitId", match["bu"]), ("customerOrderId", match["order"])
+        )
+        return Route(Resource.PICKUP, business_unit_id, customer_order_id)
     if (match := ORDER_PATH.fullmatch(path)) is not None:
         business_unit_id, customer_order_id = _ids(
             ("businessUnitId", match["bu"]), ("customerOrderId", match["order"])
@@ -57,18 +70,14 @@ def route(raw_path: str) -> Route:
     if (match := SEARCH_PATH.fullmatch(path)) is not None:
         [business_unit_id] = _ids(("businessUnitId", match["bu"]))
         return Route(Resource.SEARCH, business_unit_id)
-    raise not_found()
+    raise not_found(served)
 
 
-def not_found() -> Rejected:
-    return Rejected(
-        problem(
-            404,
-            "not-found",
-            f"no such resource; orders live at {ORDER_PATH_TEMPLATE}, "
-            f"and the search by customer at {SEARCH_PATH_TEMPLATE}",
-        )
-    )
+def not_found(served: Collection[Resource] = (Resource.ORDER, Resource.SEARCH)) -> Rejected:
+    where = [f"orders live at {ORDER_PATH_TEMPLATE}", f"the search at {SEARCH_PATH_TEMPLATE}"]
+    if Resource.PICKUP in served:
+        where.append(f"pickups are recorded at {PICKUP_PATH_TEMPLATE}")
+    return Rejected(problem(404, "not-found", f"no such resource; {', '.join(where)}"))
 
 
 def _ids(*segments: tuple[str, str]) -> list[str]:

@@ -63,10 +63,10 @@ class ApiService:
 
     def _answer(self, request: HttpRequest, event: str, correlation: str) -> HttpResponse:
         try:
-            target = route(request.raw_path)
+            target = route(request.raw_path, self._operations)
             methods = self._operations.get(target.resource)
             if methods is None:
-                raise not_found()
+                raise not_found(self._operations)
         except Rejected as rejected:
             return self._refused(event, rejected)
         operation = methods.get("GET" if request.method == "HEAD" else request.method)

@@ -11,6 +11,13 @@ reads.
 
 The ``id`` is derived from the order, its version and the event's type, so the
 same version always makes the same event: a consumer drops repeats by ``id``.
+
+Four types. ``created``, ``updated`` and ``picked-up`` announce a stored version (the
+first, a later one of the OMS, a pickup recorded at the POS). ``cancellation-refused``
+announces a version that was *not* stored: an OMS cancellation of an order already
+picked up. Its data is the order as stored (picked up), and its ``time``,
+``sourceversion`` and ``correlationid`` are the refused cancellation's, so that the
+OMS can tell which of its PUTs was refused; its ``id`` is derived from that version.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ DATA_CONTENT_TYPE = "application/json"
 
 CREATED = "customer-order.created"
 UPDATED = "customer-order.updated"
-TYPES = (CREATED, UPDATED)
+PICKED_UP = "customer-order.picked-up"
+CANCELLATION_REFUSED = "customer-order.cancellation-refused"
+TYPES = (CREATED, UPDATED, PICKED_UP, CANCELLATION_REFUSED)
 
 # The Pub/Sub attributes of an event (ce- and the extension attributes' names: lowercase
 # letters and digits, at most 20 characters, as CloudEvents asks).
@@ -46,6 +55,7 @@ CONTENT_TYPE_ATTRIBUTE = "Content-Type"
 BUSINESS_UNIT_ATTRIBUTE = "ce-businessunitid"
 SOURCE_VERSION_ATTRIBUTE = "ce-sourceversion"
 CORRELATION_ID_ATTRIBUTE = "ce-correlationid"
+PICKED_UP_AT_ATTRIBUTE = "ce-pickedupat"
 
 # Pub/Sub's bound on a subscription filter, which cannot change once the subscription exists.
 MAX_FILTER_BYTES = 256
@@ -62,6 +72,8 @@ class OrderEvent:
     data: bytes
     source_version: int | None
     correlation_id: str
+    # Set on every event of an order once its pickup is recorded.
+    picked_up_at: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -96,6 +108,8 @@ class OrderEvent:
             attributes[SOURCE_VERSION_ATTRIBUTE] = str(self.source_version)
         if self.correlation_id:
             attributes[CORRELATION_ID_ATTRIBUTE] = self.correlation_id
+        if self.picked_up_at is not None:
+            attributes[PICKED_UP_AT_ATTRIBUTE] = format_timestamp(self.picked_up_at)
         return attributes
 
     def __str__(self) -> str:
@@ -112,15 +126,35 @@ def event_id(type_: str, business_unit_id: str, customer_order_id: str, version:
 
 
 def order_event(record: OrderRecord) -> OrderEvent:
-    """The event of a stored version: created for an order's first, updated for the others."""
+    """The event of a stored version: created for an order's first, picked-up for a pickup,
+    updated for the others."""
+    if record.is_pickup_version:
+        type_ = PICKED_UP
+    else:
+        type_ = CREATED if record.is_first_version else UPDATED
     return OrderEvent(
-        type=CREATED if record.is_first_version else UPDATED,
+        type=type_,
         business_unit_id=record.business_unit_id,
         customer_order_id=record.customer_order_id,
         time=record.received_at,
         data=record.body,
         source_version=record.source_version,
         correlation_id=record.correlation_id,
+        picked_up_at=record.picked_up_at,
+    )
+
+
+def refusal_event(stored: OrderRecord, refused: Version, refused_correlation_id: str) -> OrderEvent:
+    """The event telling the OMS that its cancellation ``refused`` lost to the stored pickup."""
+    return OrderEvent(
+        type=CANCELLATION_REFUSED,
+        business_unit_id=stored.business_unit_id,
+        customer_order_id=stored.customer_order_id,
+        time=refused.received_at,
+        data=stored.body,
+        source_version=refused.source_version,
+        correlation_id=refused_correlation_id,
+        picked_up_at=stored.picked_up_at,
     )
 
 
@@ -142,6 +176,7 @@ def decode_event(data: bytes, attributes: Mapping[str, str]) -> OrderEvent:
         if attributes[SPECVERSION_ATTRIBUTE] != SPEC_VERSION:
             raise UndecodableMessage(f"{SPECVERSION_ATTRIBUTE} is not {SPEC_VERSION}")
         source = attributes.get(SOURCE_VERSION_ATTRIBUTE)
+        picked_up_at = attributes.get(PICKED_UP_AT_ATTRIBUTE)
         event = OrderEvent(
             type=attributes[TYPE_ATTRIBUTE],
             business_unit_id=attributes[BUSINESS_UNIT_ATTRIBUTE],
@@ -150,13 +185,14 @@ def decode_event(data: bytes, attributes: Mapping[str, str]) -> OrderEvent:
             data=data,
             source_version=None if source is None else parse_source_version(source),
             correlation_id=attributes.get(CORRELATION_ID_ATTRIBUTE, ""),
+            picked_up_at=None if picked_up_at is None else parse_timestamp(picked_up_at),
         )
     except KeyError as exc:
         raise UndecodableMessage(f"attribute {exc.args[0]} is missing") from None
     except InvalidSourceVersion as exc:
         raise UndecodableMessage(str(exc)) from None
     except ValueError as exc:
-        raise UndecodableMessage(f"attribute {TIME_ATTRIBUTE} is not RFC 3339: {exc}") from None
+        raise UndecodableMessage(f"a time attribute is not RFC 3339: {exc}") from None
     if event.type not in TYPES:
         raise UndecodableMessage(f"{TYPE_ATTRIBUTE} {event.type!r} is none of {', '.join(TYPES)}")
     if attributes.get(ID_ATTRIBUTE) != event.id:

@@ -1,4 +1,9 @@
-"""The Pub/Sub message of an accepted order, and its decoding on the processor side.
+"""The Pub/Sub messages of the orders topic, and their decoding on the processor side.
+
+Two kinds, told apart by the ``kind`` attribute (absent on an order, which is what
+every release before pickups published):
+
+**An accepted order** (no ``kind``), published by ingest:
 
 data:          the PUT body exactly as the OMS sent it
 attributes:    ``businessUnitId``, ``customerOrderId``, ``receivedAt`` (RFC 3339, UTC, µs),
@@ -6,6 +11,14 @@ attributes:    ``businessUnitId``, ``customerOrderId``, ``receivedAt`` (RFC 3339
                (hex SHA-256 of the data), ``correlationId``, and ``sourceVersion``
                (decimal) when the PUT carried one
 ordering key:  ``{businessUnitId}/{customerOrderId}``
+
+**A pickup** (``kind=pickup``), published by the POS function before it stores the
+pickup, so that a pickup whose function died before or after its write is still
+stored and announced by the processor:
+
+data:          empty
+attributes:    ``kind``, ``businessUnitId``, ``customerOrderId``, ``pickedUpAt``, ``correlationId``
+ordering key:  the order's, as above
 
 Ingest validated the body before it published it, so the processor does not
 parse it again: it takes the projections from the attributes and checks the
@@ -37,6 +50,9 @@ STATUS = "status"
 BODY_SHA256 = "bodySha256"
 SOURCE_VERSION = "sourceVersion"
 CORRELATION_ID = "correlationId"
+KIND = "kind"
+PICKUP_KIND = "pickup"
+PICKED_UP_AT = "pickedUpAt"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -113,7 +129,69 @@ class OrderMessage:
         return attributes
 
 
-def decode_message(data: bytes, attributes: Mapping[str, str], message_id: str) -> OrderMessage:
+@dataclass(frozen=True, slots=True)
+class PickupMessage:
+    business_unit_id: str
+    customer_order_id: str
+    # The pickup's version's receivedAt (shared.domain.conflict.pickup_version).
+    picked_up_at: datetime
+    correlation_id: str = ""
+    message_id: str = field(default="", compare=False)
+
+    @property
+    def ordering_key(self) -> str:
+        return ordering_key(self.business_unit_id, self.customer_order_id)
+
+    @property
+    def data(self) -> bytes:
+        return b""
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        attributes = {
+            KIND: PICKUP_KIND,
+            BUSINESS_UNIT_ID: self.business_unit_id,
+            CUSTOMER_ORDER_ID: self.customer_order_id,
+            PICKED_UP_AT: format_timestamp(self.picked_up_at),
+        }
+        if self.correlation_id:
+            attributes[CORRELATION_ID] = self.correlation_id
+        return attributes
+
+
+OrdersTopicMessage = OrderMessage | PickupMessage
+
+
+def decode_message(
+    data: bytes, attributes: Mapping[str, str], message_id: str
+) -> OrdersTopicMessage:
+    """Rebuild a message of either kind; raises :class:`UndecodableMessage` when it cannot be."""
+    kind = attributes.get(KIND)
+    if kind is None:
+        return decode_order(data, attributes, message_id)
+    if kind == PICKUP_KIND:
+        return _decode_pickup(attributes, message_id)
+    raise UndecodableMessage(f"attribute {KIND} {str(kind)[:40]!r} is not {PICKUP_KIND!r}")
+
+
+def _decode_pickup(attributes: Mapping[str, str], message_id: str) -> PickupMessage:
+    try:
+        return PickupMessage(
+            business_unit_id=validate_id(attributes[BUSINESS_UNIT_ID], name=BUSINESS_UNIT_ID),
+            customer_order_id=validate_id(attributes[CUSTOMER_ORDER_ID], name=CUSTOMER_ORDER_ID),
+            picked_up_at=parse_timestamp(attributes[PICKED_UP_AT]),
+            correlation_id=attributes.get(CORRELATION_ID, ""),
+            message_id=message_id,
+        )
+    except KeyError as exc:
+        raise UndecodableMessage(f"attribute {exc.args[0]} is missing") from None
+    except InvalidId as exc:
+        raise UndecodableMessage(str(exc)) from None
+    except ValueError as exc:
+        raise UndecodableMessage(f"attribute {PICKED_UP_AT} is not RFC 3339: {exc}") from None
+
+
+def decode_order(data: bytes, attributes: Mapping[str, str], message_id: str) -> OrderMessage:
     """Rebuild an :class:`OrderMessage`; raises :class:`UndecodableMessage` when it cannot be."""
     try:
         business_unit_id = validate_id(attributes[BUSINESS_UNIT_ID], name=BUSINESS_UNIT_ID)
@@ -152,7 +230,7 @@ def decode_message(data: bytes, attributes: Mapping[str, str], message_id: str) 
     )
 
 
-def decode_push_data(event_data: Mapping[str, Any], message_id: str) -> OrderMessage:
+def decode_push_data(event_data: Mapping[str, Any], message_id: str) -> OrdersTopicMessage:
     """Decode the ``data`` of the CloudEvent functions-framework makes of a push envelope."""
     message = event_data.get("message")
     if not isinstance(message, Mapping):

@@ -13,10 +13,17 @@ sourceVersion  integer   the OMS's version of the order, or null (the conflict r
 receivedAt    timestamp  when ingest accepted this version (the conflict rule)
 createdAt     timestamp  the receivedAt of the order's first stored version (kept by every
                          later version: the event of a version says created or updated)
+pickedUpAt    timestamp  when the POS recorded the order's pickup, or null; kept by every
+                         later version (the conflict rule: no cancellation after it)
 correlationId string     the id of the PUT that carried this version
 messageId     string     the Pub/Sub message that carried it
 processedAt   timestamp  the commit time, set by Firestore
 ============  =========  ===============================================================
+
+A pickup is a version of its own: the stored body with the picked-up status and a
+``pickedUpAt`` member, at the version :func:`~shared.domain.conflict.pickup_version`
+gives; its ``receivedAt`` is its ``pickedUpAt``, which is how it is told from the
+OMS's versions.
 
 Keeping the body as bytes makes the document's size a sum of lengths, GET byte
 exact, and the processor's work independent of the order's shape: no map to
@@ -30,13 +37,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
-from shared.domain.conflict import Version
+from shared.domain.conflict import Statuses, Stored, Version
 from shared.domain.limits import (
     FIRESTORE_MAX_DOCUMENT_BYTES,
     FIRESTORE_MAX_FIELD_VALUE_BYTES,
     MAX_CORRELATION_ID_BYTES,
 )
-from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrderMessage, sha256_hex
 
 BODY = "body"
 CUSTOMER_ID = "customerId"
@@ -45,6 +52,7 @@ BODY_SHA256 = "bodySha256"
 SOURCE_VERSION = "sourceVersion"
 RECEIVED_AT = "receivedAt"
 CREATED_AT = "createdAt"
+PICKED_UP_AT = "pickedUpAt"
 CORRELATION_ID = "correlationId"
 MESSAGE_ID = "messageId"
 PROCESSED_AT = "processedAt"
@@ -57,15 +65,16 @@ FIELDS = (
     SOURCE_VERSION,
     RECEIVED_AT,
     CREATED_AT,
+    PICKED_UP_AT,
     CORRELATION_ID,
     MESSAGE_ID,
     PROCESSED_AT,
 )
 INDEXED_FIELDS = (CUSTOMER_ID,)
 # What the search reads of each match: never the body.
-SUMMARY_FIELDS = (CUSTOMER_ID, STATUS)
+SUMMARY_FIELDS = (CUSTOMER_ID, STATUS, PICKED_UP_AT)
 # What the conflict rule reads of the stored version, and what a new version keeps of it.
-VERSION_FIELDS = (SOURCE_VERSION, RECEIVED_AT, CREATED_AT)
+VERSION_FIELDS = (SOURCE_VERSION, RECEIVED_AT, CREATED_AT, STATUS, PICKED_UP_AT)
 
 # Pub/Sub message ids are decimal strings of about 16 digits; this bounds them generously.
 MAX_MESSAGE_ID_BYTES = 100
@@ -95,6 +104,15 @@ class StoredVersion:
     # None for documents written before createdAt existed.
     created_at: datetime | None
     revision: Revision
+    status: str
+    picked_up_at: datetime | None
+
+    def standing(self, statuses: Statuses) -> Stored:
+        return Stored(self.version, statuses.standing_of(self.status, self.picked_up_at))
+
+    @property
+    def is_pickup_version(self) -> bool:
+        return self.picked_up_at == self.version.received_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +130,7 @@ class OrderRecord:
     correlation_id: str
     message_id: str
     created_at: datetime | None
+    picked_up_at: datetime | None
 
     @property
     def version(self) -> Version:
@@ -120,6 +139,13 @@ class OrderRecord:
     @property
     def is_first_version(self) -> bool:
         return self.created_at == self.received_at
+
+    @property
+    def is_pickup_version(self) -> bool:
+        return self.picked_up_at == self.received_at
+
+    def standing(self, statuses: Statuses) -> Stored:
+        return Stored(self.version, statuses.standing_of(self.status, self.picked_up_at))
 
     @classmethod
     def of_message(cls, message: OrderMessage, previous: StoredVersion | None) -> OrderRecord:
@@ -136,6 +162,34 @@ class OrderRecord:
             correlation_id=message.correlation_id,
             message_id=message.message_id,
             created_at=message.received_at if previous is None else previous.created_at,
+            picked_up_at=None if previous is None else previous.picked_up_at,
+        )
+
+    @classmethod
+    def of_pickup(
+        cls,
+        stored: OrderRecord,
+        version: Version,
+        body: bytes,
+        *,
+        status: str,
+        correlation_id: str,
+        message_id: str,
+    ) -> OrderRecord:
+        """The pickup version of ``stored``: ``body`` (its body picked up) at ``version``."""
+        return cls(
+            business_unit_id=stored.business_unit_id,
+            customer_order_id=stored.customer_order_id,
+            body=body,
+            customer_id=stored.customer_id,
+            status=status,
+            body_sha256=sha256_hex(body),
+            source_version=version.source_version,
+            received_at=version.received_at,
+            correlation_id=correlation_id,
+            message_id=message_id,
+            created_at=stored.created_at,
+            picked_up_at=version.received_at,
         )
 
 
@@ -154,6 +208,7 @@ class OrderSummary:
     customer_order_id: str
     customer_id: str
     status: str
+    picked_up_at: datetime | None = None
 
 
 def _string_size(text: str) -> int:
@@ -190,6 +245,7 @@ def document_size(
         SOURCE_VERSION: _INTEGER_BYTES,
         RECEIVED_AT: _TIMESTAMP_BYTES,
         CREATED_AT: _TIMESTAMP_BYTES,
+        PICKED_UP_AT: _TIMESTAMP_BYTES,
         CORRELATION_ID: MAX_CORRELATION_ID_BYTES + 1,
         MESSAGE_ID: message_id_bytes + 1,
         PROCESSED_AT: _TIMESTAMP_BYTES,
@@ -198,7 +254,7 @@ def document_size(
     return name + fields + _DOCUMENT_OVERHEAD_BYTES
 
 
-def unstorable_reason(message: OrderMessage) -> str | None:
+def unstorable_reason(message: OrderMessage | OrderRecord) -> str | None:
     """Why Firestore would refuse the document of the order ``message`` carries, or ``None``.
 
     Ingest's limits make this impossible for what it accepts; a message from

@@ -27,6 +27,11 @@ _REF = "#/components/schemas/{model}"
 _DESCRIPTIONS = {
     events.CREATED: "The first version of an order the service stored.",
     events.UPDATED: "A later version of an order: a newer version the OMS sent.",
+    events.PICKED_UP: "The store handed the order out: the POS recorded its pickup. The data "
+    "is the stored order with the picked-up status and customerOrder.pickedUpAt.",
+    events.CANCELLATION_REFUSED: "The OMS cancelled an order already picked up; pickup beats "
+    "cancellation, so the cancellation was not stored. The data is the order as stored "
+    "(picked up); time, sourceversion and correlationid are the refused cancellation's.",
 }
 
 
@@ -68,7 +73,8 @@ def _headers(event_type: str) -> dict[str, Any]:
             events.TIME_ATTRIBUTE: {
                 "type": "string",
                 "format": "date-time",
-                "description": "The version's receivedAt: RFC 3339, UTC, microseconds.",
+                "description": "The version's receivedAt: RFC 3339, UTC, microseconds "
+                "(of a refused cancellation, the cancellation's).",
             },
             events.CONTENT_TYPE_ATTRIBUTE: {"const": events.DATA_CONTENT_TYPE},
             events.BUSINESS_UNIT_ATTRIBUTE: {
@@ -86,6 +92,12 @@ def _headers(event_type: str) -> dict[str, Any]:
                 "type": "string",
                 "pattern": f"^[\\x21-\\x7e]{{1,{MAX_CORRELATION_ID_BYTES}}}$",
                 "description": "The Correlation-Id of the request that made this version.",
+            },
+            events.PICKED_UP_AT_ATTRIBUTE: {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the POS recorded the order's pickup; on every event "
+                "of an order once it is picked up.",
             },
         },
     }
@@ -129,7 +141,7 @@ def build_document() -> dict[str, Any]:
                 "address": DEFAULT_EVENTS_TOPIC,
                 "description": "The events topic; each webhook has a push subscription on it, "
                 "filtered to its business units when it lists any.",
-                "messages": {name: ref for name, ref in zip(messages, refs, strict=True)},
+                "messages": dict(zip(messages, refs, strict=True)),
                 "bindings": {"googlepubsub": {"bindingVersion": "0.2.0"}},
             }
         },

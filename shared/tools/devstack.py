@@ -84,6 +84,7 @@ class StackConfig:
     firestore_port: int = 8086
     ingest_port: int = 8080
     processor_port: int = 8081
+    pos_port: int = 8082
     receiver_port: int = 8090
     bridge_port: int = 8091
     orders_topic: str = DEFAULT_ORDERS_TOPIC
@@ -107,6 +108,7 @@ class StackConfig:
             firestore_port=_port_of(env.get("FIRESTORE_EMULATOR_HOST"), 8086),
             ingest_port=int(env.get("INGEST_PORT", "8080")),
             processor_port=int(env.get("PROCESSOR_PORT", "8081")),
+            pos_port=int(env.get("POS_PORT", "8082")),
             receiver_port=int(env.get("RECEIVER_PORT", "8090")),
             bridge_port=int(env.get("BRIDGE_PORT", "8091")),
         )
@@ -114,7 +116,7 @@ class StackConfig:
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:
         """A stack that cannot collide with ``make dev`` or another test run."""
-        ports = free_ports(6)
+        ports = free_ports(7)
         return cls(
             pubsub_port=ports[0],
             firestore_port=ports[1],
@@ -122,6 +124,7 @@ class StackConfig:
             processor_port=ports[3],
             receiver_port=ports[4],
             bridge_port=ports[5],
+            pos_port=ports[6],
             **overrides,
         )
 
@@ -136,6 +139,10 @@ class StackConfig:
     @property
     def ingest_url(self) -> str:
         return f"http://{LOOPBACK}:{self.ingest_port}"
+
+    @property
+    def pos_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.pos_port}"
 
     @property
     def processor_url(self) -> str:
@@ -254,6 +261,7 @@ class LocalStack:
                 config.firestore_port,
                 config.ingest_port,
                 config.processor_port,
+                config.pos_port,
                 config.receiver_port,
                 *([config.bridge_port] if self._bridge_routes() else []),
             )
@@ -264,7 +272,7 @@ class LocalStack:
                 f"port(s) {', '.join(map(str, busy))} on {LOOPBACK} are already in use; "
                 "is another `make dev` running? Stop it or override the ports "
                 "(PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, INGEST_PORT, PROCESSOR_PORT, "
-                "RECEIVER_PORT, BRIDGE_PORT)"
+                "POS_PORT, RECEIVER_PORT, BRIDGE_PORT)"
             )
         config.log_dir.mkdir(parents=True, exist_ok=True)
         self.start_pubsub_emulator()
@@ -274,6 +282,7 @@ class LocalStack:
         self.start_bridge()
         self.start_function("ingest")
         self.start_function("processor")
+        self.start_function("pos")
 
     def start_receiver(self) -> None:
         """The webhook receiver, in a process of its own like a real webhook."""
@@ -432,7 +441,11 @@ class LocalStack:
         }
 
     def start_function(self, name: str) -> None:
-        port = {"ingest": self.config.ingest_port, "processor": self.config.processor_port}[name]
+        port = {
+            "ingest": self.config.ingest_port,
+            "processor": self.config.processor_port,
+            "pos": self.config.pos_port,
+        }[name]
         self._spawn(name, function_command(name, port=port), self.function_env(), to_log=False)
         self._wait_until_listening(name, port)
 
@@ -617,6 +630,7 @@ def _print_contract(config: StackConfig) -> None:
 customer-order-events local stack (project {config.project_id})
   ingest function     {config.ingest_url}  PUT/GET /business-units/BU/customer-orders/ID
   processor function  {config.processor_url}  <- push from {config.processor_subscription}
+  pos function        {config.pos_url}  GET .../ID, POST .../ID:pickup, POST ...:search
   Pub/Sub emulator    {config.pubsub_host}  topic {config.orders_topic}, \
 dead letters {config.dead_letter_topic} / {config.dead_letter_subscription}
   Firestore emulator  {config.firestore_host}  UI-less; GET {config.ingest_url}/business-units/...

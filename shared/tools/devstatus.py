@@ -6,13 +6,17 @@ shared/log.py). :class:`StatusBoard` echoes every line unchanged, counts those f
 every few seconds, when a count changed, prints one line::
 
     status: PUT 3 accepted, 1 refused, 0 503, 0 500 | orders 2 stored, 1 skipped, 0 failed \
-| backlog 0 | events 2 published, 2 delivered
+| backlog 0 | events 2 published, 2 delivered | pickups 1 recorded, 0 refused | conflicts 1
 
-``failed`` counts failed deliveries (each redelivery again), ``skipped`` duplicates and
-stale versions; events are those the processor published and those the local webhook
-receiver accepted (a repeat counts again). The Pub/Sub emulator reports no backlog, so
-the backlog is the accepted PUTs not yet stored or skipped; messages published around
-ingest (``orders-dlq replay``, a test's own publish) make it an estimate, never below zero.
+``failed`` counts failed deliveries (each redelivery again), ``skipped`` the deliveries
+acknowledged without a write (duplicates, stale versions, conflicts, pickups the POS was
+refused); events are those the processor published and those the local webhook receiver
+accepted (a repeat counts again); pickups those the POS function recorded (a repeat
+included) and refused (409, 404, bad input); conflicts the OMS cancellations refused
+because the order was picked up. The Pub/Sub emulator reports no backlog, so the backlog
+is the accepted PUTs and recorded pickups not yet stored or skipped; messages published
+around them (``orders-dlq replay``, a test's own publish) make it an estimate, never below
+zero.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import BinaryIO
 from shared.log import LOGGER_NAME
 
 _FIELD = re.compile(r"(?<!\S)(event|outcome|decision)=(\S+)")
-_SKIPPED = frozenset({"duplicate", "stale"})
+_SKIPPED = frozenset({"duplicate", "stale", "conflict", "cancelled", "no-order"})
 _FAILED = frozenset({"refused", "undecodable", "unavailable"})
 
 
@@ -42,17 +46,22 @@ class Status:
     failed_deliveries: int = 0
     published: int = 0
     delivered: int = 0
+    pickups: int = 0
+    refused_pickups: int = 0
+    conflicts: int = 0
 
     @property
     def backlog(self) -> int:
-        return max(0, self.accepted - self.stored - self.skipped)
+        return max(0, self.accepted + self.pickups - self.stored - self.skipped)
 
     def line(self) -> str:
         return (
             f"status: PUT {self.accepted} accepted, {self.refused} refused, "
             f"{self.unavailable} 503, {self.failed_puts} 500 | orders {self.stored} stored, "
             f"{self.skipped} skipped, {self.failed_deliveries} failed | backlog {self.backlog} "
-            f"| events {self.published} published, {self.delivered} delivered"
+            f"| events {self.published} published, {self.delivered} delivered "
+            f"| pickups {self.pickups} recorded, {self.refused_pickups} refused "
+            f"| conflicts {self.conflicts}"
         )
 
 
@@ -78,8 +87,16 @@ class StatusCounter:
         event = found.get("event")
         if event == "put" and "outcome" in found:
             key = {"failed": "failed_puts"}.get(found["outcome"], found["outcome"])
+        elif event == "pickup" and "outcome" in found:
+            outcome = found["outcome"]
+            if outcome not in ("recorded", "repeated", "refused"):
+                return
+            key = "refused_pickups" if outcome == "refused" else "pickups"
         elif event == "process" and "decision" in found:
             decision = found["decision"]
+            if decision == "conflict":
+                with self._lock:
+                    self._counts["conflicts"] += 1
             key = (
                 "skipped"
                 if decision in _SKIPPED

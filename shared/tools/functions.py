@@ -14,7 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
 # Folder under functions/ => the entry point functions-framework serves.
-FUNCTIONS = {"ingest": "ingest", "processor": "process"}
+FUNCTIONS = {"ingest": "ingest", "processor": "process", "pos": "pos"}
 
 
 def main_py(function: str, root: Path = REPO_ROOT) -> Path:

@@ -115,7 +115,7 @@ def bare_push_store(cloud_event: CloudEvent) -> None:
     """The least any processor of versions and events can do for one pushed order.
 
     Decode the data, read the document's version fields with the high-level get,
-    commit one raw Write of the body conditional on the document not existing (the
+    commit one raw Write of the body conditional on what the read saw (the
     GAPIC client, as the processor does) and publish the data with an ordering key:
     the processor's three RPCs, without its decisions, checks, conversions and log lines.
     """
@@ -133,11 +133,15 @@ def bare_push_store(cloud_event: CloudEvent) -> None:
         f"business-units/{attributes['businessUnitId']}"
         f"/customer-orders/{attributes['customerOrderId']}"
     )
-    client.document(path).get(field_paths=["sourceVersion", "receivedAt"], timeout=10)
+    snapshot = client.document(path).get(field_paths=["sourceVersion", "receivedAt"], timeout=10)
     write = Write.pb()()
     write.update.name = f"{client._database_string}/documents/{path}"
     write.update.fields["body"].bytes_value = data
-    write.current_document.exists = False
+    # The processor's condition: unchanged since the read (a redelivered probe finds it stored).
+    if snapshot.exists:
+        write.current_document.update_time.CopyFrom(snapshot.update_time.timestamp_pb())
+    else:
+        write.current_document.exists = False
     commit = CommitRequest.pb()(database=client._database_string, writes=[write])
     client._firestore_api.commit(request=CommitRequest.wrap(commit), timeout=10)
     topic = f"projects/{os.environ['GOOGLE_CLOUD_PROJECT']}/topics/{os.environ['EVENTS_TOPIC']}"

@@ -234,7 +234,9 @@ def process(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         )
     )
     processor = Processor(
-        FirestoreOrderStore(client, timeout_seconds=settings.firestore_timeout_seconds), events
+        FirestoreOrderStore(client, timeout_seconds=settings.firestore_timeout_seconds),
+        events,
+        statuses=settings.statuses,
     )
     clock = ReceivedAtClock()
     warm_up = _message(WARM_UP_BUSINESS_UNIT, f"{args.run}-warm-up", clock)

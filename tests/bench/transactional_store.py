@@ -17,7 +17,7 @@ from google.cloud import firestore
 from shared.adapters.firestore import version_of
 from shared.domain import stored_order as fields
 from shared.domain.addresses import document_path
-from shared.domain.conflict import Verdict, decide
+from shared.domain.conflict import Change, Standing, Stored, Verdict, decide
 from shared.domain.messages import OrderMessage
 
 TRANSACTION_ATTEMPTS = 5
@@ -72,7 +72,11 @@ class TransactionalUpsert:
                 field_paths=fields.VERSION_FIELDS, transaction=transaction, timeout=self._timeout
             )
             stored = version_of(snapshot)
-            verdict = decide(message.version, None if stored is None else stored.version)
+            verdict = decide(
+                Change.UPDATE,
+                message.version,
+                None if stored is None else Stored(stored.version, Standing.OPEN),
+            )
             if verdict.writes:
                 transaction.set(ref, _document(message))
             return verdict

@@ -27,7 +27,7 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from shared.domain.messages import decode_message
+from shared.domain.messages import decode_order
 from shared.domain.timestamps import parse_timestamp
 from shared.tools.deploy_package import build_zip, package_files
 from shared.tools.devstack import LocalStack, free_ports, is_listening
@@ -245,7 +245,7 @@ def test_the_packaged_ingest_publishes_a_put_order(
         assert response.status_code == 202, response.text
 
     (message,) = pull_all(stack, subscription)
-    published = decode_message(
+    published = decode_order(
         base64.b64decode(message["data"]), message["attributes"], message["messageId"]
     )
     assert (published.business_unit_id, published.customer_order_id) == ("BU7", order_id)

@@ -65,6 +65,11 @@ def test_the_counter_reads_the_fields_the_functions_append(
             ("processor", {"event": "publish", "eventType": "customer-order.created"}),
             ("webhook", {"event": "webhook", "outcome": "delivered"}),
             ("webhook", {"event": "webhook", "outcome": "failed"}),
+            ("pos", {"event": "pickup", "outcome": "recorded", "httpStatus": 200}),
+            ("pos", {"event": "pickup", "outcome": "repeated", "httpStatus": 200}),
+            ("pos", {"event": "pickup", "outcome": "refused", "problemType": "order-cancelled"}),
+            ("processor", {"event": "process", "decision": "conflict", "rule": "pickup"}),
+            ("processor", {"event": "process", "decision": "duplicate", "change": "pickup"}),
         ],
     )  # fmt: skip
     counter = StatusCounter()
@@ -76,14 +81,19 @@ def test_the_counter_reads_the_fields_the_functions_append(
         unavailable=1,
         failed_puts=1,
         stored=1,
-        skipped=1,
+        # The duplicate, the conflict, and the pickup's own message.
+        skipped=3,
         failed_deliveries=2,
         published=1,
         delivered=1,
+        pickups=2,
+        refused_pickups=1,
+        conflicts=1,
     )
     assert counter.status().line() == (
-        "status: PUT 2 accepted, 1 refused, 1 503, 1 500 | orders 1 stored, 1 skipped, "
-        "2 failed | backlog 0 | events 1 published, 1 delivered"
+        "status: PUT 2 accepted, 1 refused, 1 503, 1 500 | orders 1 stored, 3 skipped, "
+        "2 failed | backlog 0 | events 1 published, 1 delivered | pickups 2 recorded, "
+        "1 refused | conflicts 1"
     )
 
 
@@ -99,6 +109,8 @@ def test_the_backlog_is_what_was_accepted_and_not_yet_stored_or_skipped() -> Non
     assert Status(accepted=5, stored=2, skipped=1).backlog == 2
     # Orders published around ingest (a replay) never make it negative.
     assert Status(accepted=1, stored=3).backlog == 0
+    # Each recorded pickup published a message the processor decides too.
+    assert Status(accepted=2, pickups=1, stored=2).backlog == 1
 
 
 def test_the_board_echoes_every_line_and_prints_the_status_only_when_it_changed() -> None:
@@ -113,6 +125,7 @@ def test_the_board_echoes_every_line_and_prints_the_status_only_when_it_changed(
     assert out.getvalue().splitlines() == [
         line.rstrip(),
         b"status: PUT 1 accepted, 0 refused, 0 503, 0 500 | orders 0 stored, 0 skipped, "
-        b"0 failed | backlog 1 | events 0 published, 0 delivered",
+        b"0 failed | backlog 1 | events 0 published, 0 delivered | pickups 0 recorded, "
+        b"0 refused | conflicts 0",
         b"\xff not utf-8",
     ]

@@ -15,7 +15,7 @@ from shared.api.oms import oms_api
 from shared.api.service import ApiService
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.limits import MAX_BODY_BYTES
-from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrdersTopicMessage
 from shared.domain.stored_order import StoredOrder
 from shared.errors import StoreUnavailable
 from tests.support import order_body, order_message, problem_of, recorded_logs, store_message
@@ -60,7 +60,7 @@ def test_a_valid_put_is_published_and_accepted(
     assert answer["customerOrderId"] == "CO-1"
     assert answer["messageId"] == "1"
     assert response.headers["Location"] == PATH
-    [message] = publisher.published
+    [message] = publisher.orders
     assert json.loads(message.body) == order_body("CO-1")
     assert message.attributes["receivedAt"] == answer["receivedAt"]
     assert message.ordering_key == "BU1/CO-1"
@@ -73,7 +73,7 @@ def test_the_body_is_published_byte_for_byte(
 ) -> None:
     sent = json.dumps(order_body("CO-1", total=10.10, ratio=1e2), indent=3).encode()
     assert put(service, sent).status == 202
-    assert publisher.published[0].body == sent
+    assert publisher.orders[0].body == sent
 
 
 def test_the_body_is_published_as_sent_not_as_the_model_dumps_it(
@@ -82,7 +82,7 @@ def test_the_body_is_published_as_sent_not_as_the_model_dumps_it(
     body = order_body("CO-1", extension={"k": [1, "x"]})
     body["customerOrder"]["items"][0]["quantityOrdered"] = 2
     assert put(service, body).status == 202
-    published = json.loads(publisher.published[0].data)
+    published = json.loads(publisher.orders[0].data)
     assert published == body
     assert isinstance(published["customerOrder"]["items"][0]["quantityOrdered"], int)
 
@@ -92,7 +92,7 @@ def test_each_put_gets_a_later_received_at(
 ) -> None:
     for _ in range(3):
         assert put(service, order_body("CO-1")).status == 202
-    stamps = [message.received_at for message in publisher.published]
+    stamps = [message.received_at for message in publisher.orders]
     assert stamps == sorted(stamps)
     assert len(set(stamps)) == 3
 
@@ -207,7 +207,7 @@ def test_legal_json_the_schema_allows_is_accepted_whatever_its_shape(
     service: ApiService, publisher: InMemoryOrderPublisher, extra: dict[str, Any]
 ) -> None:
     assert put(service, order_body("CO-1", **extra)).status == 202
-    assert json.loads(publisher.published[0].body)["customerOrder"].items() >= extra.items()
+    assert json.loads(publisher.orders[0].body)["customerOrder"].items() >= extra.items()
 
 
 @pytest.mark.parametrize("member", ["customerId", "status"])
@@ -302,7 +302,7 @@ def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
     store: InMemoryOrderStore,
 ) -> None:
     class BrokenPublisher(InMemoryOrderPublisher):
-        def publish(self, message: OrderMessage) -> str:
+        def publish(self, message: OrdersTopicMessage) -> str:
             raise RuntimeError("secret internals")
 
     service = oms_api(BrokenPublisher(), store, retry_after_seconds=1)
@@ -327,7 +327,7 @@ def test_a_source_version_travels_with_the_message_and_get_answers_it(
     service: ApiService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
 ) -> None:
     assert _put_with(service, {"Source-Version": "17"}).status == 202
-    [message] = publisher.published
+    [message] = publisher.orders
     assert message.source_version == 17
     assert message.attributes["sourceVersion"] == "17"
     store_message(store, message)
@@ -338,7 +338,7 @@ def test_an_unversioned_order_has_no_source_version_anywhere(
     service: ApiService, publisher: InMemoryOrderPublisher, store: InMemoryOrderStore
 ) -> None:
     assert _put_with(service, {}).status == 202
-    [message] = publisher.published
+    [message] = publisher.orders
     assert "sourceVersion" not in message.attributes
     store_message(store, message)
     assert "Source-Version" not in service.handle(HttpRequest("GET", PATH)).headers
@@ -360,8 +360,8 @@ def test_a_correlation_id_is_answered_back_and_travels_with_the_order(
 ) -> None:
     response = _put_with(service, {"Correlation-Id": "oms-42/a"})
     assert response.headers["Correlation-Id"] == "oms-42/a"
-    assert publisher.published[0].correlation_id == "oms-42/a"
-    assert publisher.published[0].attributes["correlationId"] == "oms-42/a"
+    assert publisher.orders[0].correlation_id == "oms-42/a"
+    assert publisher.orders[0].attributes["correlationId"] == "oms-42/a"
 
 
 def test_without_a_correlation_id_each_request_gets_its_own(
@@ -370,7 +370,7 @@ def test_without_a_correlation_id_each_request_gets_its_own(
     first = _put_with(service, {}).headers["Correlation-Id"]
     second = _put_with(service, {}).headers["Correlation-Id"]
     assert first != second
-    assert [message.correlation_id for message in publisher.published] == [first, second]
+    assert [message.correlation_id for message in publisher.orders] == [first, second]
     assert len(first) == 36
 
 

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from shared.adapters.memory import InMemoryEventPublisher, InMemoryOrderStore
 from shared.domain import events
-from shared.domain.conflict import Decision, Rule, Verdict
+from shared.domain.conflict import Decision, Rule, Statuses, Verdict
 from shared.domain.messages import OrderMessage
 from shared.domain.stored_order import OrderRecord, Revision, StoredVersion
 from shared.errors import PublishFailed, StoreRefused, StoreUnavailable, UndecodableMessage
 from shared.processor import Processor
-from tests.support import LogRecorder, order_message, recorded_logs
+from tests.support import LogRecorder, order_message, push_data, recorded_logs
 
 T0 = datetime(2026, 11, 29, 22, 0, 0, tzinfo=UTC)
-
-
-def push_data(message: OrderMessage) -> dict[str, Any]:
-    return {
-        "message": {
-            "data": base64.b64encode(message.data).decode(),
-            "attributes": message.attributes,
-            "messageId": "ignored",
-        }
-    }
 
 
 def version(status: str, received_at: datetime) -> OrderMessage:
@@ -49,7 +37,7 @@ def published() -> InMemoryEventPublisher:
 
 @pytest.fixture
 def processor(store: InMemoryOrderStore, published: InMemoryEventPublisher) -> Processor:
-    return Processor(store, published)
+    return Processor(store, published, statuses=Statuses())
 
 
 def process(processor: Processor, message: OrderMessage, message_id: str) -> Verdict:
@@ -106,7 +94,9 @@ def test_a_store_failure_raises_so_pubsub_redelivers(published: InMemoryEventPub
             raise StoreUnavailable("firestore down")
 
     with pytest.raises(StoreUnavailable):
-        process(Processor(DownStore(), published), version("CREATED", T0), "m-1")
+        process(
+            Processor(DownStore(), published, statuses=Statuses()), version("CREATED", T0), "m-1"
+        )
     assert published.published == []
 
 
@@ -118,7 +108,11 @@ def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
             raise StoreRefused("InvalidArgument: 400 maximum entity size is 1048576 bytes")
 
     with pytest.raises(StoreRefused):
-        process(Processor(RefusingStore(), published), version("CREATED", T0), "m-1")
+        process(
+            Processor(RefusingStore(), published, statuses=Statuses()),
+            version("CREATED", T0),
+            "m-1",
+        )
     assert published.published == []
     [record] = errors_logged.records
     line = record.getMessage()
@@ -131,6 +125,7 @@ def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
         "customerOrderId": "CO-1",
         "event": "process",
         "decision": "refused",
+        "change": "update",
     }
 
 

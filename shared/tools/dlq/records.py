@@ -1,9 +1,9 @@
 """A dead-lettered message as a typed record, parsed from what Pub/Sub delivers.
 
-Two kinds land in dead-letter queues: order messages the processor could not store
-(``customer-orders-dead-letter``) and order events a webhook did not take (each
-webhook's own queue). Both are read alike; an event's order and version come from its
-CloudEvent attributes.
+Two kinds land in dead-letter queues: messages of the orders topic the processor could
+not store (``customer-orders-dead-letter``: OMS versions and pickups) and order events a
+webhook did not take (each webhook's own queue). All are read alike; an event's order
+and version come from its CloudEvent attributes, a pickup's version is its pickedUpAt.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from shared.domain.ids import validate_id
 from shared.domain.messages import (
     BUSINESS_UNIT_ID,
     CUSTOMER_ORDER_ID,
+    KIND,
+    PICKED_UP_AT,
+    PICKUP_KIND,
     RECEIVED_AT,
+    OrderMessage,
     decode_message,
 )
 from shared.domain.stored_order import unstorable_reason
@@ -129,6 +133,8 @@ def _keys(attributes: Mapping[str, str]) -> tuple[str, str, str]:
     """Where a message of its kind carries the business unit, the order id and receivedAt."""
     if events.is_event(attributes):
         return events.BUSINESS_UNIT_ATTRIBUTE, events.SUBJECT_ATTRIBUTE, events.TIME_ATTRIBUTE
+    if attributes.get(KIND) == PICKUP_KIND:
+        return BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, PICKED_UP_AT
     return BUSINESS_UNIT_ID, CUSTOMER_ORDER_ID, RECEIVED_AT
 
 
@@ -171,5 +177,7 @@ def _problem(data: bytes, attributes: Mapping[str, str], message_id: str) -> str
         message = decode_message(data, attributes, message_id)
     except UndecodableMessage as exc:
         return f"undecodable: {exc}"
+    if not isinstance(message, OrderMessage):
+        return None
     refusal = unstorable_reason(message)
     return f"cannot be stored: {refusal}" if refusal else None
