@@ -1,6 +1,6 @@
-"""The OpenAPI 3.1 document of the ingest API, built from the pydantic models.
+"""The OpenAPI 3.1 documents of the ingest (OMS) and pos (POS) APIs, built from the pydantic models.
 
-``make openapi`` writes it to ``functions/ingest/openapi.json``; a test fails
+``make openapi`` writes them to ``functions/{ingest,pos}/openapi.json``; a test fails
 when the committed file and this module disagree, and the fuzz tests drive the
 real ingest function from it and check every answer against it. So the order
 schema has one source (:mod:`shared.domain.model`), and the answers are described by
@@ -12,13 +12,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NotRequired
 
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
-from shared.domain.addresses import ORDER_PATH_TEMPLATE, SEARCH_PATH_TEMPLATE
+from shared.domain.addresses import (
+    ORDER_PATH_TEMPLATE,
+    PICKUP_PATH_TEMPLATE,
+    SEARCH_PATH_TEMPLATE,
+)
 from shared.domain.correlation import HEADER as CORRELATION_HEADER
 from shared.domain.limits import MAX_BODY_BYTES, MAX_ID_BYTES, MAX_PROJECTED_BYTES
 from shared.domain.model import MAX_PAGE_SIZE, CustomerOrderDocument, SearchRequest
@@ -26,6 +30,7 @@ from shared.domain.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, Problem
 from shared.tools.functions import REPO_ROOT
 
 OPENAPI_PATH = REPO_ROOT / "functions" / "ingest" / "openapi.json"
+POS_OPENAPI_PATH = REPO_ROOT / "functions" / "pos" / "openapi.json"
 _REF = "#/components/schemas/{model}"
 
 # The problem types each error status can carry; the fuzz tests hold the service to it.
@@ -33,9 +38,10 @@ PROBLEM_SLUGS_BY_STATUS: Mapping[int, tuple[str, ...]] = {
     400: ("malformed-json", "invalid-id", "invalid-header"),
     404: ("not-found",),
     405: ("method-not-allowed",),
+    409: ("order-cancelled",),
     413: ("payload-too-large",),
     415: ("unsupported-media-type",),
-    422: ("validation-failed", "invalid-search"),
+    422: ("validation-failed", "invalid-search", "invalid-pickup", "order-unpickable"),
     503: ("publish-unavailable", "store-unavailable"),
 }
 
@@ -45,13 +51,16 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     "`Source-Version` or `Correlation-Id` header.",
     404: "No such resource: any other path, or (GET) no order stored under these ids.",
     405: "Any other method on an order or search path; `Allow` lists the supported ones.",
+    409: "(pickup) The order is cancelled: it must not be handed out.",
     413: f"A PUT body over {MAX_BODY_BYTES} bytes, or a search body over 16 KiB, with or "
     "without Content-Length.",
     415: "The body is not JSON, or its Content-Type is neither JSON nor absent "
     "(curl's default `application/x-www-form-urlencoded` is accepted when the body is JSON).",
     422: "The body breaks the customer order schema (or the search request's), its "
     "`customerOrderId` differs from the path, or a projection (`customerId`, `status`) is "
-    f"over {MAX_PROJECTED_BYTES} bytes of UTF-8; `errors` lists every violation as a JSON pointer.",
+    f"over {MAX_PROJECTED_BYTES} bytes of UTF-8; `errors` lists every violation as a JSON pointer. "
+    "(pickup) A body other than an empty object, or a stored order whose picked-up version "
+    "cannot be stored.",
     503: "Pub/Sub did not confirm the publish (PUT) or Firestore did not answer (GET, search) "
     "in time; "
     "send the request again after `Retry-After` seconds. A PUT answered 503 may or may not "
@@ -100,6 +109,7 @@ class CustomerOrderSummary(TypedDict):
     customerOrderId: str
     customerId: str
     status: str
+    pickedUpAt: NotRequired[str]
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -243,6 +253,11 @@ def _order_headers() -> dict[str, Any]:
         "Last-Modified": {
             "description": "`receivedAt` to the second.",
             "schema": {"type": "string"},
+        },
+        "Picked-Up-At": {
+            "description": "When the POS recorded the order's pickup; absent until then, "
+            "kept by every later version.",
+            "schema": {"type": "string", "format": "date-time"},
         },
     }
 
@@ -398,26 +413,84 @@ def build_document() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    return json.dumps(build_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+def build_pos_document() -> dict[str, Any]:
+    """The POS's API: the ingest API's GET and search, and the pickup instead of the PUT."""
+    document = build_document()
+    document["info"] = {
+        "title": "customer-order-events pos API",
+        "version": "1",
+        "description": (
+            "The stores' POS reads the stored orders here and records that an order was "
+            "handed out. A pickup is a version of the order (the picked-up status, "
+            "`customerOrder.pickedUpAt`), announced as a `customer-order.picked-up` event; "
+            "once recorded, pickup beats cancellation: no later or in-flight cancellation "
+            "from the OMS is stored. The OMS's identities cannot call this API, nor the "
+            "POS's the ingest API. Errors are `application/problem+json` (RFC 9457)."
+        ),
+    }
+    del document["paths"][ORDER_PATH_TEMPLATE]["put"]
+    order = {"$ref": _REF.format(model="CustomerOrderDocument")}
+    document["paths"][PICKUP_PATH_TEMPLATE] = {
+        "parameters": document["paths"][ORDER_PATH_TEMPLATE]["parameters"],
+        "post": {
+            "operationId": "recordPickup",
+            "summary": "Record that the order was handed to the customer",
+            "description": "Definite: hand the goods over on a 200 only. Repeating a "
+            "recorded pickup answers the same 200 and changes nothing.",
+            "parameters": [_correlation_parameter()],
+            "requestBody": {
+                "required": False,
+                "description": "None, or an empty JSON object.",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "additionalProperties": False}
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Recorded (now or before): the order as now stored, with "
+                    "the picked-up status and `pickedUpAt`.",
+                    "headers": _order_headers(),
+                    "content": {"application/json": {"schema": order}},
+                },
+                **_errors(400, 404, 405, 409, 413, 415, 422, 503),
+            },
+        },
+    }
+    return document
+
+
+DOCUMENTS: Mapping[Any, Callable[[], dict[str, Any]]] = {
+    OPENAPI_PATH: build_document,
+    POS_OPENAPI_PATH: build_pos_document,
+}
+
+
+def render(build: Callable[[], dict[str, Any]] = build_document) -> str:
+    return json.dumps(build(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m shared.tools.openapi",
-        description="Write the ingest API's OpenAPI document.",
+        description="Write the ingest and pos APIs' OpenAPI documents.",
     )
     parser.add_argument("--check", action="store_true", help="fail when the file is stale")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OPENAPI_PATH.read_text(encoding="utf-8") if OPENAPI_PATH.exists() else ""
-        if current != text:
-            print(f"{OPENAPI_PATH} is stale; run `make openapi`", file=sys.stderr)
-            return 1
-        return 0
-    OPENAPI_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {OPENAPI_PATH}")
+    stale = False
+    for path, build in DOCUMENTS.items():
+        text = render(build)
+        if args.check:
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                print(f"{path} is stale; run `make openapi`", file=sys.stderr)
+                stale = True
+            continue
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    if stale:
+        return 1
     return 0
 
 

@@ -11,14 +11,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis.core.result import Ok
 
-from shared.domain.addresses import ORDER_PATH_TEMPLATE, SEARCH_PATH_TEMPLATE
+from shared.domain.addresses import (
+    ORDER_PATH_TEMPLATE,
+    PICKUP_PATH_TEMPLATE,
+    SEARCH_PATH_TEMPLATE,
+)
 from shared.domain.ids import id_violation
 from shared.domain.problems import PROBLEM_TITLES
 from shared.tools.openapi import (
     ID_SCHEMA,
     OPENAPI_PATH,
+    POS_OPENAPI_PATH,
     PROBLEM_SLUGS_BY_STATUS,
     build_document,
+    build_pos_document,
     render,
 )
 
@@ -106,3 +112,21 @@ def test_every_valid_id_matches_the_id_schema(value: str) -> None:
 @pytest.mark.parametrize("value", ["", ".", "..", "__x__", "a/b", "a\x00b", "x" * 512])
 def test_the_id_schema_rejects_what_json_schema_can_express(value: str) -> None:
     assert not _matches_id_schema(value)
+
+
+def test_the_pos_document_is_committed_valid_and_has_no_put() -> None:
+    assert POS_OPENAPI_PATH.read_text(encoding="utf-8") == render(build_pos_document), (
+        f"{POS_OPENAPI_PATH} is stale: run `make openapi` and commit it"
+    )
+    schema = schemathesis.openapi.from_dict(build_pos_document())
+    schema.validate()
+    labels = sorted(
+        result.ok().label for result in schema.get_all_operations() if isinstance(result, Ok)
+    )
+    assert labels == [
+        f"GET {ORDER_PATH_TEMPLATE}",
+        f"POST {PICKUP_PATH_TEMPLATE}",
+        f"POST {SEARCH_PATH_TEMPLATE}",
+    ]
+    pickup = build_pos_document()["paths"][PICKUP_PATH_TEMPLATE]["post"]["responses"]
+    assert set(pickup) == {"200", "400", "404", "405", "409", "413", "415", "422", "503"}
