@@ -3,6 +3,7 @@ locals {
 
   ingest_function_name    = "${var.function_name_prefix}-ingest"
   processor_function_name = "${var.function_name_prefix}-processor"
+  pos_function_name       = "${var.function_name_prefix}-pos"
 
   firestore_database = var.create_firestore_database ? google_firestore_database.orders[0].name : var.firestore_database
 

@@ -16,6 +16,11 @@ locals {
     "resource.labels.service_name=\"${local.processor_function_name}\"",
     "labels.python_logger=\"customer_order_events.processor\"",
   ])
+  pos_lines = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "resource.labels.service_name=\"${local.pos_function_name}\"",
+    "labels.python_logger=\"customer_order_events.pos\"",
+  ])
   # The request log Cloud Run writes itself, one entry per request, also for requests that
   # never reached the code (a crash, a timeout, IAM refusing the caller).
   ingest_put_requests = join(" AND ", [
@@ -75,9 +80,30 @@ locals {
       labels = merge({
         event_type = {
           extractor   = "EXTRACT(jsonPayload.eventType)"
-          description = "customer-order.created or customer-order.updated"
+          description = "customer-order.created, .updated, .picked-up or .cancellation-refused"
         }
       }, local.business_unit_label)
+    }
+    pickups = {
+      name        = "${var.function_name_prefix}-pickups"
+      description = "Pickups the pos function answered, by outcome: recorded, repeated (200), refused (4xx, by problem type), unavailable (a deliberate 503), failed (500)."
+      filter      = "${local.pos_lines} AND jsonPayload.event=\"pickup\""
+      labels = merge({
+        outcome = {
+          extractor   = "EXTRACT(jsonPayload.outcome)"
+          description = "recorded, repeated, refused, unavailable or failed"
+        }
+        problem_type = {
+          extractor   = "EXTRACT(jsonPayload.problemType)"
+          description = "the problem slug of a refusal or a 503 (order-cancelled, not-found, ...); empty when recorded"
+        }
+      }, local.business_unit_label)
+    }
+    conflicts = {
+      name        = "${var.function_name_prefix}-conflicts"
+      description = "OMS cancellations the processor refused because the order was picked up (acknowledged; a cancellation-refused event tells the OMS)."
+      filter      = "${local.processor_lines} AND jsonPayload.event=\"process\" AND jsonPayload.decision=\"conflict\""
+      labels      = local.business_unit_label
     }
     # The availability SLO's total and good events. Cloud Run's request log, not our
     # lines, so that a 5xx that never reached the code counts too.
@@ -199,6 +225,8 @@ locals {
     processor_decisions    = local.metric_types.processor_decisions
     end_to_end_lag         = local.metric_types.end_to_end_lag
     events_published       = local.metric_types.events_published
+    pickups                = local.metric_types.pickups
+    conflicts              = local.metric_types.conflicts
     events_topic           = var.events_topic_name
     freshness_seconds      = var.freshness_threshold_seconds
   }

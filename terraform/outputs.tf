@@ -73,3 +73,13 @@ output "events_push_service_account" {
   description = "Identity whose Google-signed OIDC token each webhook delivery carries: webhooks accept tokens of this email with their own audience."
   value       = google_service_account.events_push.email
 }
+
+output "pos_url" {
+  description = "The pos function's URL: the stores' POS reads orders and records pickups here."
+  value       = google_cloudfunctions2_function.pos.service_config[0].uri
+}
+
+output "pos_service_account" {
+  description = "The identity the pos function runs as."
+  value       = google_service_account.pos.email
+}

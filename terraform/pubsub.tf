@@ -101,3 +101,11 @@ resource "google_pubsub_topic_iam_member" "ingest_publisher" {
   role    = "roles/pubsub.publisher"
   member  = google_service_account.ingest.member
 }
+
+# The pos function publishes each pickup to the orders topic before it stores it.
+resource "google_pubsub_topic_iam_member" "pos_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.orders.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.pos.member
+}

@@ -18,6 +18,15 @@ resource "google_service_account" "processor" {
   depends_on = [google_project_service.enabled]
 }
 
+resource "google_service_account" "pos" {
+  project      = var.project_id
+  account_id   = "${var.function_name_prefix}-pos"
+  display_name = "customer-order-events pos function"
+  description  = "Runs the pos function: reads and writes Firestore, publishes pickups to the orders topic."
+
+  depends_on = [google_project_service.enabled]
+}
+
 resource "google_service_account" "push_invoker" {
   project      = var.project_id
   account_id   = "${var.function_name_prefix}-push"
@@ -33,7 +42,7 @@ resource "google_service_account" "build" {
   project      = var.project_id
   account_id   = "${var.function_name_prefix}-build"
   display_name = "customer-order-events function builds"
-  description  = "Cloud Build identity for building the two functions."
+  description  = "Cloud Build identity for building the functions."
 
   depends_on = [google_project_service.enabled]
 }
@@ -76,6 +85,18 @@ resource "google_project_iam_member" "processor_firestore_user" {
   }
 }
 
+resource "google_project_iam_member" "pos_firestore_user" {
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.pos.member
+
+  condition {
+    title       = "only-${local.firestore_database_id}"
+    description = "Only the customer orders database."
+    expression  = "resource.name == \"projects/${var.project_id}/databases/${local.firestore_database}\""
+  }
+}
+
 locals {
   # IAM condition titles allow no parentheses.
   firestore_database_id = replace(replace(local.firestore_database, "(", ""), ")", "")
@@ -91,7 +112,9 @@ resource "time_sleep" "iam_propagation" {
     build     = join(",", [for grant in google_project_iam_member.build : grant.role])
     ingest    = google_project_iam_member.ingest_firestore_reader.id
     processor = google_project_iam_member.processor_firestore_user.id
+    pos       = google_project_iam_member.pos_firestore_user.id
     publisher = google_pubsub_topic_iam_member.ingest_publisher.id
+    pickups   = google_pubsub_topic_iam_member.pos_publisher.id
     events    = google_pubsub_topic_iam_member.processor_events_publisher.id
   }
 }

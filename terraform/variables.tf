@@ -147,6 +147,50 @@ variable "ingest_invoker_members" {
   }
 }
 
+variable "pos_invoker_members" {
+  description = "Who may call the pos function (the stores' POS: read orders, record pickups), as IAM members. None of them may be in ingest_invoker_members: the OMS sends orders, the POS records pickups, and neither may do the other's."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for member in var.pos_invoker_members :
+      can(regex("^(user|serviceAccount|group|domain|principal|principalSet):.+", member))
+    ])
+    error_message = "Each pos_invoker_members entry must be an IAM member such as serviceAccount:NAME@PROJECT.iam.gserviceaccount.com; allUsers and allAuthenticatedUsers are not allowed."
+  }
+
+  validation {
+    condition     = length(setintersection(toset(var.pos_invoker_members), toset(var.ingest_invoker_members))) == 0
+    error_message = "A member may not be in both ingest_invoker_members and pos_invoker_members: the OMS's identities must not record pickups, nor the POS's send orders."
+  }
+}
+
+variable "picked_up_status" {
+  description = "The status a pickup gives the stored order (shared/config.py DEFAULT_PICKED_UP_STATUS)."
+  type        = string
+  default     = "PICKED_UP"
+
+  validation {
+    condition     = length(var.picked_up_status) >= 1 && length(var.picked_up_status) <= 100 && trimspace(var.picked_up_status) == var.picked_up_status && !strcontains(var.picked_up_status, ",") && !contains(var.cancelled_statuses, var.picked_up_status)
+    error_message = "picked_up_status must be 1 to 100 characters, without surrounding spaces or commas, and none of cancelled_statuses."
+  }
+}
+
+variable "cancelled_statuses" {
+  description = "The order statuses that cancel an order: after a pickup, an OMS version with one of them is refused (shared/config.py DEFAULT_CANCELLED_STATUSES)."
+  type        = list(string)
+  default     = ["CANCELLED"]
+
+  validation {
+    condition = length(var.cancelled_statuses) >= 1 && alltrue([
+      for status in var.cancelled_statuses :
+      length(status) >= 1 && length(status) <= 100 && trimspace(status) == status && !strcontains(status, ",")
+    ])
+    error_message = "cancelled_statuses must hold at least one status, each 1 to 100 characters without surrounding spaces or commas."
+  }
+}
+
 variable "notification_channels" {
   description = "Monitoring notification channels (projects/PROJECT/notificationChannels/ID) that the alert policies notify."
   type        = list(string)
@@ -225,6 +269,17 @@ variable "ingest_max_instances" {
   validation {
     condition     = var.ingest_max_instances >= 1
     error_message = "ingest_max_instances must be at least 1."
+  }
+}
+
+variable "pos_max_instances" {
+  description = "Upper bound on pos instances."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.pos_max_instances >= 1
+    error_message = "pos_max_instances must be at least 1."
   }
 }
 

@@ -177,6 +177,10 @@ def test_every_identity_holds_only_what_its_job_needs(tf: TerraformConfig) -> No
             ("google_project_iam_member", "roles/datastore.user", project),
             ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.events.name")),
         },
+        ref("google_service_account.pos.member"): {
+            ("google_project_iam_member", "roles/datastore.user", project),
+            ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.orders.name")),
+        },
         ref("google_service_account.push_invoker.member"): {
             ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", ref("google_cloudfunctions2_function.processor.service_config[0].service")),
         },
@@ -186,8 +190,12 @@ def test_every_identity_holds_only_what_its_job_needs(tf: TerraformConfig) -> No
             ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.webhook_dead_letter[each.key].name")),
             ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ref("google_pubsub_subscription.webhook[each.key].name")),
         },
+        # The OMS may call ingest alone, the POS pos alone (README "Deploy").
         ref("toset(var.ingest_invoker_members)"): {
             ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", ref("google_cloudfunctions2_function.ingest.service_config[0].service")),
+        },
+        ref("toset(var.pos_invoker_members)"): {
+            ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", ref("google_cloudfunctions2_function.pos.service_config[0].service")),
         },
         ref("google_service_account.build.member"): {
             ("google_project_iam_member", "roles/artifactregistry.writer", project),
@@ -201,6 +209,7 @@ def test_firestore_grants_are_limited_to_the_orders_database(tf: TerraformConfig
     for address in (
         "google_project_iam_member.ingest_firestore_reader",
         "google_project_iam_member.processor_firestore_user",
+        "google_project_iam_member.pos_firestore_user",
     ):
         condition = only(tf.resource(address)["condition"])
         assert condition["expression"] == (

@@ -135,6 +135,8 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "put_answers",
         "put_answers_good",
         "events_published",
+        "pickups",
+        "conflicts",
     }
     extractors = {
         key: {name: label["extractor"] for name, label in metric["labels"].items()}
@@ -146,6 +148,8 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "put_answers": {"status": "EXTRACT(httpRequest.status)"},
         "put_answers_good": {},
         "events_published": {"event_type": "EXTRACT(jsonPayload.eventType)"},
+        "pickups": {"outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
+        "conflicts": {},
     }  # fmt: skip
     assert observed["lag"]["value"] == "EXTRACT(jsonPayload.lagSeconds)"
     for metric in [*counters.values(), observed["lag"]]:
@@ -387,6 +391,8 @@ def test_every_chart_names_a_metric_that_exists_with_its_labels(observed: dict[s
         "processor_decisions",
         "end_to_end_lag",
         "events_published",
+        "pickups",
+        "conflicts",
     )
     assert shown == {"slo", *BUILTIN_METRICS, *(types[key] for key in on_dashboard)}
 
