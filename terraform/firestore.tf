@@ -18,14 +18,13 @@ resource "google_firestore_database" "orders" {
 
 # Only the search's field is indexed (shared/domain/stored_order.py; a test keeps both
 # lists equal). Firestore would index every field both ways by default: the body's
-# bytes, and receivedAt, createdAt, pickedUpAt and processedAt, whose values only grow and would cap the
-# collection at about 500 writes/s (docs/platform.md, "Scale").
+# bytes, and receivedAt, createdAt, pickedUpAt and processedAt, whose values only grow and
+# would cap the collection at about 500 writes/s (docs/platform.md, "Scale").
 locals {
   order_collection_group = "customer-orders"
   unindexed_order_fields = [
     "body", "status", "bodySha256", "sourceVersion", "receivedAt", "createdAt", "pickedUpAt",
-    "correlationId",
-    "messageId", "processedAt",
+    "correlationId", "messageId", "processedAt",
   ]
 }
 

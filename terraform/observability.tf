@@ -60,16 +60,16 @@ locals {
     }
     processor_decisions = {
       name        = "${var.function_name_prefix}-processor-decisions"
-      description = "Deliveries the processor decided, by decision: stored, duplicate, stale (acknowledged); refused, undecodable (never storable, dead-lettered); unavailable (Firestore down, redelivered)."
+      description = "Deliveries the processor decided, by decision: stored, duplicate, stale, conflict (a cancellation refused after a pickup), cancelled, no-order (the message of a pickup the pos function refused), all acknowledged; refused, undecodable (never storable, dead-lettered); unavailable (Firestore down, redelivered)."
       filter      = "${local.processor_lines} AND jsonPayload.event=\"process\""
       labels = merge({
         decision = {
           extractor   = "EXTRACT(jsonPayload.decision)"
-          description = "stored, duplicate, stale, refused, undecodable or unavailable"
+          description = "stored, duplicate, stale, conflict, cancelled, no-order, refused, undecodable or unavailable"
         }
         rule = {
           extractor   = "EXTRACT(jsonPayload.rule)"
-          description = "what decided a stored, duplicate or stale delivery: first, sourceVersion or receivedAt; else empty"
+          description = "what decided the delivery: first, sourceVersion, receivedAt or pickup (the stored order's standing); empty when it was never decided"
         }
       }, local.business_unit_label)
     }
@@ -217,6 +217,7 @@ locals {
   dashboard_vars = {
     ingest_service         = local.ingest_function_name
     processor_service      = local.processor_function_name
+    pos_service            = local.pos_function_name
     orders_topic           = var.orders_topic_name
     processor_subscription = var.processor_subscription_name
     dead_letter_sub        = var.dead_letter_subscription_name

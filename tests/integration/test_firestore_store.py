@@ -124,6 +124,8 @@ def _document_of_size(target: int, order_id: str) -> tuple[dict[str, Any], int]:
         stored_order.SOURCE_VERSION: 2**63 - 1,
         stored_order.RECEIVED_AT: T0,
         stored_order.CREATED_AT: T0,
+        # At its largest, a timestamp: an order not picked up holds null, 7 bytes less.
+        stored_order.PICKED_UP_AT: T0,
         stored_order.CORRELATION_ID: "c" * MAX_CORRELATION_ID_BYTES,
         stored_order.MESSAGE_ID: message_id,
         stored_order.PROCESSED_AT: T0,

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from shared.domain.addresses import order_location
+from shared.domain.addresses import order_location, pickup_location
 from shared.domain.jsonbody import dump_json
 from shared.domain.timestamps import parse_timestamp
 from shared.tools.devstack import LocalStack, http_request
@@ -48,6 +49,7 @@ pytestmark = pytest.mark.integration
 
 INGEST = "customer-orders-ingest"
 PROCESSOR = "customer-orders-processor"
+POS = "customer-orders-pos"
 # BU1 gets a label of its own, every other business unit the empty one.
 LABELLED = {"business_unit_label_values": '["BU1"]'}
 
@@ -95,6 +97,7 @@ def run(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
         _entries(logs / "ingest.log", INGEST)
         + _entries(logs / "ingest-unavailable.log", INGEST)
         + _entries(logs / "processor.log", PROCESSOR)
+        + _entries(logs / "pos.log", POS)
     )
     result.request_log = [request_log_entry(INGEST, "PUT", status) for _, _, status in result.puts]
     result.request_log += [request_log_entry(INGEST, "GET", 404)]
@@ -170,6 +173,26 @@ def _scenario(stack: LocalStack, topic: str, logs: Path, result: Run) -> None:
             timeout=60,
         )
 
+        # The store's side: the first order picked up (twice: the POS repeats itself), an
+        # unknown one refused; then the OMS cancels the first order, too late.
+        with running_function(
+            "pos", stack, ORDERS_TOPIC=topic, log_path=logs / "pos.log", **on_cloud_run
+        ) as pos:
+            for order, status in ((first, 200), (first, 200), (unique_id(), 404)):
+                answer = http.post(pos + pickup_location("BU1", order), timeout=30)
+                assert answer.status_code == status, answer.text
+        wait_for(lambda: _decisions(logs / "processor.log").count("duplicate") == 2, timeout=60)
+        cancellation = order_message(
+            "BU1", first, datetime.now(UTC), order_body(first, status="CANCELLED")
+        )
+        publisher.publish(
+            topic_path,
+            cancellation.data,
+            ordering_key=cancellation.ordering_key,
+            **cancellation.attributes,
+        ).result(timeout=10)
+        wait_for(lambda: "conflict" in _decisions(logs / "processor.log"), timeout=60)
+
 
 @pytest.fixture(scope="module")
 def metrics() -> dict[str, Any]:
@@ -234,9 +257,12 @@ def test_processor_decisions_count_each_delivery_by_decision_and_rule(
     assert by_rule[("stored", "first", "")] == 1
     assert by_rule[("stale", "sourceVersion", "")] == 1
     assert by_rule[("duplicate", "receivedAt", "BU1")] == 1
+    # The pickup's own message, which found the pickup stored by the pos function.
+    assert by_rule[("duplicate", "pickup", "BU1")] == 1
+    assert by_rule[("conflict", "pickup", "BU1")] == 1
     # Nacked, so the emulator delivers it again until the run ends.
     assert by_rule[("undecodable", "", "")] >= 1
-    assert decisions == {"stored", "stale", "duplicate", "undecodable"}
+    assert decisions == {"stored", "stale", "duplicate", "undecodable", "conflict"}
 
 
 def test_events_published_count_each_event_by_type(run: Run, metrics: dict[str, Any]) -> None:
@@ -245,8 +271,25 @@ def test_events_published_count_each_event_by_type(run: Run, metrics: dict[str, 
     for labels, n in counted.items():
         by_type[dict(labels)["event_type"]] += n
     # The two first versions, and the duplicate of one of them, which announces it again;
-    # the stale version announces nothing.
-    assert by_type == {"customer-order.created": 3}
+    # the stale version announces nothing; the pickup once, and the refused cancellation.
+    assert by_type == {
+        "customer-order.created": 3,
+        "customer-order.picked-up": 1,
+        "customer-order.cancellation-refused": 1,
+    }
+
+
+def test_pickups_count_each_answer_by_outcome_and_conflicts_each_refused_cancellation(
+    run: Run, metrics: dict[str, Any]
+) -> None:
+    pickups = series(metrics["counters"]["pickups"], run.entries)
+    by_outcome: Counter[tuple[str, str]] = Counter()
+    for labels, n in pickups.items():
+        values = dict(labels)
+        by_outcome[values["outcome"], values["problem_type"]] += n
+    assert by_outcome == {("recorded", ""): 1, ("repeated", ""): 1, ("refused", "not-found"): 1}
+    conflicts = series(metrics["counters"]["conflicts"], run.entries)
+    assert conflicts == {(("business_unit", "BU1"),): 1}
 
 
 def test_the_lag_distribution_records_each_stored_order_within_its_buckets(

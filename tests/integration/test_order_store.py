@@ -135,7 +135,9 @@ def _largest(order_id: str) -> bytes:
 def test_the_largest_body_accepted_with_the_largest_ids_and_projections_is_stored(
     http: requests.Session, ingest_url: str
 ) -> None:
-    business_unit_id = "Ω" * (MAX_ID_BYTES // 2) + "u"
+    # ASCII: a business unit of multi-byte characters this long would not fit its events'
+    # percent-encoded source attribute (1,024 bytes), and is refused at the door.
+    business_unit_id = "B" * MAX_ID_BYTES
     order_id = "ø" * (MAX_ID_BYTES // 2) + "o"
     assert len(business_unit_id.encode()) == len(order_id.encode()) == MAX_ID_BYTES
     raw = _largest(order_id)

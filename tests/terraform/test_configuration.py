@@ -301,7 +301,7 @@ def test_the_functions_get_the_settings_the_code_reads(tf: TerraformConfig) -> N
     )
 
 
-@pytest.mark.parametrize("function", ["ingest", "processor"])
+@pytest.mark.parametrize("function", ["ingest", "processor", "pos"])
 def test_each_instance_serves_as_many_requests_as_its_one_worker_has_threads(
     tf: TerraformConfig, function: str
 ) -> None:
@@ -455,10 +455,16 @@ def test_the_outputs_tell_the_platform_team_what_was_deployed(tf: TerraformConfi
         "ingest_service_account",
         "processor_service_account",
         "push_invoker_service_account",
+        "pos_url",
+        "pos_service_account",
     }
     assert tf.outputs["ingest_url"]["value"] == ref(
         "google_cloudfunctions2_function.ingest.service_config[0].uri"
     )
+    assert tf.outputs["pos_url"]["value"] == ref(
+        "google_cloudfunctions2_function.pos.service_config[0].uri"
+    )
+    assert tf.outputs["pos_service_account"]["value"] == ref("google_service_account.pos.email")
     assert tf.outputs["orders_topic"]["value"] == ref("google_pubsub_topic.orders.name")
     assert tf.outputs["dead_letter_subscription"]["value"] == ref(
         "google_pubsub_subscription.dead_letter.name"

@@ -397,6 +397,15 @@ def test_every_chart_names_a_metric_that_exists_with_its_labels(observed: dict[s
     assert shown == {"slo", *BUILTIN_METRICS, *(types[key] for key in on_dashboard)}
 
 
+def test_the_instance_and_cpu_charts_show_every_function() -> None:
+    functions = {"customer-orders-ingest", "customer-orders-processor", "customer-orders-pos"}
+    filters = [text for _, text, _ in dashboard_filters(rendered_dashboard())]
+    for metric in ("instance_count", "cpu/utilizations"):
+        shown = [text for text in filters if f'"run.googleapis.com/container/{metric}"' in text]
+        services = {name for text in shown for name in re.findall(r'service_name="([^"]+)"', text)}
+        assert services == functions, metric
+
+
 def test_the_dashboard_tiles_fit_the_grid_without_overlapping() -> None:
     layout = rendered_dashboard()["mosaicLayout"]
     columns = layout["columns"]

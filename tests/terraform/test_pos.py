@@ -1,22 +1,34 @@
 """The pos function in Terraform: its own invokers, disjoint from the OMS's, and the statuses.
 
-Who may invoke which function is held by tests/terraform/test_configuration.py's table of
-every identity's rights; here, what keeps the two audiences apart and configured alike.
+Every identity's rights are tests/terraform/test_configuration.py's one table; here, the IAM
+split the issue asks for (the OMS's members invoke ingest alone, the POS's pos alone), the
+pos identity's grants, the statuses both deciding functions are told, and the pickups and
+conflicts metrics' filters over log entries as the functions write them.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
 
-from shared.config import DEFAULT_CANCELLED_STATUSES, DEFAULT_PICKED_UP_STATUS
-from tests.terraform.tfconfig import TERRAFORM_DIR, TerraformConfig, ref, terraform_console
+from shared.config import DEFAULT_CANCELLED_STATUSES, DEFAULT_PICKED_UP_STATUS, Settings
+from shared.domain.conflict import Statuses
+from tests.logging_query import Entry, cloud_run_entry, compile_filter, extract
+from tests.terraform.observability import evaluate
+from tests.terraform.test_configuration import iam_grants
+from tests.terraform.tfconfig import TERRAFORM_DIR, TerraformConfig, only, ref, terraform_console
 
 REQUIRED_VARIABLES = {"project_id": "demo-project", "region": "europe-west1"}
 OMS = "serviceAccount:oms@oms-project.iam.gserviceaccount.com"
 POS = "serviceAccount:pos@stores-project.iam.gserviceaccount.com"
+INVOKER = "google_cloud_run_v2_service_iam_member"
+SERVICES = {
+    name: ref(f"google_cloudfunctions2_function.{name}.service_config[0].service")
+    for name in ("ingest", "processor", "pos")
+}
 
 
 def _console(**variables: str) -> Any:
@@ -76,3 +88,186 @@ def test_the_pos_and_the_processor_are_told_the_statuses(tf: TerraformConfig) ->
     assert pos["environment_variables"]["ORDERS_TOPIC"] == ref("google_pubsub_topic.orders.name")
     assert "EVENTS_TOPIC" not in pos["environment_variables"]
     assert pos["service_account_email"] == ref("google_service_account.pos.email")
+
+
+# --- The IAM split ----------------------------------------------------------------------------
+
+
+def test_each_audience_may_invoke_its_own_function_alone(tf: TerraformConfig) -> None:
+    invokers: dict[str, set[str]] = {}
+    for name, binding in tf.resources_of(INVOKER).items():
+        assert binding["role"] == "roles/run.invoker", name
+        member = binding["member"]
+        if member == ref("each.value"):
+            member = binding["for_each"]
+        invokers.setdefault(binding["name"], set()).add(member)
+    # The OMS's list binds on ingest only, the POS's on pos only, and nothing else binds there.
+    assert invokers[SERVICES["ingest"]] == {ref("toset(var.ingest_invoker_members)")}
+    assert invokers[SERVICES["pos"]] == {ref("toset(var.pos_invoker_members)")}
+    assert invokers[SERVICES["processor"]] == {ref("google_service_account.push_invoker.member")}
+    assert set(invokers) == set(SERVICES.values())
+    assert tf.default("pos_invoker_members") == []
+
+
+def test_the_pos_is_reachable_but_authenticated(tf: TerraformConfig) -> None:
+    service = only(tf.resource("google_cloudfunctions2_function.pos")["service_config"])
+    # The stores call from outside Google Cloud; only IAM decides who gets in.
+    assert service["ingress_settings"] == "ALLOW_ALL"
+    assert service["max_instance_count"] == ref("var.pos_max_instances")
+    assert tf.resource("google_service_account.pos")["account_id"] == (
+        "${var.function_name_prefix}-pos"
+    )
+    assert tf.locals["pos_function_name"] == "${var.function_name_prefix}-pos"
+    assert tf.resource("google_cloudfunctions2_function.pos")["name"] == ref(
+        "local.pos_function_name"
+    )
+
+
+def test_the_pos_identity_reads_and_writes_the_orders_database_and_publishes_orders_only(
+    tf: TerraformConfig,
+) -> None:
+    assert iam_grants(tf)[ref("google_service_account.pos.member")] == {
+        ("google_project_iam_member", "roles/datastore.user", ref("var.project_id")),
+        ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.orders.name")),
+    }  # fmt: skip
+    condition = only(tf.resource("google_project_iam_member.pos_firestore_user")["condition"])
+    assert condition["expression"] == (
+        'resource.name == "projects/${var.project_id}/databases/${local.firestore_database}"'
+    )
+    # Its grants are awaited before the functions are built and started.
+    triggers = tf.resource("time_sleep.iam_propagation")["triggers"]
+    assert ref("google_project_iam_member.pos_firestore_user.id") in triggers.values()
+    assert ref("google_pubsub_topic_iam_member.pos_publisher.id") in triggers.values()
+
+
+def test_the_statuses_reach_the_code_as_terraform_joins_them() -> None:
+    joined = terraform_console(
+        [TERRAFORM_DIR / "variables.tf"],
+        'jsonencode(join(",", var.cancelled_statuses))',
+        {**REQUIRED_VARIABLES, "cancelled_statuses": '["CANCELLED", "VOIDED"]'},
+    )
+    assert not joined.failed, joined.output
+    cancelled = json.loads(json.loads(joined.output))
+    settings = Settings.from_env(
+        {
+            "GOOGLE_CLOUD_PROJECT": "p",
+            "PICKED_UP_STATUS": "COLLECTED",
+            "CANCELLED_STATUSES": cancelled,
+        }
+    )
+    assert settings.statuses == Statuses(
+        picked_up="COLLECTED", cancelled=frozenset({"CANCELLED", "VOIDED"})
+    )
+
+
+# --- The pickups and conflicts metrics --------------------------------------------------------
+
+POS_SERVICE = "customer-orders-pos"
+PROCESSOR_SERVICE = "customer-orders-processor"
+INGEST_SERVICE = "customer-orders-ingest"
+
+
+def _line(logger: str, **fields: object) -> str:
+    """One line as StructuredLogHandler prints it on Cloud Run."""
+    return json.dumps(
+        {
+            "message": "...",
+            "severity": "INFO",
+            "logging.googleapis.com/labels": {"python_logger": f"customer_order_events.{logger}"},
+            **fields,
+        }
+    )
+
+
+def _pickup(outcome: str, status: int, problem: str | None = None, unit: str = "BU1") -> Entry:
+    fields: dict[str, object] = {"event": "pickup", "outcome": outcome, "httpStatus": status}
+    if problem is not None:
+        fields["problemType"] = problem
+    if unit:
+        fields |= {"businessUnitId": unit, "customerOrderId": "CO-1"}
+    return cloud_run_entry(_line("pos", **fields), POS_SERVICE)
+
+
+def _decision(decision: str, rule: str, service: str = PROCESSOR_SERVICE) -> Entry:
+    line = _line(
+        "processor",
+        event="process",
+        decision=decision,
+        rule=rule,
+        change="cancellation",
+        businessUnitId="BU1",
+        customerOrderId="CO-1",
+    )
+    return cloud_run_entry(line, service)
+
+
+ENTRIES = [
+    _pickup("recorded", 200),
+    _pickup("repeated", 200, unit="BU2"),
+    _pickup("refused", 409, "order-cancelled"),
+    _pickup("refused", 404, "not-found"),
+    # A path whose ids are invalid names no business unit.
+    _pickup("refused", 400, "invalid-id", unit=""),
+    _pickup("unavailable", 503, "publish-unavailable"),
+    _pickup("failed", 500),
+    _decision("conflict", "pickup"),
+    _decision("duplicate", "pickup"),
+    _decision("stored", "first"),
+    # Lines neither metric counts: the pos function's reads, ingest's PUT, and the
+    # processor's fields on another service.
+    cloud_run_entry(_line("pos", event="get", outcome="refused", httpStatus=404), POS_SERVICE),
+    cloud_run_entry(_line("ingest", event="put", outcome="accepted", httpStatus=202), INGEST_SERVICE),
+    _decision("conflict", "pickup", service=POS_SERVICE),
+]  # fmt: skip
+
+
+def _counted(metric: dict[str, Any]) -> Counter[tuple[tuple[str, str], ...]]:
+    selected = compile_filter(metric["filter"])
+    counted: Counter[tuple[tuple[str, str], ...]] = Counter()
+    for entry in ENTRIES:
+        if selected(entry):
+            counted[
+                tuple(
+                    (key, extract(label["extractor"], entry))
+                    for key, label in sorted(metric["labels"].items())
+                )
+            ] += 1
+    return counted
+
+
+@pytest.fixture(scope="module")
+def labelled() -> dict[str, Any]:
+    counters: dict[str, Any] = evaluate(
+        "local.counter_metrics", {"business_unit_label_values": '["BU1"]'}
+    )
+    return counters
+
+
+def test_pickups_count_each_answered_pickup_by_outcome_and_problem_type(
+    labelled: dict[str, Any],
+) -> None:
+    pickups = labelled["pickups"]
+    assert pickups["name"] == "customer-orders-pickups"
+
+    def key(outcome: str, problem: str, unit: str) -> tuple[tuple[str, str], ...]:
+        return (("business_unit", unit), ("outcome", outcome), ("problem_type", problem))
+
+    assert _counted(pickups) == {
+        key("recorded", "", "BU1"): 1,
+        key("repeated", "", ""): 1,
+        key("refused", "order-cancelled", "BU1"): 1,
+        key("refused", "not-found", "BU1"): 1,
+        key("refused", "invalid-id", ""): 1,
+        key("unavailable", "publish-unavailable", "BU1"): 1,
+        key("failed", "", "BU1"): 1,
+    }
+
+
+def test_conflicts_count_the_processor_refusing_a_cancellation_after_a_pickup(
+    labelled: dict[str, Any],
+) -> None:
+    conflicts = labelled["conflicts"]
+    assert conflicts["name"] == "customer-orders-conflicts"
+    assert _counted(conflicts) == {(("business_unit", "BU1"),): 1}
+    # Without labelled business units the counter has no label at all.
+    assert evaluate("local.counter_metrics.conflicts.labels") == {}
