@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import threading
@@ -16,13 +17,16 @@ from shared.adapters.firestore import FirestoreOrderStore
 from shared.config import Settings
 from shared.domain import stored_order
 from shared.domain.addresses import document_path
-from shared.domain.conflict import Decision
+from shared.domain.conflict import Decision, Statuses
 from shared.domain.limits import FIRESTORE_MAX_DOCUMENT_BYTES, MAX_CORRELATION_ID_BYTES
-from shared.domain.messages import OrderMessage
+from shared.domain.messages import OrderMessage, PickupMessage, decode_message
 from shared.domain.stored_order import document_size
+from shared.domain.timestamps import parse_timestamp
 from shared.errors import StoreRefused
 from shared.optimistic import OptimisticWriter
+from shared.pickups import Pickups
 from shared.tools.devstack import LocalStack
+from shared.tools.functions import REPO_ROOT
 from tests.support import order_message, store_message, unique_id
 
 pytestmark = pytest.mark.integration
@@ -171,3 +175,50 @@ def test_the_search_query_finds_by_customer_in_id_order_after_a_cursor(
     assert [found.customer_order_id for found in rest] == ids[3:]
     assert {found.customer_id for found in first + rest} == {customer}
     assert store.find_by_customer(unique_id("BU"), customer, limit=3, after=None) == []
+
+
+FORMATS = REPO_ROOT / "tests" / "fixtures" / "formats"
+
+
+def test_an_order_stored_before_pickups_existed_is_read_and_can_be_picked_up(
+    store: FirestoreOrderStore, firestore_client: firestore.Client
+) -> None:
+    fixture = json.loads((FORMATS / "stored-order-before-pickups.json").read_text())
+    fixture.pop("_what")
+    order_id = unique_id("FORMAT")
+    document = {
+        **fixture,
+        "body": fixture["body"].encode(),
+        "receivedAt": parse_timestamp(fixture["receivedAt"]),
+        "processedAt": parse_timestamp(fixture["processedAt"]),
+    }
+    firestore_client.document(document_path("BU-FORMAT", order_id)).set(document)
+    stored = store.read_version("BU-FORMAT", order_id)
+    assert stored is not None
+    assert stored.picked_up_at is None
+    assert stored.created_at is None
+    assert stored.status == fixture["status"]
+    recorded = Pickups(store, statuses=Statuses()).record(
+        "BU-FORMAT",
+        order_id,
+        now=lambda: datetime.now(UTC),
+        publish=lambda message: "m-1",
+        correlation_id="pos-1",
+    )
+    assert recorded.verdict.decision is Decision.WRITE
+    picked_up = store.get("BU-FORMAT", order_id)
+    assert picked_up is not None
+    assert picked_up.status == "PICKED_UP"
+    assert picked_up.source_version == fixture["sourceVersion"]
+    assert picked_up.picked_up_at is not None
+
+
+def test_a_pickup_message_of_this_release_decodes() -> None:
+    fixture = json.loads((FORMATS / "pickup-message.json").read_text())
+    message = decode_message(base64.b64decode(fixture["data"]), fixture["attributes"], "9")
+    assert message == PickupMessage(
+        "BU1",
+        "CO-FORMAT-1",
+        parse_timestamp("2026-12-06T09:14:03.518204Z"),
+        "pos-format-1",
+    )
