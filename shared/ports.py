@@ -10,6 +10,7 @@ import abc
 
 from shared.domain.events import OrderEvent
 from shared.domain.messages import OrdersTopicMessage
+from shared.domain.search import SearchCriteria, SearchPosition
 from shared.domain.stored_order import (
     OrderRecord,
     OrderSummary,
@@ -55,10 +56,16 @@ class OrderStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def find_by_customer(
-        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    def search(
+        self,
+        business_unit_id: str,
+        criteria: SearchCriteria,
+        *,
+        limit: int,
+        after: SearchPosition | None,
     ) -> list[OrderSummary]:
-        """Up to ``limit`` of the business unit's orders of a customer, by ascending order id.
+        """Up to ``limit`` of the business unit's orders that match ``criteria``, newest first.
 
-        Only orders whose id sorts after ``after`` (the last id of the previous page).
+        Newest by ``receivedAt``, then by descending order id; only orders that stand
+        after ``after`` (the last order of the previous page) in that order.
         """

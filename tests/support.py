@@ -43,6 +43,8 @@ T = TypeVar("T")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_BODY: dict[str, Any] = json.loads((FIXTURES / "customer-order.json").read_text())
+# One fixture per format an earlier release wrote, which this one must read.
+FORMATS = FIXTURES / "formats"
 
 
 def unique_id(prefix: str = "CO") -> str:

@@ -14,6 +14,7 @@ from shared.api.flask_function import http_function
 from shared.api.oms import oms_api
 from shared.api.service import ApiService
 from shared.config import Settings
+from shared.domain.search import SearchCriteria, SearchPosition
 from shared.domain.stored_order import (
     OrderRecord,
     OrderSummary,
@@ -55,12 +56,15 @@ class _StoreOnFirstRead(OrderStore):
     def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
         self._store.get().write(record, replacing=replacing)
 
-    def find_by_customer(
-        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    def search(
+        self,
+        business_unit_id: str,
+        criteria: SearchCriteria,
+        *,
+        limit: int,
+        after: SearchPosition | None,
     ) -> list[OrderSummary]:
-        return self._store.get().find_by_customer(
-            business_unit_id, customer_id, limit=limit, after=after
-        )
+        return self._store.get().search(business_unit_id, criteria, limit=limit, after=after)
 
 
 def _new_service() -> ApiService:

@@ -33,6 +33,8 @@ from shared.config import Settings
 from shared.domain import stored_order as fields
 from shared.domain.addresses import collection_path, document_path
 from shared.domain.conflict import Version
+from shared.domain.search import SearchCriteria, SearchPosition
+from shared.domain.search_fields import SearchFields, search_fields_of_body
 from shared.domain.stored_order import (
     OrderRecord,
     OrderSummary,
@@ -50,6 +52,7 @@ UNAVAILABLE_ERRORS = (
     exceptions.DeadlineExceeded,
 )
 DOCUMENT_ID = FieldPath.document_id()
+DESCENDING = firestore.Query.DESCENDING
 # processedAt is the commit time, set by Firestore.
 _COMMIT_TIME = DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
 # Firestore refused the write itself (a document over its limits): no retry can store it.
@@ -133,6 +136,7 @@ class FirestoreOrderStore(OrderStore):
             message_id=stored.get(fields.MESSAGE_ID, ""),
             created_at=_optional_utc(stored.get(fields.CREATED_AT)),
             picked_up_at=_optional_utc(stored.get(fields.PICKED_UP_AT)),
+            search_fields=_search_fields(stored),
             processed_at=_optional_utc(processed_at),
             revision=Revision(snapshot.update_time),
         )
@@ -156,33 +160,52 @@ class FirestoreOrderStore(OrderStore):
         except REFUSED_ERRORS as exc:
             raise StoreRefused(one_line(exc)) from exc
 
-    def find_by_customer(
-        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    def search(
+        self,
+        business_unit_id: str,
+        criteria: SearchCriteria,
+        *,
+        limit: int,
+        after: SearchPosition | None,
     ) -> list[OrderSummary]:
         collection = self._client.collection(collection_path(business_unit_id))
-        # Equality on customerId, in document id order: served by customerId's
-        # ascending single-field index, the only index terraform/firestore.tf keeps.
-        query = (
-            collection.where(filter=FieldFilter(fields.CUSTOMER_ID, "==", customer_id))
-            .order_by(DOCUMENT_ID)
-            .select(fields.SUMMARY_FIELDS)
-            .limit(limit)
+        query = collection.select(fields.SUMMARY_FIELDS)
+        for condition in criteria.conditions():
+            value = list(condition.value) if condition.operator == "in" else condition.value
+            query = query.where(filter=FieldFilter(condition.field, condition.operator, value))
+        # The range is a slice of the order the indexes keep (newest first), not a filter:
+        # an equality query with one order is what Firestore serves by merging indexes.
+        query = query.order_by(fields.RECEIVED_AT, direction=DESCENDING).order_by(
+            DOCUMENT_ID, direction=DESCENDING
         )
         if after is not None:
-            query = query.start_after({DOCUMENT_ID: collection.document(after)})
+            query = query.start_after(
+                [after.received_at, collection.document(after.customer_order_id)]
+            )
+        elif criteria.received_before is not None:
+            query = query.start_after([criteria.received_before])
+        if criteria.received_from is not None:
+            query = query.end_at([criteria.received_from])
         try:
-            snapshots = list(query.stream(retry=self._retry, timeout=self._timeout))
+            snapshots = list(query.limit(limit).stream(retry=self._retry, timeout=self._timeout))
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable(one_line(exc)) from exc
-        return [
-            OrderSummary(
-                customer_order_id=snapshot.id,
-                customer_id=snapshot.get(fields.CUSTOMER_ID),
-                status=snapshot.get(fields.STATUS),
-                picked_up_at=_optional_utc((snapshot.to_dict() or {}).get(fields.PICKED_UP_AT)),
+        except exceptions.FailedPrecondition as exc:
+            # "The query requires an index": one Terraform created is still building.
+            raise StoreUnavailable(one_line(exc)) from exc
+        summaries = []
+        for snapshot in snapshots:
+            stored = snapshot.to_dict() or {}
+            summaries.append(
+                OrderSummary(
+                    customer_order_id=snapshot.id,
+                    customer_id=stored[fields.CUSTOMER_ID],
+                    status=stored[fields.STATUS],
+                    received_at=_utc(stored[fields.RECEIVED_AT]),
+                    picked_up_at=_optional_utc(stored.get(fields.PICKED_UP_AT)),
+                )
             )
-            for snapshot in snapshots
-        ]
+        return summaries
 
 
 def write_of(name: str, record: OrderRecord) -> Any:
@@ -194,6 +217,19 @@ def write_of(name: str, record: OrderRecord) -> Any:
     values[fields.BODY].bytes_value = record.body
     values[fields.CUSTOMER_ID].string_value = record.customer_id
     values[fields.STATUS].string_value = record.status
+    search = record.search_fields
+    # Absent rather than null: a document without an account is in no account index.
+    if search.customer_account_id is not None:
+        values[fields.CUSTOMER_ACCOUNT_ID].string_value = search.customer_account_id
+    for field, strings in (
+        (fields.ITEM_IDS, search.item_ids),
+        (fields.ADDITIONAL_INFORMATION_VALUES, search.additional_information_values),
+    ):
+        array = values[field].array_value
+        # An empty array is still an array, which tells this release's documents apart.
+        array.SetInParent()
+        for string in strings:
+            array.values.add().string_value = string
     values[fields.BODY_SHA256].string_value = record.body_sha256
     if record.source_version is None:
         values[fields.SOURCE_VERSION].null_value = 0
@@ -228,6 +264,17 @@ def version_of(snapshot: firestore.DocumentSnapshot[Any]) -> StoredVersion | Non
         # Both absent from documents written before pickups existed.
         status=stored.get(fields.STATUS, ""),
         picked_up_at=_optional_utc(stored.get(fields.PICKED_UP_AT)),
+    )
+
+
+def _search_fields(stored: dict[str, Any]) -> SearchFields:
+    if fields.ITEM_IDS not in stored:
+        # Written by a release before the search fields: its body gives them.
+        return search_fields_of_body(stored[fields.BODY])
+    return SearchFields(
+        customer_account_id=stored.get(fields.CUSTOMER_ACCOUNT_ID),
+        item_ids=tuple(stored[fields.ITEM_IDS]),
+        additional_information_values=tuple(stored.get(fields.ADDITIONAL_INFORMATION_VALUES, ())),
     )
 
 

@@ -8,6 +8,7 @@ import threading
 
 from shared.domain.events import OrderEvent
 from shared.domain.messages import OrderMessage, OrdersTopicMessage, PickupMessage
+from shared.domain.search import SearchCriteria, SearchPosition
 from shared.domain.stored_order import (
     OrderRecord,
     OrderSummary,
@@ -97,19 +98,38 @@ class InMemoryOrderStore(OrderStore):
                 revision=Revision(next(self._revisions)),
             )
 
-    def find_by_customer(
-        self, business_unit_id: str, customer_id: str, *, limit: int, after: str | None
+    def search(
+        self,
+        business_unit_id: str,
+        criteria: SearchCriteria,
+        *,
+        limit: int,
+        after: SearchPosition | None,
     ) -> list[OrderSummary]:
         with self._lock:
-            matches = sorted(
-                (order for (unit, _), order in self._orders.items() if unit == business_unit_id),
-                key=lambda order: order.customer_order_id.encode("utf-8"),
-            )
+            matches = [
+                order
+                for (unit, _), order in self._orders.items()
+                if unit == business_unit_id
+                and criteria.matches(
+                    order.customer_id, order.status, order.search_fields, order.received_at
+                )
+            ]
+        # Firestore orders document ids by their UTF-8 bytes.
+        matches.sort(
+            key=lambda order: (order.received_at, order.customer_order_id.encode("utf-8")),
+            reverse=True,
+        )
         return [
             OrderSummary(
-                order.customer_order_id, order.customer_id, order.status, order.picked_up_at
+                order.customer_order_id,
+                order.customer_id,
+                order.status,
+                order.received_at,
+                order.picked_up_at,
             )
             for order in matches
-            if order.customer_id == customer_id
-            and (after is None or order.customer_order_id.encode() > after.encode())
+            if after is None
+            or (order.received_at, order.customer_order_id.encode("utf-8"))
+            < (after.received_at, after.customer_order_id.encode("utf-8"))
         ][:limit]

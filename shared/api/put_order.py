@@ -15,10 +15,13 @@ from shared.domain.conflict import parse_source_version
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.ids import utf8_size
 from shared.domain.jsonbody import FieldViolation
-from shared.domain.limits import MAX_BODY_BYTES, MAX_PROJECTED_BYTES
+from shared.domain.limits import FIRESTORE_MAX_DOCUMENT_BYTES, MAX_BODY_BYTES, MAX_PROJECTED_BYTES
 from shared.domain.messages import OrderMessage
-from shared.domain.model import CustomerOrderDocument, validate_document
+from shared.domain.model import CustomerOrder, CustomerOrderDocument, validate_document
 from shared.domain.problems import Rejected, problem
+from shared.domain.search_fields import CUSTOMER_ORDER, search_fields_of, searchable_value_violation
+from shared.domain.search_index import index_cost, index_cost_violation
+from shared.domain.stored_order import document_size
 from shared.domain.timestamps import ReceivedAtClock, format_timestamp
 from shared.errors import InvalidSourceVersion, PublishFailed
 from shared.log import get_logger, log_event
@@ -46,7 +49,7 @@ class PutOrder:
         received_at = self._clock.now()
         source_version = _source_version(request)
         raw, parsed = read_json(request, limit=MAX_BODY_BYTES)
-        document = validate_body(parsed, customer_order_id)
+        document = validate_body(parsed, business_unit_id, customer_order_id, body_bytes=len(raw))
         message = OrderMessage.accepted(
             business_unit_id,
             customer_order_id,
@@ -100,12 +103,16 @@ def _source_version(request: HttpRequest) -> int | None:
         raise Rejected(problem(400, "invalid-header", str(exc))) from None
 
 
-def validate_body(body: Any, customer_order_id: str) -> CustomerOrderDocument:
+def validate_body(
+    body: Any, business_unit_id: str, customer_order_id: str, *, body_bytes: int
+) -> CustomerOrderDocument:
     """The validated PUT body, or a 422 problem listing every violation.
 
     Beyond the schema, only what the topic and the store need of the body is
     checked: the projections ``customerId`` and ``status`` must fit a Pub/Sub
-    attribute (and an index entry) and have a UTF-8 form.
+    attribute (and an index entry), every searched value must fit an index entry
+    whole, all of them have a UTF-8 form, and the stored document with its search
+    fields must fit Firestore's limits for a document and for its index entries.
     """
     try:
         document = validate_document(body)
@@ -130,6 +137,14 @@ def validate_body(body: Any, customer_order_id: str) -> CustomerOrderDocument:
         reason = _projection_violation(value)
         if reason is not None:
             violations.append(FieldViolation(f"/customerOrder/{member}", reason))
+    for pointer, value in _searched_values(order):
+        reason = searchable_value_violation(value)
+        if reason is not None:
+            violations.append(FieldViolation(pointer, reason))
+    if not violations:
+        reason = _storage_violation(body, business_unit_id, customer_order_id, body_bytes)
+        if reason is not None:
+            violations.append(FieldViolation("/customerOrder", reason))
     if violations:
         raise Rejected(
             problem(
@@ -140,6 +155,52 @@ def validate_body(body: Any, customer_order_id: str) -> CustomerOrderDocument:
             )
         )
     return document
+
+
+def _searched_values(order: CustomerOrder) -> list[tuple[str, str]]:
+    values = [
+        (f"/customerOrder/items/{index}/itemId", item.item_id)
+        for index, item in enumerate(order.items)
+    ]
+    instructions = order.invoice_payment_instructions
+    if instructions is not None:
+        pointer = "/customerOrder/invoicePaymentInstructions"
+        values.append((f"{pointer}/customerAccountId", instructions.customer_account_id))
+        values.extend(
+            (f"{pointer}/additionalInformation/{index}/value", entry.value)
+            for index, entry in enumerate(instructions.additional_information or ())
+        )
+    return values
+
+
+def _storage_violation(
+    body: Any, business_unit_id: str, customer_order_id: str, body_bytes: int
+) -> str | None:
+    order = body[CUSTOMER_ORDER]
+    search_fields = search_fields_of(order)
+    size = document_size(
+        business_unit_id,
+        customer_order_id,
+        body_bytes=body_bytes,
+        customer_id=order["customerId"],
+        status=order["status"],
+        search_fields=search_fields,
+    )
+    if size > FIRESTORE_MAX_DOCUMENT_BYTES:
+        return (
+            f"with its search fields (its distinct itemIds and additionalInformation values) "
+            f"the stored order would be {size} bytes, over Firestore's "
+            f"{FIRESTORE_MAX_DOCUMENT_BYTES} for a document"
+        )
+    cost = index_cost(
+        business_unit_id,
+        customer_order_id,
+        customer_id=order["customerId"],
+        status=order["status"],
+        search_fields=search_fields,
+    )
+    violation = index_cost_violation(cost)
+    return None if violation is None else f"the stored order {violation}"
 
 
 def _projection_violation(value: str) -> str | None:

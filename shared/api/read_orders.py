@@ -15,9 +15,9 @@ from shared.api.routing import Route
 from shared.api.unavailable import store_unavailable
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import FieldViolation
-from shared.domain.model import validate_search
+from shared.domain.model import SearchRequest, validate_search
 from shared.domain.problems import Rejected, problem
-from shared.domain.search import after_of, page_token
+from shared.domain.search import SearchCriteria, SearchPosition, page_token, position_of
 from shared.domain.stored_order import OrderRecord, OrderSummary
 from shared.domain.timestamps import format_timestamp
 from shared.errors import InvalidPageToken, StoreUnavailable
@@ -26,7 +26,7 @@ from shared.ports import OrderStore
 
 # Set once the order's pickup is recorded: when the POS handed it out.
 PICKED_UP_AT_HEADER = "Picked-Up-At"
-# A search body holds one customer id and a page token; nothing legitimate comes near this.
+# A search body holds a few criteria (each at most 1,500 bytes) and a page token.
 MAX_SEARCH_BODY_BYTES = 16 * 1024
 
 T = TypeVar("T")
@@ -69,11 +69,11 @@ class ReadOrders:
                     errors=schema_violations(exc),
                 )
             ) from None
-        customer_id = search.customer_id
+        criteria = criteria_of(search)
         after = None
         if search.page_token is not None:
             try:
-                after = after_of(search.page_token, customer_id)
+                after = position_of(search.page_token, criteria)
             except InvalidPageToken as exc:
                 raise Rejected(
                     problem(
@@ -85,18 +85,21 @@ class ReadOrders:
                 ) from None
         # One more than the page, to know whether another page follows.
         found = self._read(
-            lambda: self._store.find_by_customer(
-                business_unit_id, customer_id, limit=search.page_size + 1, after=after
+            lambda: self._store.search(
+                business_unit_id, criteria, limit=search.page_size + 1, after=after
             )
         )
         page = found[: search.page_size]
         answer: dict[str, Any] = {"customerOrders": [_summary(order) for order in page]}
         if len(found) > len(page):
-            answer["nextPageToken"] = page_token(customer_id, page[-1].customer_order_id)
+            last = page[-1]
+            answer["nextPageToken"] = page_token(
+                criteria, SearchPosition(last.received_at, last.customer_order_id)
+            )
         log_event(
             self._log,
             logging.INFO,
-            f"searched a customer's orders: {len(page)} found",
+            f"searched by {', '.join(_criteria_names(search))}: {len(page)} found",
             event="search",
             outcome="answered",
             httpStatus=200,
@@ -127,11 +130,31 @@ def order_headers(stored: OrderRecord) -> dict[str, str]:
     return headers
 
 
+def criteria_of(search: SearchRequest) -> SearchCriteria:
+    received = search.received_at
+    return SearchCriteria(
+        customer_id=search.customer_id,
+        statuses=search.statuses,
+        customer_account_id=search.customer_account_id,
+        additional_information_value=search.additional_information_value,
+        item_id=search.item_id,
+        received_from=None if received is None else received.from_,
+        received_before=None if received is None else received.before,
+    )
+
+
+def _criteria_names(search: SearchRequest) -> list[str]:
+    # The names only: the values are customers' data, kept out of the logs.
+    given = search.model_dump(by_alias=True, exclude_none=True, exclude={"page_size", "page_token"})
+    return sorted(given)
+
+
 def _summary(order: OrderSummary) -> dict[str, str]:
     summary = {
         "customerOrderId": order.customer_order_id,
         "customerId": order.customer_id,
         "status": order.status,
+        "receivedAt": format_timestamp(order.received_at),
     }
     if order.picked_up_at is not None:
         summary["pickedUpAt"] = format_timestamp(order.picked_up_at)

@@ -7,25 +7,62 @@ OMS owns the data; only the envelope rejects unknown members.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from shared.domain.ids import validate_id
+from shared.domain.search_fields import searchable_value_violation
+from shared.domain.timestamps import parse_timestamp
 
 
 def _order_id(value: str) -> str:
     return validate_id(value, name="customerOrderId")
 
 
+def _searched_value(value: str) -> str:
+    violation = searchable_value_violation(value)
+    if violation is not None:
+        raise ValueError(violation)
+    return value
+
+
+def _one_or_several(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _timestamp(value: Any) -> Any:
+    # Strict mode takes no string for a datetime; the wire form is RFC 3339 with an offset.
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string")
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise ValueError(f"must be an RFC 3339 timestamp with an offset: {exc}") from None
+
+
 # The search answers at most this many orders at a time; more come with the next page token.
 MAX_PAGE_SIZE = 100
+# Statuses one search may ask for: each is a query of its own that Firestore merges
+# (at most 30 disjunctions per query).
+MAX_STATUSES = 10
+SEARCH_CRITERIA = (
+    "customerId",
+    "status",
+    "customerAccountId",
+    "additionalInformationValue",
+    "itemId",
+    "receivedAt",
+)
 
 NonEmptyText = Annotated[str, Field(min_length=1)]
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
 PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 OrderId = Annotated[str, AfterValidator(_order_id)]
+SearchedValue = Annotated[str, Field(min_length=1), AfterValidator(_searched_value)]
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 
 
 class _OrderPart(BaseModel):
@@ -83,9 +120,7 @@ def validate_document(body: Any) -> CustomerOrderDocument:
     return CustomerOrderDocument.model_validate(body)
 
 
-class SearchRequest(BaseModel):
-    """The body of ``POST .../customer-orders:search``: the proxy approach's, plus paging."""
-
+class _SearchPart(BaseModel):
     model_config = ConfigDict(
         strict=True,
         extra="forbid",
@@ -95,9 +130,69 @@ class SearchRequest(BaseModel):
         frozen=True,
     )
 
-    customer_id: NonEmptyText
+
+class ReceivedAtRange(_SearchPart):
+    """Orders whose stored version was received at or after ``from`` and before ``before``."""
+
+    from_: Annotated[Timestamp | None, Field(alias="from")] = None
+    before: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ReceivedAtRange:
+        if self.from_ is None and self.before is None:
+            raise ValueError("needs from, before or both")
+        if self.from_ is not None and self.before is not None and self.from_ >= self.before:
+            raise ValueError("from must be earlier than before")
+        return self
+
+
+class SearchRequest(_SearchPart):
+    """The body of ``POST .../customer-orders:search``: criteria combined with AND, and paging.
+
+    At least one criterion. ``itemId`` and ``additionalInformationValue`` exclude each
+    other: each is an array-contains, and Firestore takes one per query.
+    """
+
+    customer_id: SearchedValue | None = None
+    status: (
+        Annotated[
+            list[SearchedValue],
+            BeforeValidator(
+                _one_or_several, json_schema_input_type=SearchedValue | list[SearchedValue]
+            ),
+            Field(min_length=1, max_length=MAX_STATUSES),
+        ]
+        | None
+    ) = None
+    customer_account_id: SearchedValue | None = None
+    additional_information_value: SearchedValue | None = None
+    item_id: SearchedValue | None = None
+    received_at: ReceivedAtRange | None = None
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
     page_token: NonEmptyText | None = None
+
+    @model_validator(mode="after")
+    def _searchable(self) -> SearchRequest:
+        criteria = (
+            self.customer_id,
+            self.status,
+            self.customer_account_id,
+            self.additional_information_value,
+            self.item_id,
+            self.received_at,
+        )
+        if all(criterion is None for criterion in criteria):
+            raise ValueError(f"needs at least one criterion: {', '.join(SEARCH_CRITERIA)}")
+        if self.item_id is not None and self.additional_information_value is not None:
+            raise ValueError(
+                "itemId and additionalInformationValue cannot be combined (Firestore "
+                "matches one array member per query): search by one of them"
+            )
+        return self
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return () if self.status is None else tuple(dict.fromkeys(self.status))
 
 
 def validate_search(body: Any) -> SearchRequest:

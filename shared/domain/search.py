@@ -1,8 +1,14 @@
-"""Page tokens of the search by customer: where the next page starts, bound to its query.
+"""The search of a business unit's orders: its criteria, its order, and its page tokens.
 
-A token names the last order id of the page it ends, and a digest of the
-customer id it was issued for, so that a token cannot be replayed against
-another customer's search to skip into it.
+Every criterion is an equality on a stored field (``status`` one of several, an
+item id or an additional-information value one of the order's), all combined
+with AND; the ``receivedAt`` range is the slice of the order the answer comes in:
+newest first (``receivedAt`` descending, then the order id descending). How
+Firestore serves each combination is :mod:`shared.domain.search_index`'s.
+
+A page token names the position of the last order of its page and a digest of
+the criteria it was issued for, so that it cannot be replayed against another
+search to skip into it.
 """
 
 from __future__ import annotations
@@ -11,31 +17,142 @@ import base64
 import binascii
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
+from shared.domain import stored_order as fields
 from shared.domain.ids import id_violation
+from shared.domain.search_fields import SearchFields
+from shared.domain.timestamps import format_timestamp, parse_timestamp
 from shared.errors import InvalidPageToken
 
-_VERSION = 1
+# 1: the search by customerId of the releases before this one, in order id order.
+_VERSION = 2
+
+Operator = Literal["==", "in", "array-contains"]
 
 
-def _query_digest(customer_id: str) -> str:
-    return hashlib.sha256(customer_id.encode("utf-8")).hexdigest()[:16]
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One criterion as the store evaluates it: ``field operator value``."""
+
+    field: str
+    operator: Operator
+    value: str | tuple[str, ...]
+
+    def holds(self, stored: str | tuple[str, ...] | None) -> bool:
+        if self.operator == "==":
+            return stored == self.value
+        if self.operator == "in":
+            return stored in self.value
+        return isinstance(stored, tuple) and self.value in stored
 
 
-def page_token(customer_id: str, last_order_id: str) -> str:
-    payload = json.dumps([_VERSION, _query_digest(customer_id), last_order_id], ensure_ascii=False)
+@dataclass(frozen=True, slots=True)
+class SearchCriteria:
+    customer_id: str | None = None
+    statuses: tuple[str, ...] = ()
+    customer_account_id: str | None = None
+    additional_information_value: str | None = None
+    item_id: str | None = None
+    # receivedAt >= received_from and < received_before.
+    received_from: datetime | None = None
+    received_before: datetime | None = None
+
+    def conditions(self) -> tuple[Condition, ...]:
+        conditions = []
+        if self.customer_id is not None:
+            conditions.append(Condition(fields.CUSTOMER_ID, "==", self.customer_id))
+        if len(self.statuses) == 1:
+            conditions.append(Condition(fields.STATUS, "==", self.statuses[0]))
+        elif self.statuses:
+            conditions.append(Condition(fields.STATUS, "in", self.statuses))
+        if self.customer_account_id is not None:
+            conditions.append(Condition(fields.CUSTOMER_ACCOUNT_ID, "==", self.customer_account_id))
+        if self.item_id is not None:
+            conditions.append(Condition(fields.ITEM_IDS, "array-contains", self.item_id))
+        if self.additional_information_value is not None:
+            conditions.append(
+                Condition(
+                    fields.ADDITIONAL_INFORMATION_VALUES,
+                    "array-contains",
+                    self.additional_information_value,
+                )
+            )
+        return tuple(conditions)
+
+    def matches(
+        self, customer_id: str, status: str, search: SearchFields, received_at: datetime
+    ) -> bool:
+        """Whether an order of these stored fields is found (the in-memory store's query)."""
+        stored: dict[str, str | tuple[str, ...] | None] = {
+            fields.CUSTOMER_ID: customer_id,
+            fields.STATUS: status,
+            fields.CUSTOMER_ACCOUNT_ID: search.customer_account_id,
+            fields.ITEM_IDS: search.item_ids,
+            fields.ADDITIONAL_INFORMATION_VALUES: search.additional_information_values,
+        }
+        return (
+            all(condition.holds(stored[condition.field]) for condition in self.conditions())
+            and (self.received_from is None or received_at >= self.received_from)
+            and (self.received_before is None or received_at < self.received_before)
+        )
+
+    def digest(self) -> str:
+        canonical = [
+            self.customer_id,
+            sorted(self.statuses),
+            self.customer_account_id,
+            self.additional_information_value,
+            self.item_id,
+            None if self.received_from is None else format_timestamp(self.received_from),
+            None if self.received_before is None else format_timestamp(self.received_before),
+        ]
+        encoded = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SearchPosition:
+    """Where an order stands in the answer's order: newest first, then the id descending."""
+
+    received_at: datetime
+    customer_order_id: str
+
+
+def page_token(criteria: SearchCriteria, last: SearchPosition) -> str:
+    payload = json.dumps(
+        [
+            _VERSION,
+            criteria.digest(),
+            format_timestamp(last.received_at),
+            last.customer_order_id,
+        ],
+        ensure_ascii=False,
+    )
     return base64.urlsafe_b64encode(payload.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def after_of(token: str, customer_id: str) -> str:
-    """The order id the next page starts after; :class:`InvalidPageToken` for a foreign token."""
+def position_of(token: str, criteria: SearchCriteria) -> SearchPosition:
+    """Where the next page starts; :class:`InvalidPageToken` for a token of another search."""
     try:
         padded = token + "=" * (-len(token) % 4)
-        version, digest, after = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (binascii.Error, UnicodeError, ValueError, TypeError):
+        raise InvalidPageToken("is not a page token this service issued") from None
+    if isinstance(decoded, list) and decoded[:1] == [1]:
+        raise InvalidPageToken(
+            "was issued by the release before this one, whose answers came in another "
+            "order: start the search again without it"
+        )
+    try:
+        version, digest, received_at, after = decoded
+        position = SearchPosition(parse_timestamp(received_at), after)
+    except (ValueError, TypeError):
         raise InvalidPageToken("is not a page token this service issued") from None
     if version != _VERSION or not isinstance(after, str) or id_violation(after) is not None:
         raise InvalidPageToken("is not a page token this service issued")
-    if digest != _query_digest(customer_id):
-        raise InvalidPageToken("was issued for another customerId")
-    return after
+    if digest != criteria.digest():
+        raise InvalidPageToken("was issued for a search with other criteria")
+    return position

@@ -2,33 +2,42 @@
 
 One Firestore document per order, at ``business-units/{BU}/customer-orders/{ID}``:
 
-============  =========  ===============================================================
-field         type       what
-============  =========  ===============================================================
-body          bytes      the PUT body exactly as the OMS sent it (GET answers it as is)
-customerId    string     projected from the body; the only indexed field (the search)
-status        string     projected from the body, for the search's answer
-bodySha256    string     hex SHA-256 of ``body``: the GET's strong ETag
-sourceVersion  integer   the OMS's version of the order, or null (the conflict rule)
-receivedAt    timestamp  when ingest accepted this version (the conflict rule)
-createdAt     timestamp  the receivedAt of the order's first stored version (kept by every
-                         later version: the event of a version says created or updated)
-pickedUpAt    timestamp  when the POS recorded the order's pickup, or null; kept by every
-                         later version (the conflict rule: no cancellation after it)
-correlationId string     the id of the PUT that carried this version
-messageId     string     the Pub/Sub message that carried it
-processedAt   timestamp  the commit time, set by Firestore
-============  =========  ===============================================================
+===========================  =========  ========================================================
+field                        type       what
+===========================  =========  ========================================================
+body                         bytes      the PUT body exactly as the OMS sent it (GET answers it)
+customerId                   string     projected from the body: searched, and in the answer
+status                       string     projected from the body: searched, and in the answer
+customerAccountId            string     invoicePaymentInstructions.customerAccountId, searched;
+                                        absent when the body has none
+itemIds                      array      the body's distinct items[].itemId, searched
+additionalInformationValues  array      the distinct values of invoicePaymentInstructions
+                                        .additionalInformation[], searched
+bodySha256                   string     hex SHA-256 of ``body``: the GET's strong ETag
+sourceVersion                integer    the OMS's version of the order, or null (conflict rule)
+receivedAt                   timestamp  when ingest accepted this version (the conflict rule;
+                                        the search's range and the order of its answer)
+createdAt                    timestamp  the receivedAt of the first stored version (kept by
+                                        every later version: an event says created or updated)
+pickedUpAt                   timestamp  when the POS recorded the pickup, or null; kept by
+                                        every later version (no cancellation after it)
+correlationId                string     the id of the PUT that carried this version
+messageId                    string     the Pub/Sub message that carried it
+processedAt                  timestamp  the commit time, set by Firestore
+===========================  =========  ========================================================
 
 A pickup is a version of its own: the stored body with the picked-up status and a
 ``pickedUpAt`` member, at the version :func:`~shared.domain.conflict.pickup_version`
 gives; its ``receivedAt`` is its ``pickedUpAt``, which is how it is told from the
 OMS's versions.
 
-Keeping the body as bytes makes the document's size a sum of lengths, GET byte
-exact, and the processor's work independent of the order's shape: no map to
-convert, and nothing but ``customerId`` to index (``terraform/firestore.tf``
-exempts every other field; a test holds the two lists together).
+Keeping the body as bytes makes the document's size a sum of lengths and GET byte
+exact. Only the search's fields are indexed, each in the one way the search needs
+(:mod:`shared.domain.search_index`; ``terraform/firestore.tf`` exempts every other
+field and creates those indexes; a test holds the lists together). Documents of the
+releases before the search fields have none of the three: the store reads them
+back with the fields their body gives, so that their next version has them, and
+``orders-reindex`` writes them to those that get no next version.
 """
 
 from __future__ import annotations
@@ -44,10 +53,14 @@ from shared.domain.limits import (
     MAX_CORRELATION_ID_BYTES,
 )
 from shared.domain.messages import OrderMessage, sha256_hex
+from shared.domain.search_fields import SearchFields, search_fields_of_body
 
 BODY = "body"
 CUSTOMER_ID = "customerId"
 STATUS = "status"
+CUSTOMER_ACCOUNT_ID = "customerAccountId"
+ITEM_IDS = "itemIds"
+ADDITIONAL_INFORMATION_VALUES = "additionalInformationValues"
 BODY_SHA256 = "bodySha256"
 SOURCE_VERSION = "sourceVersion"
 RECEIVED_AT = "receivedAt"
@@ -61,6 +74,9 @@ FIELDS = (
     BODY,
     CUSTOMER_ID,
     STATUS,
+    CUSTOMER_ACCOUNT_ID,
+    ITEM_IDS,
+    ADDITIONAL_INFORMATION_VALUES,
     BODY_SHA256,
     SOURCE_VERSION,
     RECEIVED_AT,
@@ -70,9 +86,8 @@ FIELDS = (
     MESSAGE_ID,
     PROCESSED_AT,
 )
-INDEXED_FIELDS = (CUSTOMER_ID,)
 # What the search reads of each match: never the body.
-SUMMARY_FIELDS = (CUSTOMER_ID, STATUS, PICKED_UP_AT)
+SUMMARY_FIELDS = (CUSTOMER_ID, STATUS, RECEIVED_AT, PICKED_UP_AT)
 # What the conflict rule reads of the stored version, and what a new version keeps of it.
 VERSION_FIELDS = (SOURCE_VERSION, RECEIVED_AT, CREATED_AT, STATUS, PICKED_UP_AT)
 
@@ -131,6 +146,7 @@ class OrderRecord:
     message_id: str
     created_at: datetime | None
     picked_up_at: datetime | None
+    search_fields: SearchFields
 
     @property
     def version(self) -> Version:
@@ -163,6 +179,7 @@ class OrderRecord:
             message_id=message.message_id,
             created_at=message.received_at if previous is None else previous.created_at,
             picked_up_at=None if previous is None else previous.picked_up_at,
+            search_fields=search_fields_of_body(message.body),
         )
 
     @classmethod
@@ -190,6 +207,8 @@ class OrderRecord:
             message_id=message_id,
             created_at=stored.created_at,
             picked_up_at=version.received_at,
+            # The pickup changes the status and adds pickedUpAt, neither of them searched here.
+            search_fields=stored.search_fields,
         )
 
 
@@ -203,11 +222,12 @@ class StoredOrder(OrderRecord):
 
 @dataclass(frozen=True, slots=True)
 class OrderSummary:
-    """One match of the search by customer, as the proxy approach's OMS answered it."""
+    """One match of the search, as the proxy approach's OMS answered it, and its receivedAt."""
 
     customer_order_id: str
     customer_id: str
     status: str
+    received_at: datetime
     picked_up_at: datetime | None = None
 
 
@@ -227,14 +247,15 @@ def document_size(
     body_bytes: int,
     customer_id: str,
     status: str,
+    search_fields: SearchFields | None = None,
     message_id_bytes: int = MAX_MESSAGE_ID_BYTES,
 ) -> int:
     """Firestore's size of the order's document, by its documented rules.
 
     Document name: each collection and document id as a string (UTF-8 bytes + 1)
     plus 16; each field: its name as a string plus its value (bytes: their length,
-    string: UTF-8 bytes + 1, timestamp and integer: 8); plus 32 for the document. The
-    correlation id is counted at its largest.
+    string: UTF-8 bytes + 1, timestamp and integer: 8, array: the sum of its values);
+    plus 32 for the document. The correlation id is counted at its largest.
     """
     name = document_name_size(BUSINESS_UNITS, business_unit_id, CUSTOMER_ORDERS, customer_order_id)
     values = {
@@ -250,15 +271,25 @@ def document_size(
         MESSAGE_ID: message_id_bytes + 1,
         PROCESSED_AT: _TIMESTAMP_BYTES,
     }
+    if search_fields is not None:
+        if search_fields.customer_account_id is not None:
+            values[CUSTOMER_ACCOUNT_ID] = _string_size(search_fields.customer_account_id)
+        values[ITEM_IDS] = sum(map(_string_size, search_fields.item_ids))
+        values[ADDITIONAL_INFORMATION_VALUES] = sum(
+            map(_string_size, search_fields.additional_information_values)
+        )
     fields = sum(_string_size(field) + size for field, size in values.items())
     return name + fields + _DOCUMENT_OVERHEAD_BYTES
 
 
-def unstorable_reason(message: OrderMessage | OrderRecord) -> str | None:
+def unstorable_reason(
+    message: OrderMessage | OrderRecord, search_fields: SearchFields | None = None
+) -> str | None:
     """Why Firestore would refuse the document of the order ``message`` carries, or ``None``.
 
     Ingest's limits make this impossible for what it accepts; a message from
     anywhere else (a hand-made replay) is refused before a write is even tried.
+    ``search_fields`` default to the record's, or to those the message's body gives.
     """
     body_bytes = len(message.body)
     if body_bytes > FIRESTORE_MAX_FIELD_VALUE_BYTES:
@@ -272,6 +303,12 @@ def unstorable_reason(message: OrderMessage | OrderRecord) -> str | None:
         body_bytes=body_bytes,
         customer_id=message.customer_id,
         status=message.status,
+        search_fields=search_fields
+        or (
+            message.search_fields
+            if isinstance(message, OrderRecord)
+            else search_fields_of_body(message.body)
+        ),
     )
     if size > FIRESTORE_MAX_DOCUMENT_BYTES:
         return (

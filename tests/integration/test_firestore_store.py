@@ -26,8 +26,7 @@ from shared.errors import StoreRefused
 from shared.optimistic import OptimisticWriter
 from shared.pickups import Pickups
 from shared.tools.devstack import LocalStack
-from shared.tools.functions import REPO_ROOT
-from tests.support import order_message, store_message, unique_id
+from tests.support import FORMATS, order_message, store_message, unique_id
 
 pytestmark = pytest.mark.integration
 
@@ -175,9 +174,6 @@ def test_the_search_query_finds_by_customer_in_id_order_after_a_cursor(
     assert [found.customer_order_id for found in rest] == ids[3:]
     assert {found.customer_id for found in first + rest} == {customer}
     assert store.find_by_customer(unique_id("BU"), customer, limit=3, after=None) == []
-
-
-FORMATS = REPO_ROOT / "tests" / "fixtures" / "formats"
 
 
 def test_an_order_stored_before_pickups_existed_is_read_and_can_be_picked_up(

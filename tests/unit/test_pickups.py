@@ -322,5 +322,6 @@ def test_the_search_shows_the_pickup_time(stack: Stack) -> None:
         "customerOrderId": ORDER,
         "customerId": customer,
         "status": "PICKED_UP",
+        "receivedAt": format_timestamp(stored.received_at),
         "pickedUpAt": format_timestamp(stored.picked_up_at),
     }

@@ -1,0 +1,92 @@
+"""What the search finds an order by, beyond ``customerId`` and ``status``: taken from its body.
+
+The invoice account, the distinct item ids and the distinct additional-information
+values are stored beside the body so that Firestore can index them
+(:mod:`shared.domain.search_index`). They come from the body and nothing else:
+ingest checks them before it publishes, the processor takes them from the body
+of the message it stores, so a message of any release (or a dead letter
+replayed weeks later) is stored with the fields its own body gives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain.ids import utf8_size
+from shared.domain.limits import FIRESTORE_MAX_INDEXED_VALUE_BYTES
+
+CUSTOMER_ORDER = "customerOrder"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFields:
+    customer_account_id: str | None
+    item_ids: tuple[str, ...]
+    additional_information_values: tuple[str, ...]
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """Every stored value, each of which is one index entry."""
+        account = () if self.customer_account_id is None else (self.customer_account_id,)
+        return account + self.item_ids + self.additional_information_values
+
+
+NO_SEARCH_FIELDS = SearchFields(None, (), ())
+
+
+def _distinct(values: Iterable[Any]) -> tuple[str, ...]:
+    # Firestore indexes each distinct array value once; duplicates would only cost bytes.
+    return tuple(dict.fromkeys(value for value in values if isinstance(value, str)))
+
+
+def search_fields_of(order: Mapping[str, Any]) -> SearchFields:
+    """The search fields of a ``customerOrder`` object, as parsed from JSON."""
+    items = order.get("items")
+    instructions = order.get("invoicePaymentInstructions")
+    account: Any = None
+    information: Any = None
+    if isinstance(instructions, Mapping):
+        account = instructions.get("customerAccountId")
+        information = instructions.get("additionalInformation")
+    return SearchFields(
+        customer_account_id=account if isinstance(account, str) else None,
+        item_ids=_distinct(item.get("itemId") for item in items or () if isinstance(item, Mapping))
+        if isinstance(items, list)
+        else (),
+        additional_information_values=_distinct(
+            entry.get("value") for entry in information if isinstance(entry, Mapping)
+        )
+        if isinstance(information, list)
+        else (),
+    )
+
+
+def search_fields_of_body(body: bytes) -> SearchFields:
+    """The search fields of a stored or published body (``{"customerOrder": {...}}``).
+
+    Ingest validated the body; one that does not parse (a hand-made message whose
+    digest was made to match) is stored with none rather than not at all.
+    """
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return NO_SEARCH_FIELDS
+    order = document.get(CUSTOMER_ORDER) if isinstance(document, Mapping) else None
+    return search_fields_of(order) if isinstance(order, Mapping) else NO_SEARCH_FIELDS
+
+
+def searchable_value_violation(value: str) -> str | None:
+    """Why ``value`` cannot be found by an exact match, or ``None``."""
+    size = utf8_size(value)
+    if size is None:
+        return "must be valid UTF-8 (it contains an unpaired surrogate)"
+    if size > FIRESTORE_MAX_INDEXED_VALUE_BYTES:
+        return (
+            f"must be at most {FIRESTORE_MAX_INDEXED_VALUE_BYTES} bytes of UTF-8, not {size} "
+            "(Firestore truncates longer values in its indexes, so the search could not "
+            "match it exactly)"
+        )
+    return None
