@@ -33,7 +33,7 @@ from shared.config import Settings
 from shared.domain import stored_order as fields
 from shared.domain.addresses import collection_path, document_path
 from shared.domain.conflict import Version
-from shared.domain.search import SearchCriteria, SearchPosition
+from shared.domain.search import Operator, SearchCriteria, SearchPosition
 from shared.domain.search_fields import SearchFields, search_fields_of_body
 from shared.domain.stored_order import (
     OrderRecord,
@@ -53,6 +53,7 @@ UNAVAILABLE_ERRORS = (
 )
 DOCUMENT_ID = FieldPath.document_id()
 DESCENDING = firestore.Query.DESCENDING
+_OPERATORS: dict[Operator, str] = {"==": "==", "in": "in", "array-contains": "array_contains"}
 # processedAt is the commit time, set by Firestore.
 _COMMIT_TIME = DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
 # Firestore refused the write itself (a document over its limits): no retry can store it.
@@ -172,7 +173,8 @@ class FirestoreOrderStore(OrderStore):
         query = collection.select(fields.SUMMARY_FIELDS)
         for condition in criteria.conditions():
             value = list(condition.value) if condition.operator == "in" else condition.value
-            query = query.where(filter=FieldFilter(condition.field, condition.operator, value))
+            operator = _OPERATORS[condition.operator]
+            query = query.where(filter=FieldFilter(condition.field, operator, value))
         # The range is a slice of the order the indexes keep (newest first), not a filter:
         # an equality query with one order is what Firestore serves by merging indexes.
         query = query.order_by(fields.RECEIVED_AT, direction=DESCENDING).order_by(

@@ -24,8 +24,13 @@ from shared.domain.addresses import (
     SEARCH_PATH_TEMPLATE,
 )
 from shared.domain.correlation import HEADER as CORRELATION_HEADER
-from shared.domain.limits import MAX_BODY_BYTES, MAX_ID_BYTES, MAX_PROJECTED_BYTES
-from shared.domain.model import MAX_PAGE_SIZE, CustomerOrderDocument, SearchRequest
+from shared.domain.limits import (
+    FIRESTORE_MAX_INDEXED_VALUE_BYTES,
+    MAX_BODY_BYTES,
+    MAX_ID_BYTES,
+    MAX_PROJECTED_BYTES,
+)
+from shared.domain.model import MAX_PAGE_SIZE, MAX_STATUSES, CustomerOrderDocument, SearchRequest
 from shared.domain.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, Problem
 from shared.tools.functions import REPO_ROOT
 
@@ -58,11 +63,16 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     "(curl's default `application/x-www-form-urlencoded` is accepted when the body is JSON).",
     422: "The body breaks the customer order schema (or the search request's), its "
     "`customerOrderId` differs from the path, or a projection (`customerId`, `status`) is "
-    f"over {MAX_PROJECTED_BYTES} bytes of UTF-8; `errors` lists every violation as a JSON pointer. "
+    f"over {MAX_PROJECTED_BYTES} bytes of UTF-8, a searched value (an `itemId`, the "
+    "`customerAccountId`, an `additionalInformation` value) is over "
+    f"{FIRESTORE_MAX_INDEXED_VALUE_BYTES}, or the stored order with its search fields would "
+    "pass Firestore's limits for a document or its index entries; `errors` lists every "
+    "violation as a JSON pointer. (search) No criterion, `itemId` with "
+    "`additionalInformationValue`, or a page token of another search. "
     "(pickup) A body other than an empty object, or a stored order whose picked-up version "
     "cannot be stored.",
     503: "Pub/Sub did not confirm the publish (PUT) or Firestore did not answer (GET, search) "
-    "in time; "
+    "in time, or an index the search needs is still being built after a deployment; "
     "send the request again after `Retry-After` seconds. A PUT answered 503 may or may not "
     "have been published: sending it again (with the same `Source-Version`) is safe.",
 }
@@ -104,17 +114,18 @@ class ProblemDetails(TypedDict):
 
 @with_config(ConfigDict(extra="forbid"))
 class CustomerOrderSummary(TypedDict):
-    """One order of the customer: the three members the proxy approach's search answered."""
+    """One order found: the proxy approach's three members, its receivedAt and any pickup."""
 
     customerOrderId: str
     customerId: str
     status: str
+    receivedAt: str
     pickedUpAt: NotRequired[str]
 
 
 @with_config(ConfigDict(extra="forbid"))
 class SearchResult(TypedDict):
-    """The answer of a search: a page of the customer's orders in this business unit."""
+    """The answer of a search: a page of the business unit's orders that match, newest first."""
 
     customerOrders: list[CustomerOrderSummary]
     nextPageToken: NotRequired[str]
@@ -161,13 +172,32 @@ def _schemas() -> dict[str, Any]:
         description="RFC 6901 JSON pointer into the body, or `/businessUnitId` or "
         "`/customerOrderId` for an id of the path."
     )
-    search, _ = _schema(SearchRequest)
+    search, search_definitions = _schema(SearchRequest)
     search["description"] = (
-        "The proxy approach's search body (`customerId`), with optional paging: at most "
+        "The proxy approach's search body (`customerId`) and more criteria, each optional, "
+        "all combined with AND, at least one: `status` (one, or an array of up to "
+        f"{MAX_STATUSES}), `customerAccountId` (invoicePaymentInstructions), "
+        "`additionalInformationValue` (the exact `value` of one of invoicePaymentInstructions"
+        ".additionalInformation[]), `itemId` (one of items[]) and a `receivedAt` range. "
+        "`itemId` and `additionalInformationValue` exclude each other (Firestore matches one "
+        "array member per query). Each value is matched exactly, as stored, and is at most "
+        f"{FIRESTORE_MAX_INDEXED_VALUE_BYTES} bytes of UTF-8. An order is found by its stored "
+        "version only. Paging: at most "
         f"`pageSize` orders (1 to {MAX_PAGE_SIZE}, default {MAX_PAGE_SIZE}) a page, the next "
-        "page asked for with the `nextPageToken` of the one before."
+        "page asked for with the `nextPageToken` of the one before and the same criteria; an "
+        "order that gets a new version while the pages are read moves to the top."
+    )
+    search_definitions["ReceivedAtRange"]["properties"]["from"].update(
+        description="Inclusive: orders whose stored version was received at or after it."
+    )
+    search_definitions["ReceivedAtRange"]["properties"]["before"].update(
+        description="Exclusive: orders whose stored version was received before it."
     )
     result, result_definitions = _schema(SearchResult)
+    result_definitions["CustomerOrderSummary"]["properties"]["receivedAt"].update(
+        format="date-time",
+        description="When ingest received the stored version: the answer's order.",
+    )
     result["properties"]["nextPageToken"].update(
         description="Present when more orders follow; send it as `pageToken`."
     )
@@ -182,6 +212,7 @@ def _schemas() -> dict[str, Any]:
         **problem_definitions,
         "Problem": problem,
         "Accepted": accepted,
+        **search_definitions,
         "SearchRequest": search,
         **result_definitions,
         "SearchResult": result,
@@ -277,7 +308,8 @@ def build_document() -> dict[str, Any]:
                 "publish: the order will be stored, and of several versions of one order the "
                 "one with the greatest `Source-Version` wins, and of equal (or no) versions the "
                 "one received last (`receivedAt`). GET answers the stored body byte for "
-                "byte; the search finds a customer's orders. Errors are "
+                "byte; the search finds the business unit's orders by their customer, status, "
+                "invoice account, additional information, item or receivedAt. Errors are "
                 "`application/problem+json` (RFC 9457) and never carry internal details."
             ),
         },
@@ -369,7 +401,7 @@ def build_document() -> dict[str, Any]:
                 ],
                 "post": {
                     "operationId": "searchCustomerOrders",
-                    "summary": "The business unit's orders of one customer",
+                    "summary": "The business unit's orders that match every criterion given",
                     "parameters": [_correlation_parameter()],
                     "requestBody": {
                         "required": True,
@@ -381,8 +413,9 @@ def build_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": {
-                            "description": "A page of the customer's orders, by ascending "
-                            "`customerOrderId`; an empty list when the customer has none.",
+                            "description": "A page of the matching orders, newest first (by "
+                            "`receivedAt`, then `customerOrderId`, both descending); an empty "
+                            "list when none match.",
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": _REF.format(model="SearchResult")}

@@ -160,22 +160,6 @@ def test_a_write_firestore_refuses_is_a_permanent_refusal(store: FirestoreOrderS
         store_message(store, message)
 
 
-def test_the_search_query_finds_by_customer_in_id_order_after_a_cursor(
-    store: FirestoreOrderStore,
-) -> None:
-    unit, customer = unique_id("BU"), unique_id("C")
-    ids = sorted(f"CO-{index}-{unique_id('x')}" for index in range(5))
-    for order_id in ids:
-        store_message(store, order_message(unit, order_id, T0, customerId=customer))
-    store_message(store, order_message(unit, unique_id(), T0, customerId=unique_id("C")))
-    first = store.find_by_customer(unit, customer, limit=3, after=None)
-    assert [found.customer_order_id for found in first] == ids[:3]
-    rest = store.find_by_customer(unit, customer, limit=3, after=ids[2])
-    assert [found.customer_order_id for found in rest] == ids[3:]
-    assert {found.customer_id for found in first + rest} == {customer}
-    assert store.find_by_customer(unique_id("BU"), customer, limit=3, after=None) == []
-
-
 def test_an_order_stored_before_pickups_existed_is_read_and_can_be_picked_up(
     store: FirestoreOrderStore, firestore_client: firestore.Client
 ) -> None:

@@ -212,6 +212,7 @@ def customers(http: requests.Session, ingest_url: str) -> dict[str, Any]:
     placed += [(business_unit_id, unique_id(), other), (other_unit, unique_id(), customer)]
     for unit, order_id, owner in placed:
         body = order_body(order_id, customerId=owner, status=f"S-{order_id}")
+        # One at a time, so that receivedAt follows the ids.
         assert put_raw(http, ingest_url, unit, order_id, json.dumps(body).encode()).ok
     for unit, order_id, _ in placed:
         wait_for(
@@ -255,14 +256,15 @@ def test_the_search_pages_through_every_order_of_the_customer_once(
             break
         request["pageToken"] = page["nextPageToken"]
     assert pages == 3
-    assert found == [
-        {
-            "customerOrderId": order_id,
-            "customerId": customers["customer"],
-            "status": f"S-{order_id}",
-        }
-        for order_id in customers["mine"]
+    # Newest first: they were stored in id order.
+    assert [
+        (order["customerOrderId"], order["customerId"], order["status"]) for order in found
+    ] == [
+        (order_id, customers["customer"], f"S-{order_id}")
+        for order_id in reversed(customers["mine"])
     ]
+    received = [order["receivedAt"] for order in found]
+    assert received == sorted(received, reverse=True)
 
 
 def test_the_search_sees_only_its_business_unit_and_nothing_for_an_unknown_customer(

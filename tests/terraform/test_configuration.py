@@ -19,10 +19,11 @@ from shared.config import (
     DEFAULT_PROCESSOR_SUBSCRIPTION,
     Settings,
 )
-from shared.domain import stored_order
+from shared.domain import search_index, stored_order
 from shared.domain.addresses import CUSTOMER_ORDERS
 from shared.tools.devstack import LocalStack, StackConfig
 from shared.tools.functions import FUNCTIONS
+from tests.terraform.firestore_indexes import composite_indexes, single_field_indexes
 from tests.terraform.tfconfig import (
     REPO_ROOT,
     TERRAFORM_DIR,
@@ -358,28 +359,29 @@ def test_firestore_is_created_in_native_mode_only_when_asked(tf: TerraformConfig
     )
 
 
-def test_every_stored_field_but_the_searched_one_is_exempt_from_indexing(
+def test_every_stored_field_but_the_searched_ones_is_exempt_from_indexing(
     tf: TerraformConfig,
 ) -> None:
     assert tf.locals["order_collection_group"] == CUSTOMER_ORDERS
     unindexed = tf.resource("google_firestore_field.unindexed")
     assert unindexed["for_each"] == ref("toset(local.unindexed_order_fields)")
     assert unindexed["index_config"] == [{}]
-    assert set(tf.locals["unindexed_order_fields"]) == set(stored_order.FIELDS) - set(
-        stored_order.INDEXED_FIELDS
-    )
-    indexed = [
-        block
-        for block in tf.resources_of("google_firestore_field").values()
-        if block["field"] != ref("each.key")
-    ]
-    assert [block["field"] for block in indexed] == list(stored_order.INDEXED_FIELDS)
-    assert indexed[0]["index_config"] == [
-        {"indexes": [{"order": "ASCENDING", "query_scope": "COLLECTION"}]}
-    ]
+    assert set(tf.locals["unindexed_order_fields"]) == set(stored_order.FIELDS) - {
+        stored_order.RECEIVED_AT
+    }
     for block in tf.resources_of("google_firestore_field").values():
         assert block["collection"] == ref("local.order_collection_group")
         assert block["database"] == ref("local.firestore_database")
+
+
+def test_terraform_creates_exactly_the_search_s_indexes(tf: TerraformConfig) -> None:
+    assert composite_indexes(tf) == set(search_index.COMPOSITE_INDEXES)
+    assert single_field_indexes(tf) == set(search_index.SINGLE_FIELD_INDEXES)
+    index = tf.resource("google_firestore_index.search")
+    assert index["collection"] == ref("local.order_collection_group")
+    assert index["database"] == ref("local.firestore_database")
+    # Composite indexes count against 200 per database (1,000 with billing).
+    assert len(composite_indexes(tf)) <= 10
 
 
 def test_every_api_used_is_enabled(tf: TerraformConfig) -> None:

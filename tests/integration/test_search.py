@@ -1,0 +1,334 @@
+"""The search on the real Firestore emulator: every combination of criteria, paging, the limits.
+
+The emulator builds no index, so it answers queries production would refuse for
+want of one: each query here is also checked against the indexes
+``terraform/firestore.tf`` creates.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from google.cloud import firestore
+
+from shared.adapters.firestore import FirestoreOrderStore
+from shared.adapters.memory import InMemoryOrderPublisher
+from shared.api.oms import oms_api
+from shared.api.put_order import validate_body
+from shared.api.service import ApiService
+from shared.config import Settings
+from shared.domain.conflict import Statuses
+from shared.domain.http import HttpRequest
+from shared.domain.jsonbody import dump_json
+from shared.domain.search import SearchCriteria
+from shared.domain.search_index import FIRESTORE_MAX_INDEX_ENTRIES, index_cost, indexes_serving
+from shared.domain.stored_order import StoredOrder
+from shared.domain.timestamps import format_timestamp
+from shared.pickups import Pickups
+from shared.tools.devstack import LocalStack
+from tests.support import order_body, order_message, store_message, unique_id
+from tests.terraform.firestore_indexes import composite_indexes, single_field_indexes
+from tests.terraform.tfconfig import load
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+CUSTOMERS = ("C-A", "C-B")
+STATUSES = ("OPEN", "READY", "DONE")
+ACCOUNTS = ("ACC-1", "ACC-2", None)
+ITEMS = ("I-1", "I-2", "I-3", "I-4")
+
+
+@pytest.fixture(scope="module")
+def store(stack: LocalStack, firestore_client: firestore.Client) -> FirestoreOrderStore:
+    return FirestoreOrderStore(
+        firestore_client, timeout_seconds=Settings(project_id="unused").firestore_timeout_seconds
+    )
+
+
+@pytest.fixture(scope="module")
+def api(store: FirestoreOrderStore) -> ApiService:
+    return oms_api(InMemoryOrderPublisher(), store, retry_after_seconds=1)
+
+
+def body_of(order_id: str, index: int) -> dict[str, Any]:
+    """An order whose criteria vary with ``index``, so that combinations pick out subsets."""
+    body = order_body(order_id, customerId=CUSTOMERS[index % 2], status=STATUSES[index % 3])
+    order = body["customerOrder"]
+    template = order["items"][0]
+    order["items"] = [
+        {**template, "itemId": ITEMS[(index + shift) % 4]} for shift in range(1 + index % 2)
+    ]
+    account = ACCOUNTS[index % 3]
+    if account is None:
+        del order["invoicePaymentInstructions"]
+    else:
+        instructions = order["invoicePaymentInstructions"]
+        instructions["customerAccountId"] = account
+        instructions["additionalInformation"][0]["value"] = f"REQ-{index % 5}"
+    return body
+
+
+@pytest.fixture(scope="module")
+def unit(store: FirestoreOrderStore) -> tuple[str, list[StoredOrder]]:
+    """24 orders of one business unit, and the same orders in another."""
+    business_unit_id, other = unique_id("BU-FIND"), unique_id("BU-FIND")
+    orders = []
+    for index in range(24):
+        order_id = f"CO-{index:02d}"
+        at = T0 + timedelta(minutes=index // 2)  # two orders share each minute
+        body = body_of(order_id, index)
+        for target in (business_unit_id, other):
+            store_message(store, order_message(target, order_id, at, body))
+        stored = store.get(business_unit_id, order_id)
+        assert stored is not None
+        orders.append(stored)
+    return business_unit_id, orders
+
+
+def expected(orders: list[StoredOrder], criteria: SearchCriteria) -> list[str]:
+    matches = [
+        order
+        for order in orders
+        if criteria.matches(order.customer_id, order.status, order.search_fields, order.received_at)
+    ]
+    matches.sort(key=lambda order: (order.received_at, order.customer_order_id), reverse=True)
+    return [order.customer_order_id for order in matches]
+
+
+def every_combination(target: StoredOrder) -> Iterator[SearchCriteria]:
+    """Each criterion absent or taken from ``target`` (status: one, or several), every way."""
+    account = target.search_fields.customer_account_id
+    values = target.search_fields.additional_information_values
+    arrays: list[dict[str, Any]] = [{}, {"item_id": target.search_fields.item_ids[-1]}]
+    if values:
+        arrays.append({"additional_information_value": values[0]})
+    ranges: list[dict[str, Any]] = [
+        {},
+        {"received_from": target.received_at},
+        {"received_before": target.received_at + timedelta(minutes=3)},
+        {
+            "received_from": target.received_at - timedelta(minutes=2),
+            "received_before": target.received_at + timedelta(minutes=2),
+        },
+    ]
+    for customer, statuses, by_account, array, window in itertools.product(
+        (None, target.customer_id),
+        ((), (target.status,), (target.status, "NONE-SUCH", STATUSES[0])),
+        (False, True),
+        arrays,
+        ranges,
+    ):
+        if by_account and account is None:
+            continue
+        criteria = SearchCriteria(
+            customer_id=customer,
+            statuses=statuses,
+            customer_account_id=account if by_account else None,
+            **array,
+            **window,
+        )
+        if criteria != SearchCriteria():
+            yield criteria
+
+
+def test_every_combination_finds_what_it_should_and_terraform_has_its_indexes(
+    store: FirestoreOrderStore, unit: tuple[str, list[StoredOrder]]
+) -> None:
+    business_unit_id, orders = unit
+    tf = load()
+    created = composite_indexes(tf) | single_field_indexes(tf)
+    runs = 0
+    for target in (orders[7], orders[10]):  # one with an account, one with none
+        for criteria in every_combination(target):
+            wanted = expected(orders, criteria)
+            assert target.customer_order_id in wanted or criteria.received_before, criteria
+            found = store.search(business_unit_id, criteria, limit=100, after=None)
+            assert [order.customer_order_id for order in found] == wanted, criteria
+            missing = set(indexes_serving(criteria)) - created
+            assert not missing, f"no index in terraform/ serves {criteria}: {missing}"
+            runs += 1
+    assert runs > 150
+
+
+def search(api: ApiService, business_unit_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    raw = json.dumps(body).encode()
+    path = f"/business-units/{business_unit_id}/customer-orders:search"
+    answer = api.handle(HttpRequest("POST", path, "application/json", len(raw), io.BytesIO(raw)))
+    assert answer.status == 200, answer.body
+    return dict(json.loads(answer.body))
+
+
+def test_the_answer_says_each_order_s_stored_version(
+    api: ApiService, unit: tuple[str, list[StoredOrder]]
+) -> None:
+    business_unit_id, orders = unit
+    answer = search(api, business_unit_id, {"itemId": "I-1", "pageSize": 3})
+    by_id = {order.customer_order_id: order for order in orders}
+    for summary in answer["customerOrders"]:
+        order = by_id[summary["customerOrderId"]]
+        assert summary == {
+            "customerOrderId": order.customer_order_id,
+            "customerId": order.customer_id,
+            "status": order.status,
+            "receivedAt": format_timestamp(order.received_at),
+        }
+
+
+def test_business_units_see_only_their_own_orders(
+    store: FirestoreOrderStore, unit: tuple[str, list[StoredOrder]]
+) -> None:
+    business_unit_id, orders = unit
+    everything = SearchCriteria(received_before=T0 + timedelta(days=1))
+    mine = store.search(business_unit_id, everything, limit=100, after=None)
+    assert [order.customer_order_id for order in mine] == expected(orders, everything)
+    assert store.search(unique_id("BU-NONE"), everything, limit=100, after=None) == []
+    store_message(
+        store, order_message(unique_id("BU-FIND"), "CO-elsewhere", T0, body_of("CO-elsewhere", 0))
+    )
+    assert "CO-elsewhere" not in {
+        order.customer_order_id
+        for order in store.search(business_unit_id, everything, limit=100, after=None)
+    }
+
+
+def test_a_status_change_leaves_the_old_status_s_search(
+    store: FirestoreOrderStore, api: ApiService
+) -> None:
+    business_unit_id, order_id = unique_id("BU-STALE"), unique_id("CO")
+    store_message(store, order_message(business_unit_id, order_id, T0, status="READY"))
+    assert found_ids(api, business_unit_id, {"status": "READY"}) == [order_id]
+    store_message(
+        store, order_message(business_unit_id, order_id, T0 + timedelta(minutes=1), status="DONE")
+    )
+    assert found_ids(api, business_unit_id, {"status": "READY"}) == []
+    assert found_ids(api, business_unit_id, {"status": ["READY", "DONE"]}) == [order_id]
+    # A stale version changes nothing: the stored one is newer.
+    store_message(
+        store, order_message(business_unit_id, order_id, T0 - timedelta(minutes=1), status="READY")
+    )
+    assert found_ids(api, business_unit_id, {"status": "READY"}) == []
+    Pickups(store, statuses=Statuses()).record(
+        business_unit_id,
+        order_id,
+        now=lambda: datetime.now(UTC),
+        publish=lambda message: "m-1",
+        correlation_id="pos-1",
+    )
+    assert found_ids(api, business_unit_id, {"status": "DONE"}) == []
+    assert found_ids(api, business_unit_id, {"status": "PICKED_UP"}) == [order_id]
+    # The pickup keeps what the body is searched by.
+    item = order_body(order_id)["customerOrder"]["items"][0]["itemId"]
+    assert found_ids(api, business_unit_id, {"itemId": item, "status": "PICKED_UP"}) == [order_id]
+
+
+def found_ids(api: ApiService, business_unit_id: str, body: dict[str, Any]) -> list[str]:
+    return [
+        order["customerOrderId"] for order in search(api, business_unit_id, body)["customerOrders"]
+    ]
+
+
+def test_paging_through_three_pages_while_orders_are_written_repeats_and_skips_none(
+    store: FirestoreOrderStore, api: ApiService
+) -> None:
+    business_unit_id = unique_id("BU-PAGE")
+    existing = [f"CO-{index:03d}" for index in range(250)]
+    for index, order_id in enumerate(existing):
+        at = T0 + timedelta(seconds=index // 3)  # ties on receivedAt, ordered by id
+        store_message(store, order_message(business_unit_id, order_id, at, status="READY"))
+    stop = threading.Event()
+    written: list[str] = []
+
+    def write() -> None:
+        for index in itertools.count():
+            if stop.is_set():
+                return
+            order_id = f"CO-NEW-{index:04d}"
+            # New orders that match, and new versions of orders that do not.
+            store_message(
+                store,
+                order_message(business_unit_id, order_id, datetime.now(UTC), status="READY"),
+            )
+            store_message(
+                store,
+                order_message(
+                    business_unit_id, f"CO-OTHER-{index % 7}", datetime.now(UTC), status="OPEN"
+                ),
+            )
+            written.append(order_id)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen: list[str] = []
+    pages = 0
+    try:
+        request: dict[str, Any] = {"status": "READY", "pageSize": 100}
+        while True:
+            answer = search(api, business_unit_id, request)
+            pages += 1
+            seen.extend(order["customerOrderId"] for order in answer["customerOrders"])
+            if "nextPageToken" not in answer:
+                break
+            request["pageToken"] = answer["nextPageToken"]
+    finally:
+        stop.set()
+        writer.join()
+    assert pages >= 3
+    assert written, "nothing was written while the pages were read"
+    assert len(seen) == len(set(seen)), "an order came twice"
+    assert [order_id for order_id in seen if order_id in set(existing)] == sorted(
+        existing, key=lambda order_id: (existing.index(order_id) // 3, order_id), reverse=True
+    )
+
+
+def largest_order(order_id: str) -> dict[str, Any]:
+    """3,000 items, each of its own 13-digit id, and 20 additional-information values."""
+    body = order_body(order_id)
+    order = body["customerOrder"]
+    template = order["items"][0]
+    order["items"] = [{**template, "itemId": f"{7310865000000 + index}"} for index in range(3000)]
+    information = order["invoicePaymentInstructions"]["additionalInformation"]
+    order["invoicePaymentInstructions"]["additionalInformation"] = [
+        {**information[0], "id": f"info-{index}", "value": f"VALUE-{index}"} for index in range(20)
+    ]
+    return body
+
+
+def test_the_largest_order_has_bounded_index_entries_is_stored_and_found(
+    store: FirestoreOrderStore,
+) -> None:
+    business_unit_id, order_id = unique_id("BU-LARGE"), unique_id("CO")
+    body = largest_order(order_id)
+    raw = dump_json(body)
+    document = validate_body(json.loads(raw), business_unit_id, order_id, body_bytes=len(raw))
+    message = order_message(business_unit_id, order_id, T0, copy.deepcopy(body))
+    store_message(store, message)
+    stored = store.get(business_unit_id, order_id)
+    assert stored is not None
+    assert len(stored.search_fields.item_ids) == len(document.customer_order.items) == 3000
+    cost = index_cost(
+        business_unit_id,
+        order_id,
+        customer_id=stored.customer_id,
+        status=stored.status,
+        search_fields=stored.search_fields,
+    )
+    # One entry per distinct value, and one for receivedAt: not 8 per item.
+    assert cost.entries == 1 + 2 + 1 + 3000 + 20
+    assert cost.entries * 10 < FIRESTORE_MAX_INDEX_ENTRIES
+    last = SearchCriteria(item_id="7310865002999", customer_id=stored.customer_id)
+    assert [
+        order.customer_order_id
+        for order in store.search(business_unit_id, last, limit=5, after=None)
+    ] == [order_id]
+    info = replace(SearchCriteria(), additional_information_value="VALUE-19")
+    assert len(store.search(business_unit_id, info, limit=5, after=None)) == 1
