@@ -15,6 +15,7 @@ cheaper and the emulator answers it more slowly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -208,6 +209,63 @@ class FirestoreOrderStore(OrderStore):
                 )
             )
         return summaries
+
+
+@dataclass
+class Backfilled:
+    """What :func:`backfill_search_fields` did in one business unit."""
+
+    read: int = 0
+    written: int = 0
+    # Already had them: written by this release, or by a backfill before.
+    current: int = 0
+    # Got a new version while the backfill read it: its writer stored the fields.
+    raced: int = 0
+
+
+def backfill_search_fields(
+    client: firestore.Client, business_unit_id: str, *, dry_run: bool, page_size: int = 300
+) -> Backfilled:
+    """Write the search fields into each document of the business unit that has none.
+
+    Each write is conditional on the update time the page read, so a version stored
+    meanwhile (which has its own fields) is never overwritten.
+    """
+    collection = client.collection(collection_path(business_unit_id))
+    done = Backfilled()
+    after: firestore.DocumentSnapshot[Any] | None = None
+    while True:
+        query = collection.order_by(DOCUMENT_ID).limit(page_size)
+        if after is not None:
+            query = query.start_after(after)
+        page = list(query.stream())
+        for snapshot in page:
+            done.read += 1
+            stored = snapshot.to_dict() or {}
+            if fields.ITEM_IDS in stored:
+                done.current += 1
+                continue
+            search = search_fields_of_body(stored[fields.BODY])
+            update: dict[str, Any] = {
+                fields.ITEM_IDS: list(search.item_ids),
+                fields.ADDITIONAL_INFORMATION_VALUES: list(search.additional_information_values),
+            }
+            if search.customer_account_id is not None:
+                update[fields.CUSTOMER_ACCOUNT_ID] = search.customer_account_id
+            if dry_run:
+                done.written += 1
+                continue
+            try:
+                snapshot.reference.update(
+                    update, option=client.write_option(last_update_time=snapshot.update_time)
+                )
+            except LOST_RACE_ERRORS:
+                done.raced += 1
+            else:
+                done.written += 1
+        if len(page) < page_size:
+            return done
+        after = page[-1]
 
 
 def write_of(name: str, record: OrderRecord) -> Any:

@@ -73,6 +73,31 @@ class Report:
             )
         )
 
+    def search(self, p50: dict[str, float], p99: dict[str, float], cpu: dict[str, float]) -> None:
+        self.data["search"] = {
+            "p50_ms": {name: round(1000 * value, 3) for name, value in p50.items()},
+            "p99_ms": {name: round(1000 * value, 3) for name, value in p99.items()},
+            "cpu_ms_per_request": {name: round(1000 * value, 3) for name, value in cpu.items()},
+        }
+        ratio = p50["search"] / p50["get"]
+        self.add(
+            "6",
+            "search, a page of 100, p50 / p99 (ms)",
+            f"{1000 * p50['search']:.1f} / {1000 * p99['search']:.1f}",
+            f"GET of one order {1000 * p50['get']:.1f} / {1000 * p99['get']:.1f}",
+            ratio,
+            "p50 < 10x",
+            ratio < 10,
+        )
+        cpu_ratio = cpu["search"] / cpu["get"]
+        self.add(
+            "6",
+            "ingest CPU per search of 100 (ms)",
+            f"{1000 * cpu['search']:.2f}",
+            f"GET of one order {1000 * cpu['get']:.2f}",
+            cpu_ratio,
+        )
+
     def ingest(
         self,
         results: dict[str, list[LoadResult]],

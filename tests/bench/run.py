@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ from shared.tools.functions import REPO_ROOT
 from tests.bench.load import LoadResult, Sent, ensure_wrk, run_open_loop, run_pushes, run_wrk
 from tests.bench.procs import SERVED, FunctionProcess, MemoryPeak
 from tests.bench.report import Report
-from tests.support import order_body, order_message
+from tests.support import order_body, order_message, store_message
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -61,6 +61,9 @@ RESERVED_PORTS = frozenset({8080, 8081, 8085, 8086})
 DRAIN_TIMEOUT_SECONDS = 120.0
 PUSH_PROBE_MESSAGES = 200
 PUSH_PROBE_DELAY_SECONDS = 0.02
+# Row 6: orders stored in one business unit, and the alternations measured.
+SEARCH_ORDERS = 500
+SEARCH_ROUNDS = 100
 
 
 @dataclass(frozen=True)
@@ -565,6 +568,50 @@ class Bench:
             "webhook_p99_ms": 1000 * percentile(webhook, 0.99),
         }
 
+    # -- row 6 ------------------------------------------------------------------------------
+
+    def search_row(self) -> None:
+        """A search answering a full page of 100 against a GET of one order, alternated."""
+        from shared.adapters.firestore import FirestoreOrderStore
+
+        business_unit = f"bench-search-{self.run_id}"
+        store = FirestoreOrderStore(self.firestore_client(), timeout_seconds=30)
+        start = datetime.now(UTC)
+        for index in range(SEARCH_ORDERS):
+            # Every other order is READY: the search reads 100 of 250 matches.
+            status = "READY" if index % 2 == 0 else "OPEN"
+            message = order_message(
+                business_unit,
+                f"CO-{index:05d}",
+                start + timedelta(milliseconds=index),
+                status=status,
+            )
+            store_message(store, message)
+        search = json.dumps({"status": "READY", "pageSize": 100}).encode()
+        base = f"/{BUSINESS_UNITS}/{business_unit}/{CUSTOMER_ORDERS}"
+        requests = {
+            "get": ("GET", f"{base}/CO-00042", None),
+            "search": ("POST", f"{base}:search", search),
+        }
+        latencies: dict[str, list[float]] = {name: [] for name in requests}
+        cpu: dict[str, float] = dict.fromkeys(requests, 0.0)
+        with self.running("ingest", ORDERS_TOPIC=INGEST_TOPIC) as process:
+            for round_ in range(SEARCH_ROUNDS + 5):
+                for name, (method, path, body) in requests.items():
+                    before_cpu, before = process.cpu_seconds(), time.perf_counter()
+                    answered = _http(method, process.url + path, body)
+                    elapsed = time.perf_counter() - before
+                    if answered != 200:
+                        raise RuntimeError(f"{name} answered {answered}")
+                    if round_ >= 5:  # the first rounds warm the clients up
+                        latencies[name].append(elapsed)
+                        cpu[name] += process.cpu_seconds() - before_cpu
+        self.report.search(
+            {name: statistics.median(values) for name, values in latencies.items()},
+            {name: percentile(values, 0.99) for name, values in latencies.items()},
+            {name: total / SEARCH_ROUNDS for name, total in cpu.items()},
+        )
+
     # -- row 4 ------------------------------------------------------------------------------
 
     def cold_start_row(self) -> None:
@@ -671,7 +718,9 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--cold-starts", type=int, default=3)
     parser.add_argument("--workers", help="WORKERS of every function (functions-framework: 1)")
     parser.add_argument("--threads", help="THREADS of every function (default: 4 per CPU)")
-    parser.add_argument("--rows", default="1,2,3,4", help="which of rows 1-4 to run (5 always)")
+    parser.add_argument(
+        "--rows", default="1,2,3,4,6", help="which of rows 1-4 and 6 to run (5 always)"
+    )
     parser.add_argument(
         "--tune", action="store_true", help="only row 1, over WORKERS x THREADS and publishers"
     )
@@ -708,7 +757,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     try:
         bench.start_stack()
-        rows = {1: bench.ingest_row, 2: bench.processor_row, 3: bench.end_to_end_row}
+        rows = {
+            1: bench.ingest_row,
+            2: bench.processor_row,
+            3: bench.end_to_end_row,
+            6: bench.search_row,
+        }
         for row in sorted(set(options.rows) & set(rows)):
             rows[row]()
         if 4 in options.rows:

@@ -26,16 +26,18 @@ from shared.api.oms import oms_api
 from shared.api.put_order import validate_body
 from shared.api.service import ApiService
 from shared.config import Settings
+from shared.domain.addresses import document_path
 from shared.domain.conflict import Statuses
 from shared.domain.http import HttpRequest
 from shared.domain.jsonbody import dump_json
 from shared.domain.search import SearchCriteria
 from shared.domain.search_index import FIRESTORE_MAX_INDEX_ENTRIES, index_cost, indexes_serving
 from shared.domain.stored_order import StoredOrder
-from shared.domain.timestamps import format_timestamp
+from shared.domain.timestamps import format_timestamp, parse_timestamp
 from shared.pickups import Pickups
+from shared.tools import reindex
 from shared.tools.devstack import LocalStack
-from tests.support import order_body, order_message, store_message, unique_id
+from tests.support import FORMATS, order_body, order_message, store_message, unique_id
 from tests.terraform.firestore_indexes import composite_indexes, single_field_indexes
 from tests.terraform.tfconfig import load
 
@@ -332,3 +334,86 @@ def test_the_largest_order_has_bounded_index_entries_is_stored_and_found(
     ] == [order_id]
     info = replace(SearchCriteria(), additional_information_value="VALUE-19")
     assert len(store.search(business_unit_id, info, limit=5, after=None)) == 1
+
+
+def write_fixture(client: firestore.Client, business_unit_id: str, order_id: str) -> None:
+    fixture = json.loads((FORMATS / "stored-order-before-search.json").read_text())
+    fixture.pop("_what")
+    document = {
+        **fixture,
+        "body": fixture["body"].encode(),
+        **{
+            field: parse_timestamp(fixture[field])
+            for field in ("receivedAt", "createdAt", "processedAt")
+        },
+    }
+    client.document(document_path(business_unit_id, order_id)).set(document)
+
+
+def test_orders_stored_before_the_search_fields_get_them_from_orders_reindex(
+    store: FirestoreOrderStore,
+    firestore_client: firestore.Client,
+    stack: LocalStack,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    business_unit_id = unique_id("BU-REINDEX")
+    old, picked = unique_id("CO-OLD"), unique_id("CO-OLD")
+    for order_id in (old, picked):
+        write_fixture(firestore_client, business_unit_id, order_id)
+    store_message(store, order_message(business_unit_id, unique_id("CO-NEW"), T0))
+    by_item = SearchCriteria(item_id="7310865004703")
+    # Found by what the release before stored, not yet by the body's fields...
+    assert (
+        len(
+            store.search(
+                business_unit_id, SearchCriteria(customer_id="C-5521"), limit=9, after=None
+            )
+        )
+        == 3
+    )
+    assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 1
+    # ...which the store reads from the body, so that a pickup keeps them.
+    stored = store.get(business_unit_id, old)
+    assert stored is not None
+    assert stored.search_fields.customer_account_id == "ACC-778"
+    Pickups(store, statuses=Statuses()).record(
+        business_unit_id,
+        picked,
+        now=lambda: datetime.now(UTC),
+        publish=lambda message: "m-1",
+        correlation_id="pos-1",
+    )
+    assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 2
+
+    assert (
+        reindex.main(
+            ["--project", stack.config.project_id, "--business-unit", business_unit_id, "--dry-run"]
+        )
+        == 0
+    )
+    assert "read 3, would write 1, already had them 2" in capsys.readouterr().out
+    assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 2
+    assert (
+        reindex.main(["--project", stack.config.project_id, "--business-unit", business_unit_id])
+        == 0
+    )
+    assert f"{business_unit_id}: read 3, wrote 1, already had them 2" in capsys.readouterr().out
+    found = store.search(
+        business_unit_id,
+        SearchCriteria(customer_account_id="ACC-778", additional_information_value="REQ-2026-0042"),
+        limit=9,
+        after=None,
+    )
+    assert {order.customer_order_id for order in found} >= {old, picked}
+    reindexed = store.get(business_unit_id, old)
+    assert reindexed is not None
+    assert (reindexed.body, reindexed.received_at, reindexed.status) == (
+        stored.body,
+        stored.received_at,
+        stored.status,
+    )
+    assert (
+        reindex.main(["--project", stack.config.project_id, "--business-unit", business_unit_id])
+        == 0
+    )
+    assert "wrote 0, already had them 3" in capsys.readouterr().out
