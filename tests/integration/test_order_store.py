@@ -301,3 +301,28 @@ def test_bad_searches_are_problems(
     )
     assert answer.status_code == status
     assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+def test_an_order_put_through_the_stack_is_found_by_its_item_account_and_requisition(
+    http: requests.Session, ingest_url: str
+) -> None:
+    business_unit_id, order_id = unique_id("BU-FIELDS"), unique_id("CO")
+    body = order_body(order_id)
+    order = body["customerOrder"]
+    item, account, requisition = unique_id("ITEM"), unique_id("ACC"), unique_id("REQ")
+    order["items"][1]["itemId"] = item
+    order["invoicePaymentInstructions"]["customerAccountId"] = account
+    order["invoicePaymentInstructions"]["additionalInformation"][0]["value"] = requisition
+    raw = json.dumps(body).encode()
+    assert put_raw(http, ingest_url, business_unit_id, order_id, raw).status_code == 202
+    stored_exactly(http, ingest_url, business_unit_id, order_id, raw)
+    for criteria in (
+        {"itemId": item},
+        {"customerAccountId": account, "status": order["status"]},
+        {"additionalInformationValue": requisition, "customerId": order["customerId"]},
+    ):
+        answer = search(http, ingest_url, business_unit_id, criteria)
+        assert answer.status_code == 200, answer.text
+        assert [found["customerOrderId"] for found in answer.json()["customerOrders"]] == [
+            order_id
+        ], criteria
