@@ -6,9 +6,10 @@ that neither audience can call what is the other's (README "Deploy").
 
 from __future__ import annotations
 
-from shared.api.read_orders import ReadOrders
+from shared.api.get_order import GetOrder
 from shared.api.record_pickup import EVENT, RecordPickup
 from shared.api.routing import Resource
+from shared.api.search_orders import SearchOrders
 from shared.api.service import ApiService, Operation
 from shared.domain.conflict import Statuses
 from shared.domain.timestamps import ReceivedAtClock
@@ -28,7 +29,8 @@ def pos_api(
     clock: ReceivedAtClock | None = None,
     writes: OptimisticWriter | None = None,
 ) -> ApiService:
-    read = ReadOrders(store, retry_after_seconds=retry_after_seconds, logger=LOGGER)
+    get = GetOrder(store, retry_after_seconds=retry_after_seconds)
+    search = SearchOrders(store, retry_after_seconds=retry_after_seconds, logger=LOGGER)
     pickup = RecordPickup(
         Pickups(store, statuses=statuses, writes=writes),
         publisher,
@@ -37,8 +39,8 @@ def pos_api(
     )
     return ApiService(
         {
-            Resource.ORDER: {"GET": Operation("get", read.get)},
-            Resource.SEARCH: {"POST": Operation("search", read.search)},
+            Resource.ORDER: {"GET": Operation("get", get)},
+            Resource.SEARCH: {"POST": Operation("search", search)},
             Resource.PICKUP: {"POST": Operation(EVENT, pickup)},
         },
         logger=LOGGER,

@@ -13,7 +13,7 @@ import logging
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.api.bodies import read_json, schema_violations
-from shared.api.read_orders import order_headers
+from shared.api.get_order import order_headers
 from shared.api.routing import Route
 from shared.api.unavailable import publish_unavailable, store_unavailable
 from shared.domain.conflict import Decision

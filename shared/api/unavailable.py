@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from shared.domain.problems import Rejected, problem
+from shared.errors import StoreUnavailable
+
+T = TypeVar("T")
 
 
 def publish_unavailable(retry_after_seconds: int, what: str) -> Rejected:
@@ -25,3 +31,11 @@ def store_unavailable(retry_after_seconds: int) -> Rejected:
             headers={"Retry-After": str(retry_after_seconds)},
         )
     )
+
+
+def read_from_store(read: Callable[[], T], retry_after_seconds: int) -> T:
+    """What ``read`` returns from the store, or a 503 problem when Firestore is out of reach."""
+    try:
+        return read()
+    except StoreUnavailable as exc:
+        raise store_unavailable(retry_after_seconds) from exc

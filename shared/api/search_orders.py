@@ -1,61 +1,37 @@
-"""``GET``/``HEAD`` of one stored order and ``POST .../customer-orders:search``, from the store."""
+"""``POST .../customer-orders:search``: the business unit's orders that match, from the store."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from email.utils import format_datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 
 from shared.api.bodies import read_json, schema_violations
-from shared.api.put_order import SOURCE_VERSION_HEADER, etag
 from shared.api.routing import Route
-from shared.api.unavailable import store_unavailable
+from shared.api.unavailable import read_from_store
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import FieldViolation
 from shared.domain.model import SearchRequest, validate_search
 from shared.domain.problems import Rejected, problem
 from shared.domain.search import SearchCriteria, SearchPosition, page_token, position_of
-from shared.domain.stored_order import OrderRecord, OrderSummary
+from shared.domain.stored_order import OrderSummary
 from shared.domain.timestamps import format_timestamp
-from shared.errors import InvalidPageToken, StoreUnavailable
+from shared.errors import InvalidPageToken
 from shared.log import get_logger, log_event
 from shared.ports import OrderStore
 
-# Set once the order's pickup is recorded: when the POS handed it out.
-PICKED_UP_AT_HEADER = "Picked-Up-At"
 # A search body holds a few criteria (each at most 1,500 bytes) and a page token.
 MAX_SEARCH_BODY_BYTES = 16 * 1024
 
-T = TypeVar("T")
 
-
-class ReadOrders:
+class SearchOrders:
     def __init__(self, store: OrderStore, *, retry_after_seconds: int, logger: str) -> None:
         self._store = store
         self._retry_after = retry_after_seconds
         self._log = get_logger(logger)
 
-    def get(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
-        business_unit_id, customer_order_id = target.business_unit_id, target.order_id
-        stored = self._read(lambda: self._store.get(business_unit_id, customer_order_id))
-        if stored is None:
-            raise Rejected(
-                problem(
-                    404,
-                    "not-found",
-                    f"no customer order {customer_order_id!r} is stored "
-                    f"for business unit {business_unit_id!r}",
-                )
-            )
-        headers = order_headers(stored)
-        if _matches(request.header("If-None-Match"), headers["ETag"]):
-            return HttpResponse(304, b"", headers)
-        return HttpResponse(200, stored.body, {"Content-Type": "application/json", **headers})
-
-    def search(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+    def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
         business_unit_id = target.business_unit_id
         _, parsed = read_json(request, limit=MAX_SEARCH_BODY_BYTES)
         try:
@@ -84,10 +60,11 @@ class ReadOrders:
                     )
                 ) from None
         # One more than the page, to know whether another page follows.
-        found = self._read(
+        found = read_from_store(
             lambda: self._store.search(
                 business_unit_id, criteria, limit=search.page_size + 1, after=after
-            )
+            ),
+            self._retry_after,
         )
         page = found[: search.page_size]
         answer: dict[str, Any] = {"customerOrders": [_summary(order) for order in page]}
@@ -105,29 +82,6 @@ class ReadOrders:
             httpStatus=200,
         )
         return HttpResponse.json(200, answer, {"Cache-Control": "no-store"})
-
-    def _read(self, read: Callable[[], T]) -> T:
-        """What ``read`` returns from the store, or a 503 problem when Firestore is out of reach."""
-        try:
-            return read()
-        except StoreUnavailable as exc:
-            raise store_unavailable(self._retry_after) from exc
-
-
-def order_headers(stored: OrderRecord) -> dict[str, str]:
-    """The headers that answer a stored order: its ETag and its version."""
-    headers = {
-        "ETag": etag(stored.body_sha256),
-        "Last-Modified": format_datetime(stored.received_at, usegmt=True),
-        # Last-Modified has whole seconds; the exact version is here.
-        "Received-At": format_timestamp(stored.received_at),
-        "Cache-Control": "no-store",
-    }
-    if stored.source_version is not None:
-        headers[SOURCE_VERSION_HEADER] = str(stored.source_version)
-    if stored.picked_up_at is not None:
-        headers[PICKED_UP_AT_HEADER] = format_timestamp(stored.picked_up_at)
-    return headers
 
 
 def criteria_of(search: SearchRequest) -> SearchCriteria:
@@ -159,10 +113,3 @@ def _summary(order: OrderSummary) -> dict[str, str]:
     if order.picked_up_at is not None:
         summary["pickedUpAt"] = format_timestamp(order.picked_up_at)
     return summary
-
-
-def _matches(if_none_match: str | None, tag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {candidate.strip().removeprefix("W/") for candidate in if_none_match.split(",")}
-    return "*" in candidates or tag in candidates

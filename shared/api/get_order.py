@@ -1,0 +1,65 @@
+"""``GET``/``HEAD`` of one stored order, from the store."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+
+from shared.api.put_order import SOURCE_VERSION_HEADER, etag
+from shared.api.routing import Route
+from shared.api.unavailable import read_from_store
+from shared.domain.http import HttpRequest, HttpResponse
+from shared.domain.problems import Rejected, problem
+from shared.domain.stored_order import OrderRecord
+from shared.domain.timestamps import format_timestamp
+from shared.ports import OrderStore
+
+# Set once the order's pickup is recorded: when the POS handed it out.
+PICKED_UP_AT_HEADER = "Picked-Up-At"
+
+
+class GetOrder:
+    def __init__(self, store: OrderStore, *, retry_after_seconds: int) -> None:
+        self._store = store
+        self._retry_after = retry_after_seconds
+
+    def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+        business_unit_id, customer_order_id = target.business_unit_id, target.order_id
+        stored = read_from_store(
+            lambda: self._store.get(business_unit_id, customer_order_id), self._retry_after
+        )
+        if stored is None:
+            raise Rejected(
+                problem(
+                    404,
+                    "not-found",
+                    f"no customer order {customer_order_id!r} is stored "
+                    f"for business unit {business_unit_id!r}",
+                )
+            )
+        headers = order_headers(stored)
+        if _matches(request.header("If-None-Match"), headers["ETag"]):
+            return HttpResponse(304, b"", headers)
+        return HttpResponse(200, stored.body, {"Content-Type": "application/json", **headers})
+
+
+def order_headers(stored: OrderRecord) -> dict[str, str]:
+    """The headers that answer a stored order: its ETag and its version."""
+    headers = {
+        "ETag": etag(stored.body_sha256),
+        "Last-Modified": format_datetime(stored.received_at, usegmt=True),
+        # Last-Modified has whole seconds; the exact version is here.
+        "Received-At": format_timestamp(stored.received_at),
+        "Cache-Control": "no-store",
+    }
+    if stored.source_version is not None:
+        headers[SOURCE_VERSION_HEADER] = str(stored.source_version)
+    if stored.picked_up_at is not None:
+        headers[PICKED_UP_AT_HEADER] = format_timestamp(stored.picked_up_at)
+    return headers
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {candidate.strip().removeprefix("W/") for candidate in if_none_match.split(",")}
+    return "*" in candidates or tag in candidates
