@@ -63,6 +63,15 @@ REFUSED_ERRORS = (exceptions.InvalidArgument,)
 LOST_RACE_ERRORS = (exceptions.Conflict, exceptions.FailedPrecondition)
 
 
+def index_building(exc: exceptions.FailedPrecondition) -> bool:
+    """Whether a query failed for an index that exists and is still being built.
+
+    Firestore says "The query requires an index. That index is currently building and
+    cannot be used yet", where a missing one gets "You can create it here".
+    """
+    return "currently building" in str(exc.message)
+
+
 def lost_race(exc: BaseException) -> bool:
     return isinstance(exc, LOST_RACE_ERRORS)
 
@@ -194,8 +203,10 @@ class FirestoreOrderStore(OrderStore):
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable(one_line(exc)) from exc
         except exceptions.FailedPrecondition as exc:
-            # "The query requires an index": one Terraform created is still building.
-            raise StoreUnavailable(one_line(exc)) from exc
+            if index_building(exc):
+                raise StoreUnavailable(one_line(exc)) from exc
+            # An index Terraform does not create: this service's defect, a 500, logged.
+            raise
         summaries = []
         for snapshot in snapshots:
             stored = snapshot.to_dict() or {}

@@ -53,7 +53,7 @@ from shared.domain.limits import (
     MAX_CORRELATION_ID_BYTES,
 )
 from shared.domain.messages import OrderMessage, sha256_hex
-from shared.domain.search_fields import SearchFields, search_fields_of_body
+from shared.domain.search_fields import NO_SEARCH_FIELDS, SearchFields, search_fields_of_body
 
 BODY = "body"
 CUSTOMER_ID = "customerId"
@@ -247,7 +247,7 @@ def document_size(
     body_bytes: int,
     customer_id: str,
     status: str,
-    search_fields: SearchFields | None = None,
+    search_fields: SearchFields = NO_SEARCH_FIELDS,
     message_id_bytes: int = MAX_MESSAGE_ID_BYTES,
 ) -> int:
     """Firestore's size of the order's document, by its documented rules.
@@ -271,25 +271,23 @@ def document_size(
         MESSAGE_ID: message_id_bytes + 1,
         PROCESSED_AT: _TIMESTAMP_BYTES,
     }
-    if search_fields is not None:
-        if search_fields.customer_account_id is not None:
-            values[CUSTOMER_ACCOUNT_ID] = _string_size(search_fields.customer_account_id)
-        values[ITEM_IDS] = sum(map(_string_size, search_fields.item_ids))
-        values[ADDITIONAL_INFORMATION_VALUES] = sum(
-            map(_string_size, search_fields.additional_information_values)
-        )
+    # Both arrays are written even when empty; the account only when the body has one.
+    values[ITEM_IDS] = sum(map(_string_size, search_fields.item_ids))
+    values[ADDITIONAL_INFORMATION_VALUES] = sum(
+        map(_string_size, search_fields.additional_information_values)
+    )
+    if search_fields.customer_account_id is not None:
+        values[CUSTOMER_ACCOUNT_ID] = _string_size(search_fields.customer_account_id)
     fields = sum(_string_size(field) + size for field, size in values.items())
     return name + fields + _DOCUMENT_OVERHEAD_BYTES
 
 
-def unstorable_reason(
-    message: OrderMessage | OrderRecord, search_fields: SearchFields | None = None
-) -> str | None:
+def unstorable_reason(message: OrderMessage | OrderRecord) -> str | None:
     """Why Firestore would refuse the document of the order ``message`` carries, or ``None``.
 
     Ingest's limits make this impossible for what it accepts; a message from
     anywhere else (a hand-made replay) is refused before a write is even tried.
-    ``search_fields`` default to the record's, or to those the message's body gives.
+    A message's search fields are those its body gives.
     """
     body_bytes = len(message.body)
     if body_bytes > FIRESTORE_MAX_FIELD_VALUE_BYTES:
@@ -303,8 +301,7 @@ def unstorable_reason(
         body_bytes=body_bytes,
         customer_id=message.customer_id,
         status=message.status,
-        search_fields=search_fields
-        or (
+        search_fields=(
             message.search_fields
             if isinstance(message, OrderRecord)
             else search_fields_of_body(message.body)

@@ -20,6 +20,7 @@ from shared.domain.addresses import document_path
 from shared.domain.conflict import Decision, Statuses
 from shared.domain.limits import FIRESTORE_MAX_DOCUMENT_BYTES, MAX_CORRELATION_ID_BYTES
 from shared.domain.messages import OrderMessage, PickupMessage, decode_message
+from shared.domain.search_fields import SearchFields
 from shared.domain.stored_order import document_size
 from shared.domain.timestamps import parse_timestamp
 from shared.errors import StoreRefused
@@ -115,14 +116,32 @@ def test_concurrent_writers_on_one_order_all_finish_and_the_newest_wins(
     assert json.loads(stored.body)["customerOrder"]["version"] == writers - 1
 
 
+SEARCH_FIELDS = SearchFields("ACC-778", ("7310865004703", "I-é"), ("REQ-2026-0042",))
+
+
 def _document_of_size(target: int, order_id: str) -> tuple[dict[str, Any], int]:
-    fixed = document_size("BU-SIZE", order_id, body_bytes=0, customer_id="C", status="S")
+    def size_of(body_bytes: int) -> int:
+        return document_size(
+            "BU-SIZE",
+            order_id,
+            body_bytes=body_bytes,
+            customer_id="C",
+            status="S",
+            search_fields=SEARCH_FIELDS,
+        )
+
+    fixed = size_of(0)
     body_bytes = target - fixed
     message_id = "1" * stored_order.MAX_MESSAGE_ID_BYTES
     document = {
         stored_order.BODY: b"x" * body_bytes,
         stored_order.CUSTOMER_ID: "C",
         stored_order.STATUS: "S",
+        stored_order.CUSTOMER_ACCOUNT_ID: SEARCH_FIELDS.customer_account_id,
+        stored_order.ITEM_IDS: list(SEARCH_FIELDS.item_ids),
+        stored_order.ADDITIONAL_INFORMATION_VALUES: list(
+            SEARCH_FIELDS.additional_information_values
+        ),
         stored_order.BODY_SHA256: "0" * stored_order.SHA256_HEX_BYTES,
         stored_order.SOURCE_VERSION: 2**63 - 1,
         stored_order.RECEIVED_AT: T0,
@@ -133,8 +152,7 @@ def _document_of_size(target: int, order_id: str) -> tuple[dict[str, Any], int]:
         stored_order.MESSAGE_ID: message_id,
         stored_order.PROCESSED_AT: T0,
     }
-    size = document_size("BU-SIZE", order_id, body_bytes=body_bytes, customer_id="C", status="S")
-    return document, size
+    return document, size_of(body_bytes)
 
 
 def test_the_size_rule_agrees_with_the_emulator_to_the_byte(

@@ -277,3 +277,19 @@ def test_an_order_is_found_by_its_stored_version_only(
     )
     assert found(service, {"status": "S0"}) == []
     assert found(service, {"status": ["NEW", "S0"]}) == ["CO-0"]
+
+
+def test_a_query_waits_for_an_index_being_built_but_not_for_a_missing_one() -> None:
+    from google.api_core import exceptions
+
+    from shared.adapters.firestore import index_building
+
+    building = exceptions.FailedPrecondition(  # type: ignore[no-untyped-call]
+        "The query requires an index. That index is currently building and cannot be used "
+        "yet. See its status here: https://console.firebase.google.com/v1/r/project/p/x"
+    )
+    missing = exceptions.FailedPrecondition(  # type: ignore[no-untyped-call]
+        "The query requires an index. You can create it here: https://console.firebase.google.com/x"
+    )
+    assert index_building(building)
+    assert not index_building(missing)

@@ -35,8 +35,9 @@ def test_a_document_is_its_name_its_fields_and_32() -> None:
     name = document_name_size("business-units", "", "customer-orders", "")
     # body 5 + 0, customerId 11 + 1, status 7 + 1, bodySha256 11 + 65, sourceVersion 14 + 8,
     # receivedAt 11 + 8, createdAt 10 + 8, pickedUpAt 11 + 8, correlationId 14 + 129 (at its
-    # largest), messageId 10 + 1, processedAt 12 + 8.
-    assert empty == name + 353 + 32
+    # largest), messageId 10 + 1, processedAt 12 + 8, itemIds 8 + 0 and
+    # additionalInformationValues 28 + 0 (empty arrays).
+    assert empty == name + 389 + 32
     assert document_size(
         "ab", "c", body_bytes=10, customer_id="é", status="", message_id_bytes=0
     ) == (empty + 3 + 10 + 2)
