@@ -37,6 +37,7 @@ from shared.domain.messages import (
     PickupMessage,
     decode_push_data,
 )
+from shared.domain.search_fields import search_fields_of_body
 from shared.domain.stored_order import unstorable_reason
 from shared.errors import (
     PublishFailed,
@@ -167,11 +168,18 @@ class Processor:
     def _store_change(self, message: OrdersTopicMessage) -> Applied:
         if isinstance(message, PickupMessage):
             return self._pickups.apply(message, self._publish)
-        refusal = unstorable_reason(message)
+        # Parsed once for the size check and the record both.
+        search_fields = search_fields_of_body(message.body)
+        refusal = unstorable_reason(message, search_fields)
         if refusal is not None:
             raise StoreRefused(refusal)
         return apply_version(
-            message, self._store, self._writes, statuses=self._statuses, announce=self._publish
+            message,
+            self._store,
+            self._writes,
+            statuses=self._statuses,
+            announce=self._publish,
+            search_fields=search_fields,
         )
 
     def _publish(self, event: OrderEvent) -> None:

@@ -27,6 +27,7 @@ from shared.domain.addresses import ordering_key
 from shared.domain.conflict import Decision, Statuses, Verdict, Version, decide
 from shared.domain.events import OrderEvent, order_event, refusal_event
 from shared.domain.messages import OrderMessage
+from shared.domain.search_fields import SearchFields, search_fields_of_body
 from shared.domain.stored_order import OrderRecord
 from shared.optimistic import OptimisticWriter
 from shared.ports import OrderStore
@@ -48,10 +49,17 @@ def apply_version(
     *,
     statuses: Statuses,
     announce: Announce,
+    search_fields: SearchFields | None = None,
 ) -> Applied:
-    """Store ``message``'s version if the rule says so, and announce what it calls for."""
+    """Store ``message``'s version if the rule says so, and announce what it calls for.
+
+    ``search_fields`` are those of the message's body, when the caller has them already.
+    """
     business_unit_id, customer_order_id = message.business_unit_id, message.customer_order_id
     change = statuses.change_of(message.status)
+    # Once, not on every attempt: a body may be a megabyte of JSON.
+    if search_fields is None:
+        search_fields = search_fields_of_body(message.body)
 
     def attempt() -> Applied:
         announced: list[OrderEvent] = []
@@ -67,7 +75,7 @@ def apply_version(
         if verdict.writes:
             if stored is not None and stored.is_pickup_version:
                 _announce_stored(store, message, stored.version, tell)
-            record = OrderRecord.of_message(message, stored)
+            record = OrderRecord.of_message(message, stored, search_fields)
             store.write(record, replacing=None if stored is None else stored.revision)
             tell(order_event(record))
         elif verdict.decision is Decision.SKIP_DUPLICATE:

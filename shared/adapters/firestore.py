@@ -54,6 +54,7 @@ UNAVAILABLE_ERRORS = (
 )
 DOCUMENT_ID = FieldPath.document_id()
 DESCENDING = firestore.Query.DESCENDING
+SEARCH_FIELDS = (fields.CUSTOMER_ACCOUNT_ID, fields.ITEM_IDS, fields.ADDITIONAL_INFORMATION_VALUES)
 _OPERATORS: dict[Operator, str] = {"==": "==", "in": "in", "array-contains": "array_contains"}
 # processedAt is the commit time, set by Firestore.
 _COMMIT_TIME = DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
@@ -93,6 +94,18 @@ def _call_retry(deadline_seconds: float) -> Retry:
 
 def new_firestore_client(settings: Settings) -> firestore.Client:
     return firestore.Client(project=settings.project_id, database=settings.firestore_database)
+
+
+@dataclass
+class Backfilled:
+    """What :meth:`FirestoreOrderStore.backfill_search_fields` did in one business unit."""
+
+    read: int = 0
+    written: int = 0
+    # Already had them: written by this release, or by a backfill before.
+    current: int = 0
+    # Got a new version while the backfill read it: its writer stored the fields.
+    raced: int = 0
 
 
 class FirestoreOrderStore(OrderStore):
@@ -154,7 +167,10 @@ class FirestoreOrderStore(OrderStore):
 
     def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
         path = document_path(record.business_unit_id, record.customer_order_id)
-        write = write_of(f"{self._documents}/{path}", record)
+        self._commit(write_of(f"{self._documents}/{path}", record), replacing)
+
+    def _commit(self, write: Any, replacing: Revision | None) -> None:
+        """Commit ``write`` if no document exists (``replacing=None``) or it is at ``replacing``."""
         if replacing is None:
             write.current_document.exists = False
         else:
@@ -170,6 +186,48 @@ class FirestoreOrderStore(OrderStore):
             raise StoreUnavailable(one_line(exc)) from exc
         except REFUSED_ERRORS as exc:
             raise StoreRefused(one_line(exc)) from exc
+
+    def backfill_search_fields(
+        self, business_unit_id: str, *, dry_run: bool, page_size: int = 300
+    ) -> Backfilled:
+        """Write the search fields into each document of the business unit that has none.
+
+        Only those three fields, each write conditional on the update time the page
+        read, so a version stored meanwhile (which has its own fields) is never overwritten.
+        """
+        collection = self._client.collection(collection_path(business_unit_id))
+        done = Backfilled()
+        after: firestore.DocumentSnapshot[Any] | None = None
+        while True:
+            query = collection.order_by(DOCUMENT_ID).limit(page_size)
+            if after is not None:
+                query = query.start_after(after)
+            try:
+                page = list(query.stream(retry=self._retry, timeout=self._timeout))
+            except UNAVAILABLE_ERRORS as exc:
+                raise StoreUnavailable(one_line(exc)) from exc
+            for snapshot in page:
+                done.read += 1
+                stored = snapshot.to_dict() or {}
+                if fields.ITEM_IDS in stored:
+                    done.current += 1
+                    continue
+                if not dry_run:
+                    write = Write.pb()()
+                    write.update.name = f"{self._documents}/{snapshot.reference.path}"
+                    put_search_fields(
+                        write.update.fields, search_fields_of_body(stored[fields.BODY])
+                    )
+                    write.update_mask.field_paths.extend(SEARCH_FIELDS)
+                    try:
+                        self._commit(write, Revision(snapshot.update_time))
+                    except LostRace:
+                        done.raced += 1
+                        continue
+                done.written += 1
+            if len(page) < page_size:
+                return done
+            after = page[-1]
 
     def search(
         self,
@@ -222,63 +280,6 @@ class FirestoreOrderStore(OrderStore):
         return summaries
 
 
-@dataclass
-class Backfilled:
-    """What :func:`backfill_search_fields` did in one business unit."""
-
-    read: int = 0
-    written: int = 0
-    # Already had them: written by this release, or by a backfill before.
-    current: int = 0
-    # Got a new version while the backfill read it: its writer stored the fields.
-    raced: int = 0
-
-
-def backfill_search_fields(
-    client: firestore.Client, business_unit_id: str, *, dry_run: bool, page_size: int = 300
-) -> Backfilled:
-    """Write the search fields into each document of the business unit that has none.
-
-    Each write is conditional on the update time the page read, so a version stored
-    meanwhile (which has its own fields) is never overwritten.
-    """
-    collection = client.collection(collection_path(business_unit_id))
-    done = Backfilled()
-    after: firestore.DocumentSnapshot[Any] | None = None
-    while True:
-        query = collection.order_by(DOCUMENT_ID).limit(page_size)
-        if after is not None:
-            query = query.start_after(after)
-        page = list(query.stream())
-        for snapshot in page:
-            done.read += 1
-            stored = snapshot.to_dict() or {}
-            if fields.ITEM_IDS in stored:
-                done.current += 1
-                continue
-            search = search_fields_of_body(stored[fields.BODY])
-            update: dict[str, Any] = {
-                fields.ITEM_IDS: list(search.item_ids),
-                fields.ADDITIONAL_INFORMATION_VALUES: list(search.additional_information_values),
-            }
-            if search.customer_account_id is not None:
-                update[fields.CUSTOMER_ACCOUNT_ID] = search.customer_account_id
-            if dry_run:
-                done.written += 1
-                continue
-            try:
-                snapshot.reference.update(
-                    update, option=client.write_option(last_update_time=snapshot.update_time)
-                )
-            except LOST_RACE_ERRORS:
-                done.raced += 1
-            else:
-                done.written += 1
-        if len(page) < page_size:
-            return done
-        after = page[-1]
-
-
 def write_of(name: str, record: OrderRecord) -> Any:
     """The raw Write of every stored field of ``record``."""
     write = Write.pb()()
@@ -288,19 +289,7 @@ def write_of(name: str, record: OrderRecord) -> Any:
     values[fields.BODY].bytes_value = record.body
     values[fields.CUSTOMER_ID].string_value = record.customer_id
     values[fields.STATUS].string_value = record.status
-    search = record.search_fields
-    # Absent rather than null: a document without an account is in no account index.
-    if search.customer_account_id is not None:
-        values[fields.CUSTOMER_ACCOUNT_ID].string_value = search.customer_account_id
-    for field, strings in (
-        (fields.ITEM_IDS, search.item_ids),
-        (fields.ADDITIONAL_INFORMATION_VALUES, search.additional_information_values),
-    ):
-        array = values[field].array_value
-        # An empty array is still an array, which tells this release's documents apart.
-        array.SetInParent()
-        for string in strings:
-            array.values.add().string_value = string
+    put_search_fields(values, record.search_fields)
     values[fields.BODY_SHA256].string_value = record.body_sha256
     if record.source_version is None:
         values[fields.SOURCE_VERSION].null_value = 0
@@ -321,6 +310,22 @@ def write_of(name: str, record: OrderRecord) -> Any:
     transform.field_path = fields.PROCESSED_AT
     transform.set_to_server_value = _COMMIT_TIME
     return write
+
+
+def put_search_fields(values: Any, search: SearchFields) -> None:
+    """Set the search fields in the raw field map of a Write's document."""
+    # Absent rather than null: a document without an account is in no account index.
+    if search.customer_account_id is not None:
+        values[fields.CUSTOMER_ACCOUNT_ID].string_value = search.customer_account_id
+    for field, strings in (
+        (fields.ITEM_IDS, search.item_ids),
+        (fields.ADDITIONAL_INFORMATION_VALUES, search.additional_information_values),
+    ):
+        array = values[field].array_value
+        # An empty array is still an array, which tells this release's documents apart.
+        array.SetInParent()
+        for string in strings:
+            array.values.add().string_value = string
 
 
 def version_of(snapshot: firestore.DocumentSnapshot[Any]) -> StoredVersion | None:

@@ -11,7 +11,7 @@ replayed weeks later) is stored with the fields its own body gives.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,30 +37,25 @@ class SearchFields:
 NO_SEARCH_FIELDS = SearchFields(None, (), ())
 
 
-def _distinct(values: Iterable[Any]) -> tuple[str, ...]:
+def _members(objects: Any, member: str) -> tuple[str, ...]:
+    """The distinct string values of ``member`` in a JSON array of objects, in first-seen order."""
+    if not isinstance(objects, list):
+        return ()
     # Firestore indexes each distinct array value once; duplicates would only cost bytes.
+    values = (entry.get(member) for entry in objects if isinstance(entry, Mapping))
     return tuple(dict.fromkeys(value for value in values if isinstance(value, str)))
 
 
 def search_fields_of(order: Mapping[str, Any]) -> SearchFields:
     """The search fields of a ``customerOrder`` object, as parsed from JSON."""
-    items = order.get("items")
     instructions = order.get("invoicePaymentInstructions")
-    account: Any = None
-    information: Any = None
-    if isinstance(instructions, Mapping):
-        account = instructions.get("customerAccountId")
-        information = instructions.get("additionalInformation")
+    if not isinstance(instructions, Mapping):
+        instructions = {}
+    account = instructions.get("customerAccountId")
     return SearchFields(
         customer_account_id=account if isinstance(account, str) else None,
-        item_ids=_distinct(item.get("itemId") for item in items or () if isinstance(item, Mapping))
-        if isinstance(items, list)
-        else (),
-        additional_information_values=_distinct(
-            entry.get("value") for entry in information if isinstance(entry, Mapping)
-        )
-        if isinstance(information, list)
-        else (),
+        item_ids=_members(order.get("items"), "itemId"),
+        additional_information_values=_members(instructions.get("additionalInformation"), "value"),
     )
 
 

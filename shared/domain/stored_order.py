@@ -164,8 +164,16 @@ class OrderRecord:
         return Stored(self.version, statuses.standing_of(self.status, self.picked_up_at))
 
     @classmethod
-    def of_message(cls, message: OrderMessage, previous: StoredVersion | None) -> OrderRecord:
-        """The record of the version ``message`` carries, over the ``previous`` stored one."""
+    def of_message(
+        cls,
+        message: OrderMessage,
+        previous: StoredVersion | None,
+        search_fields: SearchFields | None = None,
+    ) -> OrderRecord:
+        """The record of the version ``message`` carries, over the ``previous`` stored one.
+
+        ``search_fields`` are those of the message's body, when the caller has them already.
+        """
         return cls(
             business_unit_id=message.business_unit_id,
             customer_order_id=message.customer_order_id,
@@ -179,7 +187,9 @@ class OrderRecord:
             message_id=message.message_id,
             created_at=message.received_at if previous is None else previous.created_at,
             picked_up_at=None if previous is None else previous.picked_up_at,
-            search_fields=search_fields_of_body(message.body),
+            search_fields=(
+                search_fields_of_body(message.body) if search_fields is None else search_fields
+            ),
         )
 
     @classmethod
@@ -282,13 +292,20 @@ def document_size(
     return name + fields + _DOCUMENT_OVERHEAD_BYTES
 
 
-def unstorable_reason(message: OrderMessage | OrderRecord) -> str | None:
+def unstorable_reason(
+    message: OrderMessage | OrderRecord, search_fields: SearchFields | None = None
+) -> str | None:
     """Why Firestore would refuse the document of the order ``message`` carries, or ``None``.
 
     Ingest's limits make this impossible for what it accepts; a message from
     anywhere else (a hand-made replay) is refused before a write is even tried.
-    A message's search fields are those its body gives.
+    A message's search fields are those its body gives (``search_fields``, when the
+    caller has them already).
     """
+    if isinstance(message, OrderRecord):
+        search_fields = message.search_fields
+    elif search_fields is None:
+        search_fields = search_fields_of_body(message.body)
     body_bytes = len(message.body)
     if body_bytes > FIRESTORE_MAX_FIELD_VALUE_BYTES:
         return (
@@ -301,11 +318,7 @@ def unstorable_reason(message: OrderMessage | OrderRecord) -> str | None:
         body_bytes=body_bytes,
         customer_id=message.customer_id,
         status=message.status,
-        search_fields=(
-            message.search_fields
-            if isinstance(message, OrderRecord)
-            else search_fields_of_body(message.body)
-        ),
+        search_fields=search_fields,
     )
     if size > FIRESTORE_MAX_DOCUMENT_BYTES:
         return (

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 
 from google.api_core import exceptions
 
-from shared.adapters.firestore import backfill_search_fields
-from shared.config import DEFAULT_FIRESTORE_DATABASE
+from shared.adapters.firestore import FirestoreOrderStore
+from shared.config import DEFAULT_FIRESTORE_DATABASE, Settings
 from shared.domain.addresses import BUSINESS_UNITS
+from shared.errors import StoreUnavailable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,18 +53,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     from google.cloud import firestore
 
     client = firestore.Client(project=args.project, database=args.database)
+    store = FirestoreOrderStore(
+        client, timeout_seconds=Settings(project_id=args.project).firestore_timeout_seconds
+    )
     try:
         units = args.business_units or [
             unit.id for unit in client.collection(BUSINESS_UNITS).list_documents()
         ]
         for unit in units:
-            done = backfill_search_fields(client, unit, dry_run=args.dry_run)
+            done = store.backfill_search_fields(unit, dry_run=args.dry_run)
             verb = "would write" if args.dry_run else "wrote"
             print(
                 f"{unit}: read {done.read}, {verb} {done.written}, already had them "
                 f"{done.current}, newer version meanwhile {done.raced}"
             )
-    except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+    except (StoreUnavailable, exceptions.GoogleAPICallError) as exc:
         print(f"orders-reindex: Firestore: {exc}", file=sys.stderr)
         return 2
     return 0
