@@ -4,7 +4,7 @@ and the decision table over every change (update, cancellation, pickup) and stan
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -94,8 +94,13 @@ def test_the_order_is_total_and_never_moves_backwards() -> None:
 
 
 def test_the_same_instant_in_another_offset_is_equal() -> None:
-    other_zone = T0.astimezone(datetime.now().astimezone().tzinfo)
-    assert _decide(Version(other_zone), Version(T0)).decision is Decision.SKIP_DUPLICATE
+    # Two offsets whose wall clocks differ, whatever the machine's zone: a comparison of
+    # wall clocks would call one of them newer.
+    west = T0.astimezone(timezone(timedelta(hours=-5)))
+    east = T0.astimezone(timezone(timedelta(hours=9, minutes=30)))
+    assert west.replace(tzinfo=None) != east.replace(tzinfo=None)
+    assert _decide(Version(west), Version(east)).decision is Decision.SKIP_DUPLICATE
+    assert _decide(Version(east), Version(west)).decision is Decision.SKIP_DUPLICATE
     assert not Decision.SKIP_DUPLICATE.writes
     assert not Decision.SKIP_STALE.writes
 
