@@ -217,6 +217,7 @@ def test_the_webhook_runbooks_render_with_every_value(webhooks: dict[str, Any]) 
         {"event_webhooks": _webhooks_var(WEBHOOKS)},
     )
     section = operations_section()
+    assert sorted(rendered) == sorted(webhook["name"] for webhook in WEBHOOKS)
     for name, runbooks in rendered.items():
         for runbook in runbooks:
             assert runbook.startswith("**What it means.**")
