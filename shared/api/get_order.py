@@ -6,6 +6,7 @@ from email.utils import format_datetime
 
 from shared.api.put_order import SOURCE_VERSION_HEADER, etag
 from shared.api.routing import Route
+from shared.api.service import RequestContext
 from shared.api.unavailable import read_from_store
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.problems import Rejected, problem
@@ -22,7 +23,9 @@ class GetOrder:
         self._store = store
         self._retry_after = retry_after_seconds
 
-    def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+    def __call__(
+        self, request: HttpRequest, target: Route, context: RequestContext
+    ) -> HttpResponse:
         business_unit_id, customer_order_id = target.business_unit_id, target.order_id
         stored = read_from_store(
             lambda: self._store.get(business_unit_id, customer_order_id), self._retry_after

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from shared.api.bodies import read_json, schema_violations
 from shared.api.routing import Route
+from shared.api.service import RequestContext
 from shared.api.unavailable import publish_unavailable
 from shared.domain.addresses import order_location
 from shared.domain.conflict import parse_source_version
@@ -44,7 +45,9 @@ class PutOrder:
         self._retry_after = retry_after_seconds
         self._clock = clock or ReceivedAtClock()
 
-    def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+    def __call__(
+        self, request: HttpRequest, target: Route, context: RequestContext
+    ) -> HttpResponse:
         business_unit_id, customer_order_id = target.business_unit_id, target.order_id
         received_at = self._clock.now()
         source_version = _source_version(request)
@@ -58,7 +61,7 @@ class PutOrder:
             customer_id=document.customer_order.customer_id,
             status=document.customer_order.status,
             source_version=source_version,
-            correlation_id=correlation,
+            correlation_id=context.correlation_id,
         )
         try:
             message_id = self._publisher.publish(message)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.api.bodies import read_json, schema_violations
 from shared.api.get_order import order_headers
 from shared.api.routing import Route
+from shared.api.service import RequestContext
 from shared.api.unavailable import publish_unavailable, store_unavailable
 from shared.domain.conflict import Decision
 from shared.domain.http import HttpRequest, HttpResponse
@@ -51,7 +52,9 @@ class RecordPickup:
         self._retry_after = retry_after_seconds
         self._clock = clock or ReceivedAtClock()
 
-    def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+    def __call__(
+        self, request: HttpRequest, target: Route, context: RequestContext
+    ) -> HttpResponse:
         business_unit_id, customer_order_id = target.business_unit_id, target.order_id
         _validate(request)
         try:
@@ -60,7 +63,7 @@ class RecordPickup:
                 customer_order_id,
                 now=self._clock.now,
                 publish=self._publisher.publish,
-                correlation_id=correlation,
+                correlation_id=context.correlation_id,
             )
         except PublishFailed as exc:
             raise publish_unavailable(self._retry_after, "pickup") from exc

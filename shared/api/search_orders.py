@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from shared.api.bodies import read_json, schema_violations
 from shared.api.routing import Route
+from shared.api.service import RequestContext
 from shared.api.unavailable import read_from_store
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import FieldViolation
@@ -31,7 +32,9 @@ class SearchOrders:
         self._retry_after = retry_after_seconds
         self._log = get_logger(logger)
 
-    def __call__(self, request: HttpRequest, target: Route, correlation: str) -> HttpResponse:
+    def __call__(
+        self, request: HttpRequest, target: Route, context: RequestContext
+    ) -> HttpResponse:
         business_unit_id = target.business_unit_id
         _, parsed = read_json(request, limit=MAX_SEARCH_BODY_BYTES)
         try:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from shared.api.routing import Resource, Route, not_found, route
+from shared.domain.access import Caller
 from shared.domain.correlation import HEADER as CORRELATION_HEADER
 from shared.domain.correlation import correlation_id
 from shared.domain.http import HttpRequest, HttpResponse
@@ -19,8 +20,17 @@ from shared.domain.problems import Rejected, problem
 from shared.errors import InvalidCorrelationId, one_line
 from shared.log import get_logger, log_event, order_context
 
-# The answer to one request of an operation: the request, its route, its correlation id.
-Handler = Callable[[HttpRequest, Route, str], HttpResponse]
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What every operation is told besides the request: its correlation id and its caller."""
+
+    correlation_id: str
+    caller: Caller
+
+
+# The answer to one request of an operation: the request, its route, its context.
+Handler = Callable[[HttpRequest, Route, RequestContext], HttpResponse]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,8 @@ class ApiService:
     ) -> None:
         self._operations = operations
         self._log = get_logger(logger)
+        # Until an API authenticates its callers, whoever Cloud Run let in may do everything.
+        self._caller = Caller.everything(logger)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """The answer to ``request``, with its ``Correlation-Id``, however it went."""
@@ -78,7 +90,7 @@ class ApiService:
             try:
                 if operation is None:
                     raise method_not_allowed(request.method, allowed(methods))
-                return operation.handler(request, target, correlation)
+                return operation.handler(request, target, RequestContext(correlation, self._caller))
             except Rejected as rejected:
                 return self._refused(event, rejected)
             except Exception:  # noqa: BLE001
