@@ -83,12 +83,9 @@ def rendered_dashboard(variables: Mapping[str, str] | None = None) -> Any:
     )
 
 
-def operations_section() -> str:
-    """README.md's "Operations" section, where every runbook's commands are written out."""
-    readme = (REPO_ROOT / "README.md").read_text()
-    start = readme.index("\n## Operations\n")
-    end = readme.find("\n## ", start + 1)
-    return readme[start : end if end != -1 else len(readme)]
+def operations_document() -> str:
+    """docs/operations.md, where every runbook's commands are written out."""
+    return (REPO_ROOT / "docs" / "operations.md").read_text()
 
 
 def runbook_commands(runbook: str) -> list[str]:
@@ -96,6 +93,6 @@ def runbook_commands(runbook: str) -> list[str]:
     return [line.strip() for line in runbook.splitlines() if line.startswith("       ")]
 
 
-def readme_form(command: str) -> str:
-    """A rendered command as the README writes it, for any project and region."""
+def documented_form(command: str) -> str:
+    """A rendered command as docs/operations.md writes it, for any project and region."""
     return command.replace("demo-project", "PROJECT_ID").replace("europe-west1", "REGION")

@@ -14,9 +14,9 @@ import pytest
 
 from tests.terraform.observability import (
     SLO_NAMES,
+    documented_form,
     evaluate,
-    operations_section,
-    readme_form,
+    operations_document,
     rendered_dashboard,
     runbook_commands,
 )
@@ -315,28 +315,30 @@ def test_every_alert_documents_its_meaning_and_first_three_commands(tf: Terrafor
     for address in (*ALERT_RUNBOOKS, "google_monitoring_alert_policy.burn_rate"):
         links = only(only(tf.resource(address)["documentation"])["dynamic"])["links"]
         assert links["for_each"] == ref("var.runbook_url == null ? [] : [var.runbook_url]")
-    section = operations_section()
+    document = operations_document()
     for name, runbook in rendered_runbooks().items():
         assert runbook.startswith("**What it means.**"), name
         listed = runbook_commands(runbook)
         assert len(listed) == 3, name
         for command in listed:
-            assert readme_form(command) in section, f"{name}: README lacks {readme_form(command)}"
+            assert documented_form(command) in document, (
+                f"{name}: docs/operations.md lacks {documented_form(command)}"
+            )
         assert "${" not in runbook, name
 
 
-def test_the_readme_names_every_alert_metric_and_slo(
+def test_the_operations_document_names_every_alert_metric_and_slo(
     tf: TerraformConfig, observed: dict[str, Any]
 ) -> None:
-    section = operations_section()
+    document = operations_document()
     for address in ALERT_RUNBOOKS:
         assert (
-            tf.resource(address)["display_name"].removeprefix("customer-order-events: ") in section
+            tf.resource(address)["display_name"].removeprefix("customer-order-events: ") in document
         )
     for alert in observed["alerts"].values():
-        assert f"{alert['slo']} SLO, {alert['speed']} burn" in section
+        assert f"{alert['slo']} SLO, {alert['speed']} burn" in document
     for metric in [*observed["counters"].values(), observed["lag"]]:
-        assert f"`{metric['name']}`" in section, metric["name"]
+        assert f"`{metric['name']}`" in document, metric["name"]
 
 
 # --- Dashboard -------------------------------------------------------------------------------

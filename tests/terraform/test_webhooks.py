@@ -20,9 +20,9 @@ from shared.config import (
 )
 from shared.domain.events import BUSINESS_UNIT_ATTRIBUTE, subscription_filter
 from tests.terraform.observability import (
+    documented_form,
     evaluate,
-    operations_section,
-    readme_form,
+    operations_document,
     runbook_commands,
 )
 from tests.terraform.tfconfig import TERRAFORM_DIR, TerraformConfig, only, ref, terraform_console
@@ -216,7 +216,7 @@ def test_the_webhook_runbooks_render_with_every_value(webhooks: dict[str, Any]) 
         '{for name in keys(local.webhooks) : name => [for runbook in ["webhook_dead_letters", "webhook_backlog_age"] : templatefile("runbooks/${runbook}.md", local.webhook_runbook_vars[name])]}',
         {"event_webhooks": _webhooks_var(WEBHOOKS)},
     )
-    section = operations_section()
+    document = operations_document()
     assert sorted(rendered) == sorted(webhook["name"] for webhook in WEBHOOKS)
     for name, runbooks in rendered.items():
         for runbook in runbooks:
@@ -225,7 +225,7 @@ def test_the_webhook_runbooks_render_with_every_value(webhooks: dict[str, Any]) 
             assert f"--webhook={name}" in runbook
             listed = runbook_commands(runbook)
             assert len(listed) == 3
-            # The README writes them out for a webhook called WEBHOOK.
+            # docs/operations.md writes them out for a webhook called WEBHOOK.
             for command in listed:
-                written = readme_form(command).replace(name, "WEBHOOK")
-                assert written in section, f"README lacks {written}"
+                written = documented_form(command).replace(name, "WEBHOOK")
+                assert written in document, f"docs/operations.md lacks {written}"
