@@ -1,10 +1,10 @@
-# One dashboard for the platform team (README "Operations" says what each chart shows).
+# One dashboard for the platform team (docs/operations.md#the-dashboard says what each chart shows).
 # The JSON is a file so that it can be read and diffed; a test renders it and checks that
 # every chart names a metric that exists.
 resource "google_monitoring_dashboard" "operations" {
   project = var.project_id
   dashboard_json = templatefile("${path.module}/dashboards/operations.json", merge(local.dashboard_vars, {
-    availability_slo = google_monitoring_slo.availability.name
+    availability_slo = google_monitoring_slo.request["availability"].name
     freshness_slo    = google_monitoring_slo.freshness.name
   }))
 

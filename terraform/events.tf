@@ -1,4 +1,4 @@
-# Order events out (README "Order events"): the processor publishes a CloudEvent of every
+# Order events out (docs/design.md#order-events-and-their-guarantees): the processor publishes a CloudEvent of every
 # stored version to the events topic, and Pub/Sub delivers it to each webhook of
 # var.event_webhooks by a push subscription of its own. No delivery code of ours: payload
 # unwrapping makes each push the event as a plain HTTP request (CloudEvents binary mode),

@@ -1,4 +1,4 @@
-# Two threshold alerts the SLOs cannot replace (README "Operations"): a dead letter is an
+# Two threshold alerts the SLOs cannot replace (docs/operations.md#alerts-and-their-runbooks): a dead letter is an
 # order that will not be stored until someone replays it, and a processor that stores
 # nothing at all produces no lag for the freshness SLO to judge.
 
@@ -39,7 +39,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
     dynamic "links" {
       for_each = var.runbook_url == null ? [] : [var.runbook_url]
       content {
-        display_name = "Runbook: README, Operations"
+        display_name = "Runbook: docs/operations.md"
         url          = links.value
       }
     }
@@ -85,7 +85,7 @@ resource "google_monitoring_alert_policy" "processor_backlog_age" {
     dynamic "links" {
       for_each = var.runbook_url == null ? [] : [var.runbook_url]
       content {
-        display_name = "Runbook: README, Operations"
+        display_name = "Runbook: docs/operations.md"
         url          = links.value
       }
     }
@@ -134,7 +134,7 @@ resource "google_monitoring_alert_policy" "webhook_dead_letters" {
     dynamic "links" {
       for_each = var.runbook_url == null ? [] : [var.runbook_url]
       content {
-        display_name = "Runbook: README, Operations"
+        display_name = "Runbook: docs/operations.md"
         url          = links.value
       }
     }
@@ -182,7 +182,7 @@ resource "google_monitoring_alert_policy" "webhook_backlog_age" {
     dynamic "links" {
       for_each = var.runbook_url == null ? [] : [var.runbook_url]
       content {
-        display_name = "Runbook: README, Operations"
+        display_name = "Runbook: docs/operations.md"
         url          = links.value
       }
     }

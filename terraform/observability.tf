@@ -1,7 +1,7 @@
 # What the log-based metrics match, what the SLOs count and what the dashboard and the
 # runbooks are given: locals only, no resource, so tests/terraform evaluates exactly these
 # strings with `terraform console`, offline, and tests/integration/test_log_metrics.py runs
-# the filters over the lines the functions really write (README "Operations").
+# the filters over the lines the functions really write (docs/operations.md#log-based-metrics).
 locals {
   # Cloud Functions gen2 run as Cloud Run services of the same name; their log entries
   # carry the cloud_run_revision resource. The python_logger label is what

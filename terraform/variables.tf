@@ -297,7 +297,7 @@ variable "processor_max_instances" {
 variable "function_request_concurrency" {
   description = "Requests one function instance serves at once: gunicorn's THREADS in its one worker, and max_instance_request_concurrency."
   type        = number
-  # make bench (README "Performance"): one worker is bound to one vCPU by the GIL;
+  # make bench (docs/performance.md#tuning): one worker is bound to one vCPU by the GIL;
   # 8 and 16 threads gave the same throughput there, 32 only added latency, and 16
   # leaves room for production's slower Publish and Firestore round trips.
   default = 16
@@ -326,7 +326,7 @@ variable "labels" {
 }
 
 variable "availability_slo_goal" {
-  description = "Share of PUTs, over 30 days, answered without a 5xx other than a deliberate 503 (README \"Operations\")."
+  description = "Share of PUTs, over 30 days, answered without a 5xx other than a deliberate 503 (docs/operations.md#service-level-objectives)."
   type        = number
   default     = 0.999
 
@@ -374,7 +374,7 @@ variable "business_unit_label_values" {
 }
 
 variable "runbook_url" {
-  description = "Where the team reads the README's Operations section (e.g. https://git.example.com/team/customer-order-events/blob/main/README.md#operations); each alert links to it. Null: the alerts name the section without a link."
+  description = "Where the team reads docs/operations.md, the alerts' runbooks (e.g. https://git.example.com/team/customer-order-events/blob/main/docs/operations.md); each alert links to it. Null: the alerts name the document without a link."
   type        = string
   default     = null
 

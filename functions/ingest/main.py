@@ -35,7 +35,7 @@ class _StoreOnFirstRead(OrderStore):
     """The Firestore store, built by the first GET or search.
 
     A PUT needs no Firestore: importing its client cost the first PUT of an
-    instance about 100 ms of its cold start (README "Performance", row 4).
+    instance about 100 ms of its cold start (docs/performance.md#why-the-code-is-as-it-is).
     """
 
     def __init__(self) -> None:

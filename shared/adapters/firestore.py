@@ -8,9 +8,10 @@ projections and the version's metadata. A write is conditional on the revision
 The write is a commit of a Write built directly through the library's GAPIC client,
 which skips the high-level client's conversion of a dict of Python values: with it,
 a new order costs 1.1 ms of client CPU on the emulator, against 3.1 ms through
-get() and create() and 2.6 ms in a transaction (README "Performance"). The version
-read stays the high-level get (BatchGetDocuments): the unary GetDocument is no
-cheaper and the emulator answers it more slowly.
+get() and create() and 2.6 ms in a transaction
+(docs/performance.md#why-the-code-is-as-it-is). The version read stays the high-level
+get (BatchGetDocuments): the unary GetDocument is no cheaper and the emulator answers
+it more slowly.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ One Publish RPC per message. A PUT waits for its own confirmation and every
 order has its own ordering key, so google-cloud-pubsub's batching client never
 batches anything here; its per-key sequencers, commit timer and one thread per
 batch cost twice the CPU of the RPC itself and halved ingest throughput (``make
-bench``, README "Performance"). The GAPIC client sends the RPC from the calling
-thread; the ordering key still travels on the message, so the subscription still
-delivers in order, and with no sequencer no key is ever paused. The processor
+bench``, docs/performance.md#why-the-code-is-as-it-is). The GAPIC client sends the
+RPC from the calling thread; the ordering key still travels on the message, so the
+subscription still delivers in order, and with no sequencer no key is ever paused. The processor
 publishes one order's events one at a time (the next message of the order is only
 pushed once this one is acknowledged), so they reach Pub/Sub in order too.
 """

@@ -1,7 +1,7 @@
 """The POS's API (the pos function): read an order, search, and record a pickup.
 
 The OMS's API (:mod:`shared.api.oms`) is another function with its own invokers, so
-that neither audience can call what is the other's (README "Deploy").
+that neither audience can call what is the other's (docs/deploying.md#identities-and-iam).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ clause, Cloud Firestore can re-use existing indexes"). So five composite indexes
 serve all 23 combinations of the five criteria (itemId and additionalInformationValue
 exclude each other: Firestore takes one array-contains per query), where one index
 per combination would take 23, and an order has one entry per item id, where one
-index per combination would have 8 (README "The stored order" has the figures).
+index per combination would have 8 (docs/design.md#the-searchs-indexes has the figures).
 
 ``terraform/firestore.tf`` creates exactly :data:`COMPOSITE_INDEXES` and
 :data:`SINGLE_FIELD_INDEXES`, and exempts every other field; a test runs every

@@ -637,7 +637,7 @@ dead letters {config.dead_letter_topic} / {config.dead_letter_subscription}
   events              topic {config.events_topic} -> {_webhooks(config)}
   emulator logs       {config.log_dir}
 export {" ".join(f"{k}={v}" for k, v in config.emulator_env().items())}
-A status line follows while anything happens (README "Operations").
+A status line follows while anything happens (docs/development.md#the-status-line).
 Ctrl-C stops everything.
 """,
         flush=True,

@@ -49,7 +49,8 @@ OUT_DIR = REPO_ROOT / ".bench"
 PROJECT_ID = "demo-bench-customer-orders"
 # Row 1 publishes to its own topic with an unordered pull subscription: it keeps what
 # ingest publishes, as the processor's subscription would, without the processor taking
-# CPU from ingest and without the emulator's per-ordering-key threads (see README).
+# CPU from ingest and without the emulator's per-ordering-key threads
+# (docs/performance.md#emulator-behaviour-the-bench-works-around).
 INGEST_TOPIC = "bench-ingest"
 INGEST_SINK = "bench-ingest-sink"
 # Row 2's events go to a topic nobody subscribes to, from the processor and from

@@ -191,7 +191,7 @@ def test_every_identity_holds_only_what_its_job_needs(tf: TerraformConfig) -> No
             ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.webhook_dead_letter[each.key].name")),
             ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ref("google_pubsub_subscription.webhook[each.key].name")),
         },
-        # The OMS may call ingest alone, the POS pos alone (README "Deploy").
+        # The OMS may call ingest alone, the POS pos alone (docs/deploying.md#identities-and-iam).
         ref("toset(var.ingest_invoker_members)"): {
             ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", ref("google_cloudfunctions2_function.ingest.service_config[0].service")),
         },

@@ -2,7 +2,7 @@
 
 ``.python-version`` holds it; ``requires-python`` (and so uv.lock, which pins wheels for it
 alone), mypy, ruff and Terraform's ``python_runtime`` must follow. Moving to another Python
-means changing them together, then ``make lock`` (README "Upgrading dependencies").
+means changing them together, then ``make lock`` (docs/deploying.md#upgrading-dependencies).
 """
 
 from __future__ import annotations
