@@ -22,8 +22,20 @@ MAX_ID_BYTES = (PUBSUB_MAX_ORDERING_KEY_BYTES - 1) // 2
 # customerId and status travel as attributes and are stored beside the body;
 # customerId is also indexed for the search.
 MAX_PROJECTED_BYTES = min(PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, FIRESTORE_MAX_INDEXED_VALUE_BYTES)
+# A store update's id is the id of a document under its order, logged and an event attribute.
+MAX_UPDATE_ID_BYTES = 128
 # A Correlation-Id is logged on every line of its order and stored with the version.
 MAX_CORRELATION_ID_BYTES = 128
 # A round figure under what a document of the largest ids and projections leaves
 # for the body (shared.domain.stored_order.document_size; a test checks the margin).
 MAX_BODY_BYTES = 1_000_000
+
+# How deep arrays and objects may nest in a JSON body (``{}`` is 1 deep, an order about 5),
+# refused past it at the door (shared.domain.jsonbody.parse_json). Python's parser spends a
+# level of the interpreter's recursion limit (1,000, shared with the frames already on the
+# stack) per level, so without a bound the depth that parsed depended on where: a body
+# accepted by ingest could fail in the processor, a pickup or a tool. 64 leaves every later
+# parse over 900 levels to spare; it is also the default of .NET's System.Text.Json and half
+# of Rust serde_json's 128, so a webhook reading events with either takes every order.
+# Firestore's nesting limit of 20 does not apply: the body is stored as bytes.
+MAX_JSON_NESTING = 64

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.domain.jsonbody import dump_json, parse_json
+from shared.domain.jsonbody import dump_json, parse_accepted_json
 from shared.domain.timestamps import format_timestamp
-from shared.errors import Unpickable
+from shared.errors import MalformedJson, Unpickable
 
 ORDER_MEMBER = "customerOrder"
 STATUS_MEMBER = "status"
@@ -23,8 +23,14 @@ PICKED_UP_AT_MEMBER = "pickedUpAt"
 
 def picked_up_body(body: bytes, status: str, picked_up_at: datetime) -> bytes:
     """``body`` with ``status`` and ``pickedUpAt``; :class:`Unpickable` when it cannot be."""
-    document = parse_json(body)
-    order = document[ORDER_MEMBER]
+    try:
+        document = parse_accepted_json(body)
+    except MalformedJson as exc:
+        # Stored by a hand-made message, or nested deeper than a parse here can go.
+        raise Unpickable(f"the stored body cannot be parsed: {exc}") from None
+    order = document.get(ORDER_MEMBER) if isinstance(document, dict) else None
+    if not isinstance(order, dict):
+        raise Unpickable(f"the stored body holds no {ORDER_MEMBER} object")
     order[STATUS_MEMBER] = status
     order[PICKED_UP_AT_MEMBER] = format_timestamp(picked_up_at)
     try:

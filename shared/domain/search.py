@@ -23,6 +23,7 @@ from typing import Literal
 
 from shared.domain import stored_order as fields
 from shared.domain.ids import id_violation
+from shared.domain.jsonbody import parse_json
 from shared.domain.search_fields import SearchFields
 from shared.domain.timestamps import format_timestamp, parse_timestamp
 from shared.errors import InvalidPageToken
@@ -138,7 +139,7 @@ def position_of(token: str, criteria: SearchCriteria) -> SearchPosition:
     """Where the next page starts; :class:`InvalidPageToken` for a token of another search."""
     try:
         padded = token + "=" * (-len(token) % 4)
-        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        decoded = parse_json(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (binascii.Error, UnicodeError, ValueError, TypeError):
         raise InvalidPageToken("is not a page token this service issued") from None
     if isinstance(decoded, list) and decoded[:1] == [1]:

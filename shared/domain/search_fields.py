@@ -10,13 +10,14 @@ replayed weeks later) is stored with the fields its own body gives.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.ids import utf8_size
+from shared.domain.jsonbody import parse_accepted_json
 from shared.domain.limits import FIRESTORE_MAX_INDEXED_VALUE_BYTES
+from shared.errors import MalformedJson
 
 CUSTOMER_ORDER = "customerOrder"
 
@@ -66,8 +67,8 @@ def search_fields_of_body(body: bytes) -> SearchFields:
     digest was made to match) is stored with none rather than not at all.
     """
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = parse_accepted_json(body)
+    except MalformedJson:
         return NO_SEARCH_FIELDS
     order = document.get(CUSTOMER_ORDER) if isinstance(document, Mapping) else None
     return search_fields_of(order) if isinstance(order, Mapping) else NO_SEARCH_FIELDS

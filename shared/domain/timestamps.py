@@ -17,11 +17,18 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp with an explicit offset; the result is in UTC."""
+    """Parse an RFC 3339 timestamp with an explicit offset; the result is in UTC.
+
+    :class:`ValueError` for anything else, including a time whose UTC falls outside
+    years 1 to 9999 (``0001-01-01T00:00:00+01:00``), which a datetime cannot hold.
+    """
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {text!r} has no UTC offset")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp {text!r} is before year 1 or after 9999 in UTC") from None
 
 
 class ReceivedAtClock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -186,6 +187,20 @@ def test_the_body_s_item_account_and_additional_information_are_searched(
         ),
         ({"customerId": "C-1", "unknown": 1}, "/unknown"),
         ([], ""),
+        # Issue 29: each was a 500 (an OverflowError, a RecursionError).
+        ({"receivedAt": {"from": "0001-01-01T00:00:00+01:00"}}, "/receivedAt/from"),
+        ({"receivedAt": {"before": "9999-12-31T23:59:59-01:00"}}, "/receivedAt/before"),
+        (
+            {"customerId": "C-1", "pageToken": base64.urlsafe_b64encode(b"[" * 3000).decode()},
+            "/pageToken",
+        ),
+        (
+            {
+                "customerId": "C-1",
+                "pageToken": base64.urlsafe_b64encode(b"[" * 65 + b"]" * 65).decode(),
+            },
+            "/pageToken",
+        ),
     ],
 )
 def test_bad_search_requests_are_422_naming_the_member(

@@ -37,7 +37,10 @@ def test_values_are_distinct_in_first_seen_order_and_what_is_missing_is_empty() 
     assert search_fields_of(order) == SearchFields(None, ("B", "A", "C"), ())
 
 
-@pytest.mark.parametrize("body", [b"", b"[]", b"{", b'{"customerOrder": 1}', b"\xff"])
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"[]", b"{", b'{"customerOrder": 1}', b"\xff", b'{"customerOrder": {"a": ' + b"[" * 5000],
+)
 def test_a_body_that_is_no_order_has_no_search_fields(body: bytes) -> None:
     assert search_fields_of_body(body) == NO_SEARCH_FIELDS
 

@@ -26,6 +26,29 @@ def test_naive_timestamps_are_refused() -> None:
         format_timestamp(datetime(2026, 1, 1))
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59.999999-00:01"])
+def test_a_time_whose_utc_is_outside_years_1_to_9999_is_a_value_error(text: str) -> None:
+    # Issue 29: the OverflowError of the conversion escaped as a 500 of the search.
+    with pytest.raises(ValueError, match="before year 1 or after 9999"):
+        parse_timestamp(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("0001-01-01T00:00:00-01:00", datetime(1, 1, 1, 1, tzinfo=UTC)),
+        ("0001-01-01T00:00:00Z", datetime.min.replace(tzinfo=UTC)),
+        (
+            "9999-12-31T23:59:59.999999+01:00",
+            datetime(9999, 12, 31, 22, 59, 59, 999999, tzinfo=UTC),
+        ),
+        ("9999-12-31T23:59:59.999999Z", datetime.max.replace(tzinfo=UTC)),
+    ],
+)
+def test_the_first_and_last_instants_in_utc_parse(text: str, utc: datetime) -> None:
+    assert parse_timestamp(text) == utc
+
+
 def test_the_clock_never_repeats_an_instant_across_threads() -> None:
     clock = ReceivedAtClock()
     stamps: list[datetime] = []

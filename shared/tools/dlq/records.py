@@ -8,7 +8,6 @@ and version come from its CloudEvent attributes, a pickup's version is its picke
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any
 from shared.domain import events
 from shared.domain.addresses import ordering_key
 from shared.domain.ids import validate_id
+from shared.domain.jsonbody import parse_accepted_json
 from shared.domain.messages import (
     BUSINESS_UNIT_ID,
     CUSTOMER_ORDER_ID,
@@ -29,7 +29,7 @@ from shared.domain.messages import (
 )
 from shared.domain.stored_order import unstorable_reason
 from shared.domain.timestamps import parse_timestamp
-from shared.errors import InvalidId, UndecodableMessage
+from shared.errors import InvalidId, MalformedJson, UndecodableMessage
 
 # Pub/Sub adds these when it forwards a message to the dead-letter topic.
 DEAD_LETTER_ATTRIBUTE_PREFIX = "CloudPubSubDeadLetterSource"
@@ -100,8 +100,8 @@ class DeadLetter:
     def body(self) -> Any:
         """The data as parsed JSON, or ``None`` when it is not JSON."""
         try:
-            return json.loads(self.data)
-        except (UnicodeDecodeError, ValueError):
+            return parse_accepted_json(self.data)
+        except MalformedJson:
             return None
 
 
