@@ -11,6 +11,10 @@ from shared.errors import ConfigurationError
 
 # Resource names: terraform/variables.tf has the same defaults; a test fails when they drift.
 DEFAULT_ORDERS_TOPIC = "customer-orders"
+# The pos function's store updates: a topic of their own, which the OMS's ingest cannot
+# publish to and the pos function alone can.
+DEFAULT_STORE_UPDATES_TOPIC = "customer-order-store-updates"
+DEFAULT_STORE_UPDATES_SUBSCRIPTION = "customer-order-store-updates-processor"
 DEFAULT_EVENTS_TOPIC = "customer-order-events"
 DEFAULT_PROCESSOR_SUBSCRIPTION = "customer-orders-processor"
 DEFAULT_DEAD_LETTER_TOPIC = "customer-orders-dead-letter"
@@ -26,6 +30,13 @@ DEFAULT_CANCELLED_STATUSES = CANCELLED_STATUSES
 DEFAULT_PUBLISH_TIMEOUT_SECONDS = 10.0
 DEFAULT_RETRY_AFTER_SECONDS = 5
 DEFAULT_FIRESTORE_TIMEOUT_SECONDS = 10.0
+# How long the pos function keeps a grant it read (terraform/variables.tf pos_grants_cache_seconds
+# has the same default): a revocation takes effect within it. Never more than a minute.
+DEFAULT_GRANTS_CACHE_SECONDS = 30.0
+MAX_GRANTS_CACHE_SECONDS = 60.0
+# The emulators' variables: only where one is set may the pos function accept the local
+# stack's own tokens, and answer a request without a token as the local all-stores POS.
+EMULATOR_VARIABLES = ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
 
 
 # Each webhook's resources are named after the events topic and the webhook
@@ -49,6 +60,7 @@ def webhook_replay_name(events_topic: str, webhook: str) -> str:
 class Settings:
     project_id: str
     orders_topic: str = DEFAULT_ORDERS_TOPIC
+    store_updates_topic: str = DEFAULT_STORE_UPDATES_TOPIC
     events_topic: str = DEFAULT_EVENTS_TOPIC
     firestore_database: str = DEFAULT_FIRESTORE_DATABASE
     publish_timeout_seconds: float = DEFAULT_PUBLISH_TIMEOUT_SECONDS
@@ -59,6 +71,10 @@ class Settings:
     @property
     def orders_topic_path(self) -> str:
         return f"projects/{self.project_id}/topics/{self.orders_topic}"
+
+    @property
+    def store_updates_topic_path(self) -> str:
+        return f"projects/{self.project_id}/topics/{self.store_updates_topic}"
 
     @property
     def events_topic_path(self) -> str:
@@ -73,6 +89,7 @@ class Settings:
         return cls(
             project_id=project_id,
             orders_topic=env.get("ORDERS_TOPIC", DEFAULT_ORDERS_TOPIC),
+            store_updates_topic=env.get("STORE_UPDATES_TOPIC", DEFAULT_STORE_UPDATES_TOPIC),
             events_topic=env.get("EVENTS_TOPIC", DEFAULT_EVENTS_TOPIC),
             firestore_database=env.get("FIRESTORE_DATABASE", DEFAULT_FIRESTORE_DATABASE),
             publish_timeout_seconds=_positive_float(
@@ -112,3 +129,54 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     if not value > 0:
         raise ConfigurationError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class LocalIssuer:
+    """The local stack's token signer (shared/tools/dev_identity.py): its issuer and keys."""
+
+    issuer: str
+    certs_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessSettings:
+    """Who may call the pos function: the audiences its ID tokens must name, and the grants."""
+
+    audiences: tuple[str, ...]
+    grants_cache_seconds: float = DEFAULT_GRANTS_CACHE_SECONDS
+    # Set only under the emulators (from_env refuses it elsewhere).
+    local_issuer: LocalIssuer | None = None
+
+    @property
+    def local(self) -> bool:
+        """Under the emulators: a request without a token is the local all-stores POS."""
+        return self.local_issuer is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AccessSettings:
+        env = os.environ if environ is None else environ
+        audiences = tuple(a.strip() for a in env.get("POS_AUDIENCES", "").split(",") if a.strip())
+        if not audiences:
+            raise ConfigurationError(
+                "POS_AUDIENCES must list the pos function's URLs (the ID tokens' audience)"
+            )
+        cache = _positive_float(env, "POS_GRANTS_CACHE_SECONDS", DEFAULT_GRANTS_CACHE_SECONDS)
+        if cache > MAX_GRANTS_CACHE_SECONDS:
+            raise ConfigurationError(
+                f"POS_GRANTS_CACHE_SECONDS must be at most {MAX_GRANTS_CACHE_SECONDS:.0f} (a "
+                f"revocation takes effect within it), got {cache:g}"
+            )
+        issuer = env.get("POS_LOCAL_ISSUER", "").strip()
+        certs_url = env.get("POS_LOCAL_CERTS_URL", "").strip()
+        local = None
+        if issuer or certs_url:
+            if not any(env.get(name) for name in EMULATOR_VARIABLES):
+                raise ConfigurationError(
+                    "POS_LOCAL_ISSUER and POS_LOCAL_CERTS_URL are accepted only under the "
+                    f"emulators ({' or '.join(EMULATOR_VARIABLES)} set): never in production"
+                )
+            if not (issuer and certs_url):
+                raise ConfigurationError("POS_LOCAL_ISSUER and POS_LOCAL_CERTS_URL go together")
+            local = LocalIssuer(issuer, certs_url)
+        return cls(audiences, cache, local)

@@ -73,5 +73,9 @@ class LostRace(CustomerOrderEventsError):
     """Someone wrote the document since it was read: read it again and decide again."""
 
 
-class Unpickable(CustomerOrderEventsError):
-    """A stored order whose pickup version cannot be made (its body cannot be encoded again)."""
+class InvalidToken(CustomerOrderEventsError):
+    """An ID token that proves no identity: its signature, issuer, audience, expiry or email."""
+
+
+class KeysUnavailable(CustomerOrderEventsError):
+    """The keys that verify ID tokens could not be fetched; the caller may retry."""

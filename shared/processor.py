@@ -1,16 +1,19 @@
 """The processor: decode a pushed message, store it under the conflict rule, announce the version.
 
-Two kinds of message come from the orders topic (:mod:`shared.domain.messages`):
-an OMS version, stored by :func:`shared.versions.apply_version`, and a pickup
-recorded at the POS, completed by :meth:`shared.pickups.Pickups.apply`.
+Messages come from two topics (:mod:`shared.domain.messages`), each pushed by its own
+subscription: OMS versions (and the pickups of the release before fulfillments) from
+the orders topic, store updates the pos function published from the store-updates
+topic. Each is applied by :class:`shared.order_changes.OrderChanges`, the one way a
+change reaches an order.
 
 Every delivery ends in exactly one log line, whose ``decision`` field the
 log-based metrics count (``terraform/log_metrics.tf``): ``stored``,
-``duplicate``, ``stale``, ``conflict`` (a cancellation refused because the order is
-picked up), ``cancelled`` and ``no-order`` (a pickup the POS function refused;
-all acknowledged), ``refused`` or ``undecodable`` (never storable: nacked until
-dead-lettered) and ``unavailable`` (Firestore or the events topic did not answer:
-nacked, redelivered). Each event published is a line of its own
+``duplicate``, ``stale``, ``conflict`` (an OMS version refused because it would
+cancel what was handed out), ``superseded`` (a store update decided on an order
+state that is gone), ``not-recorded`` (a store update the order does not allow: the
+pos function answered it so; all acknowledged), ``refused`` or ``undecodable`` (never
+storable: nacked until dead-lettered) and ``unavailable`` (Firestore or the events
+topic did not answer: nacked, redelivered). Each event published is a line of its own
 (``event=publish``), before the delivery's.
 
 A stored version's event is published before the message is acknowledged. When
@@ -26,31 +29,33 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.domain.conflict import Change, Decision, Statuses, Verdict
+from shared.domain.conflict import Decision, Statuses, Verdict
 from shared.domain.events import OrderEvent
 from shared.domain.limits import MAX_ID_BYTES
 from shared.domain.messages import (
     BUSINESS_UNIT_ID,
     CORRELATION_ID,
     CUSTOMER_ORDER_ID,
-    OrdersTopicMessage,
-    PickupMessage,
+    OrderMessage,
+    PushedMessage,
+    Source,
+    StoreUpdateMessage,
     decode_push_data,
 )
-from shared.domain.search_fields import search_fields_of_body
-from shared.domain.stored_order import unstorable_reason
+from shared.domain.store_state import LEGACY_PICKUP_ID
+from shared.domain.store_updates import StoreUpdate, UpdateKind
+from shared.domain.stored_order import content_of_body, unstorable_reason
+from shared.domain.timestamps import format_timestamp
 from shared.errors import (
     PublishFailed,
     StoreRefused,
     StoreUnavailable,
     UndecodableMessage,
-    Unpickable,
 )
 from shared.log import get_logger, log_event, order_context
 from shared.optimistic import OptimisticWriter
-from shared.pickups import Pickups
+from shared.order_changes import OmsVersion, OrderChanges, StoreUpdateChange
 from shared.ports import EventPublisher, OrderStore
-from shared.versions import Applied, apply_version
 
 EVENT = "process"
 PUBLISH_EVENT = "publish"
@@ -59,16 +64,17 @@ DECISIONS = {
     Decision.WRITE: "stored",
     Decision.SKIP_DUPLICATE: "duplicate",
     Decision.SKIP_STALE: "stale",
+    Decision.SKIP_SUPERSEDED: "superseded",
     Decision.REFUSE_CANCELLATION: "conflict",
-    Decision.REFUSE_CANCELLED: "cancelled",
-    Decision.REFUSE_ABSENT: "no-order",
 }
+# Any other refusal of a store update: the pos function gave the POS that answer.
+NOT_RECORDED = "not-recorded"
 _WHY = {
-    Decision.SKIP_DUPLICATE: "a version as great or greater is stored",
+    Decision.SKIP_DUPLICATE: "a version as great or greater is stored, or the update is recorded",
     Decision.SKIP_STALE: "a version as great or greater is stored",
-    Decision.REFUSE_CANCELLATION: "the order is picked up, and pickup beats cancellation",
-    Decision.REFUSE_CANCELLED: "the order is cancelled: the POS was refused this pickup",
-    Decision.REFUSE_ABSENT: "no such order is stored: the POS was refused this pickup",
+    Decision.SKIP_SUPERSEDED: "the order changed since the update was decided: nothing recorded",
+    Decision.REFUSE_CANCELLATION: "it would cancel what a store handed out: pickup beats "
+    "cancellation",
 }
 
 _log = get_logger("processor")
@@ -83,27 +89,30 @@ class Processor:
         statuses: Statuses,
         writes: OptimisticWriter | None = None,
     ) -> None:
-        self._store = store
-        self._events = events
+        self._changes = OrderChanges(
+            store, statuses=statuses, writes=writes, announce=self._publish
+        )
         self._statuses = statuses
-        self._writes = writes or OptimisticWriter()
-        self._pickups = Pickups(store, statuses=statuses, writes=self._writes)
+        self._events = events
 
-    def process(self, event_data: Mapping[str, Any], message_id: str) -> Verdict:
-        """Store the order of one pushed message and announce it, or skip it.
+    def process(
+        self, event_data: Mapping[str, Any], message_id: str, source: Source = Source.ORDERS
+    ) -> Verdict:
+        """Apply the change of one pushed message from ``source`` and announce it, or skip it.
 
         Raises on anything that did not end in a stored and announced or a
-        deliberately skipped order, so that Pub/Sub delivers the message again
+        deliberately skipped change, so that Pub/Sub delivers the message again
         (and, after the maximum number of attempts, dead-letters it).
         """
         try:
-            message = decode_push_data(event_data, message_id)
+            message = decode_push_data(event_data, message_id, source)
         except UndecodableMessage as exc:
             with order_context(**_claimed_ids(event_data)):
                 log_event(
                     _log,
                     logging.ERROR,
-                    f"undecodable message messageId={message_id}: {exc}",
+                    f"undecodable message messageId={message_id} from the {source.value} "
+                    f"topic: {exc}",
                     event=EVENT,
                     decision="undecodable",
                 )
@@ -111,18 +120,12 @@ class Processor:
         with order_context(**_ids(message)):
             return self._apply(message)
 
-    def _apply(self, message: OrdersTopicMessage) -> Verdict:
-        if isinstance(message, PickupMessage):
-            change = Change.PICKUP
-            described = f"messageId={message.message_id} pickup pickedUpAt={message.picked_up_at}"
-            received_at = message.picked_up_at
-        else:
-            change = self._statuses.change_of(message.status)
-            described = f"messageId={message.message_id} {message.version}"
-            received_at = message.received_at
+    def _apply(self, message: PushedMessage) -> Verdict:
+        described, received_at = _described(message)
         try:
-            applied = self._store_change(message)
-        except (StoreRefused, Unpickable) as exc:
+            strategy = self._strategy(message)
+            applied = self._changes.apply(strategy)
+        except StoreRefused as exc:
             # No redelivery can change the answer: one line a delivery, and the message
             # goes on to the dead-letter topic after the last attempt.
             log_event(
@@ -131,7 +134,6 @@ class Processor:
                 f"refused for good {described}, it will be dead-lettered: {exc}",
                 event=EVENT,
                 decision="refused",
-                change=change.value,
             )
             raise
         except (StoreUnavailable, PublishFailed) as exc:
@@ -142,15 +144,15 @@ class Processor:
                 f"{what} unavailable {described}, Pub/Sub will redeliver: {exc}",
                 event=EVENT,
                 decision="unavailable",
-                change=change.value,
             )
             raise
         verdict = applied.verdict
+        decision = DECISIONS.get(verdict.decision, NOT_RECORDED)
         fields: dict[str, object] = {
             "event": EVENT,
-            "decision": DECISIONS[verdict.decision],
+            "decision": decision,
             "rule": verdict.rule.value,
-            "change": change.value,
+            "change": strategy.change.value,
         }
         if verdict.writes:
             lag = (datetime.now(UTC) - received_at).total_seconds()
@@ -158,28 +160,49 @@ class Processor:
             fields["lagSeconds"] = round(lag, 6)
         else:
             told = ", its event published" if applied.announced else ""
+            why = _WHY.get(
+                verdict.decision,
+                f"the order does not allow it ({verdict.decision.value}), as the POS was told",
+            )
             text = (
-                f"skipped {described} as {DECISIONS[verdict.decision]} (decided by "
-                f"{verdict.rule.value}): {_WHY[verdict.decision]}{told}"
+                f"skipped {described} as {decision} (decided by {verdict.rule.value}): {why}{told}"
             )
         log_event(_log, logging.INFO, text, **fields)
         return verdict
 
-    def _store_change(self, message: OrdersTopicMessage) -> Applied:
-        if isinstance(message, PickupMessage):
-            return self._pickups.apply(message, self._publish)
-        # Parsed once for the size check and the record both.
-        search_fields = search_fields_of_body(message.body)
-        refusal = unstorable_reason(message, search_fields)
-        if refusal is not None:
-            raise StoreRefused(refusal)
-        return apply_version(
-            message,
-            self._store,
-            self._writes,
-            statuses=self._statuses,
-            announce=self._publish,
-            search_fields=search_fields,
+    def _strategy(self, message: PushedMessage) -> OmsVersion | StoreUpdateChange:
+        if isinstance(message, OrderMessage):
+            # Parsed once for the size check and the record both.
+            content = content_of_body(message.body, message.business_unit_id)
+            refusal = unstorable_reason(message, content)
+            if refusal is not None:
+                raise StoreRefused(refusal)
+            return OmsVersion(message, content)
+        if isinstance(message, StoreUpdateMessage):
+            return StoreUpdateChange(
+                message.business_unit_id,
+                message.customer_order_id,
+                message.update,
+                recorded_at=message.recorded_at,
+                correlation_id=message.correlation_id,
+                caller=message.caller,
+                holds=_checked_by_the_pos,
+                basis=message.basis,
+            )
+        # A pickup of the release before fulfillments: the whole order, if its pos function
+        # died before its write; announced again if it was written.
+        return StoreUpdateChange(
+            message.business_unit_id,
+            message.customer_order_id,
+            StoreUpdate(
+                f"{LEGACY_PICKUP_ID}-{format_timestamp(message.picked_up_at)}",
+                UpdateKind.PICKUP,
+                legacy=True,
+            ),
+            recorded_at=message.picked_up_at,
+            correlation_id=message.correlation_id,
+            caller="",
+            holds=_checked_by_the_pos,
         )
 
     def _publish(self, event: OrderEvent) -> None:
@@ -194,7 +217,30 @@ class Processor:
         )
 
 
-def _ids(message: OrdersTopicMessage) -> dict[str, str]:
+def _checked_by_the_pos(business_unit_id: str) -> bool:
+    # The pos function checked the caller's stores before it published the update.
+    return True
+
+
+def _described(message: PushedMessage) -> tuple[str, datetime]:
+    if isinstance(message, OrderMessage):
+        return f"messageId={message.message_id} {message.version}", message.received_at
+    if isinstance(message, StoreUpdateMessage):
+        update = message.update
+        return (
+            f"messageId={message.message_id} store update {update.kind.value} "
+            f"updateId={update.update_id} decided on {message.basis.version} "
+            f"storeUpdates={message.basis.store_updates}",
+            message.recorded_at,
+        )
+    return (
+        f"messageId={message.message_id} pickup of the release before pickedUpAt="
+        f"{format_timestamp(message.picked_up_at)}",
+        message.picked_up_at,
+    )
+
+
+def _ids(message: PushedMessage) -> dict[str, str]:
     ids = {
         BUSINESS_UNIT_ID: message.business_unit_id,
         CUSTOMER_ORDER_ID: message.customer_order_id,

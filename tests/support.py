@@ -22,7 +22,7 @@ from shared.domain.conflict import Statuses
 from shared.domain.events import OrderEvent
 from shared.domain.http import HttpResponse
 from shared.domain.jsonbody import dump_json
-from shared.domain.messages import OrderMessage, OrdersTopicMessage
+from shared.domain.messages import OrderMessage, PublishedMessage
 from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.optimistic import OptimisticWriter
 from shared.ports import OrderStore
@@ -34,7 +34,7 @@ from shared.tools.devstack import (
     stop_process_group,
 )
 from shared.tools.functions import LOOPBACK, function_command
-from shared.versions import Applied, apply_version
+from shared.order_changes import Applied, OmsVersion, OrderChanges
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -79,7 +79,7 @@ def order_message(
     )
 
 
-def push_data(message: OrdersTopicMessage) -> dict[str, Any]:
+def push_data(message: PublishedMessage) -> dict[str, Any]:
     """The CloudEvent data functions-framework makes of the push of ``message``."""
     return {
         "message": {
@@ -94,9 +94,8 @@ def store_message(
     store: OrderStore, message: OrderMessage, writes: OptimisticWriter | None = None
 ) -> Applied:
     """Apply ``message`` to ``store`` under the conflict rule, as the processor does."""
-    return apply_version(
-        message, store, writes or OptimisticWriter(), statuses=Statuses(), announce=_unheard
-    )
+    changes = OrderChanges(store, statuses=Statuses(), writes=writes, announce=_unheard)
+    return changes.apply(OmsVersion(message))
 
 
 def _unheard(event: OrderEvent) -> None:

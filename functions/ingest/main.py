@@ -15,15 +15,9 @@ from shared.api.oms import oms_api
 from shared.api.service import ApiService
 from shared.config import Settings
 from shared.domain.search import SearchCriteria, SearchPosition
-from shared.domain.stored_order import (
-    OrderRecord,
-    OrderSummary,
-    Revision,
-    StoredOrder,
-    StoredVersion,
-)
+from shared.domain.stored_order import OrderSummary, StoredOrder
 from shared.lazy import Lazy
-from shared.ports import OrderStore
+from shared.ports import OrderReader
 
 # Read at start, so that a bad deployment fails to start instead of failing the first PUT.
 settings = Settings.from_env()
@@ -31,7 +25,7 @@ log.configure()
 _log = log.get_logger("ingest")
 
 
-class _StoreOnFirstRead(OrderStore):
+class _StoreOnFirstRead(OrderReader):
     """The Firestore store, built by the first GET or search.
 
     A PUT needs no Firestore: importing its client cost the first PUT of an
@@ -42,19 +36,13 @@ class _StoreOnFirstRead(OrderStore):
         self._store = Lazy(self._new_store)
 
     @staticmethod
-    def _new_store() -> OrderStore:
+    def _new_store() -> OrderReader:
         from shared.adapters.firestore import FirestoreOrderStore
 
         return FirestoreOrderStore.from_settings(settings)
 
-    def read_version(self, business_unit_id: str, customer_order_id: str) -> StoredVersion | None:
-        return self._store.get().read_version(business_unit_id, customer_order_id)
-
     def get(self, business_unit_id: str, customer_order_id: str) -> StoredOrder | None:
         return self._store.get().get(business_unit_id, customer_order_id)
-
-    def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
-        self._store.get().write(record, replacing=replacing)
 
     def search(
         self,

@@ -2,8 +2,10 @@
 
 One document per order at ``business-units/{BU}/customer-orders/{ID}``, with the
 fields :mod:`shared.domain.stored_order` defines: the body as bytes, its
-projections and the version's metadata. A write is conditional on the revision
-(update time) a read saw, or on the document not existing yet.
+projections, the version's metadata and the store's record; and one document per
+store update under it. A write is conditional on the revision (update time) a read
+saw, or on the document not existing yet, and writes only the fields it names (an
+update mask): a field it does not name, known to this release or not, is kept.
 
 The write is a commit of a Write built directly through the library's GAPIC client,
 which skips the high-level client's conversion of a dict of Python values: with it,
@@ -16,6 +18,7 @@ it more slowly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,12 +40,19 @@ from shared.domain.addresses import collection_path, document_path
 from shared.domain.conflict import Version
 from shared.domain.search import Operator, SearchCriteria, SearchPosition
 from shared.domain.search_fields import SearchFields, search_fields_of_body
+from shared.domain.store_state import EMPTY_STORE_STATE, StoreState
+from shared.domain.store_updates import RecordedUpdate, UpdateKind
 from shared.domain.stored_order import (
+    STORE_UPDATES,
     OrderRecord,
     OrderSummary,
     Revision,
     StoredOrder,
     StoredVersion,
+    content_of_body,
+    fulfillment_states,
+    legacy_last_store_update,
+    legacy_store_state,
 )
 from shared.errors import LostRace, StoreRefused, StoreUnavailable, one_line
 from shared.ports import OrderStore
@@ -144,39 +154,61 @@ class FirestoreOrderStore(OrderStore):
             )
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable(one_line(exc)) from exc
-        if not snapshot.exists:
-            return None
-        stored = snapshot.to_dict() or {}
-        processed_at = stored.get(fields.PROCESSED_AT)
-        return StoredOrder(
-            business_unit_id=business_unit_id,
-            customer_order_id=customer_order_id,
-            body=stored[fields.BODY],
-            customer_id=stored[fields.CUSTOMER_ID],
-            status=stored[fields.STATUS],
-            body_sha256=stored[fields.BODY_SHA256],
-            source_version=stored.get(fields.SOURCE_VERSION),
-            received_at=_utc(stored[fields.RECEIVED_AT]),
-            correlation_id=stored.get(fields.CORRELATION_ID, ""),
-            message_id=stored.get(fields.MESSAGE_ID, ""),
-            created_at=_optional_utc(stored.get(fields.CREATED_AT)),
-            picked_up_at=_optional_utc(stored.get(fields.PICKED_UP_AT)),
-            search_fields=_search_fields(stored),
-            processed_at=_optional_utc(processed_at),
-            revision=Revision(snapshot.update_time),
+        return order_of(snapshot, business_unit_id, customer_order_id)
+
+    def read_for_update(
+        self, business_unit_id: str, customer_order_id: str, update_id: str
+    ) -> tuple[StoredOrder | None, RecordedUpdate | None]:
+        order_ref = self._ref(business_unit_id, customer_order_id)
+        update_ref = order_ref.collection(fields.STORE_UPDATES).document(update_id)
+        try:
+            # One BatchGetDocuments for both.
+            snapshots = {
+                snapshot.reference.path: snapshot
+                for snapshot in self._client.get_all(
+                    [order_ref, update_ref], retry=self._retry, timeout=self._timeout
+                )
+            }
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(one_line(exc)) from exc
+        order = order_of(snapshots[order_ref.path], business_unit_id, customer_order_id)
+        update_snapshot = snapshots[update_ref.path]
+        if not update_snapshot.exists:
+            return order, None
+        recorded = update_snapshot.to_dict() or {}
+        return order, RecordedUpdate(
+            update_id=update_id,
+            digest=recorded[fields.UPDATE_DIGEST],
+            kind=UpdateKind(recorded[fields.UPDATE_KIND]),
+            recorded_at=_utc(recorded[fields.UPDATE_RECORDED_AT]),
+            correlation_id=recorded.get(fields.UPDATE_CORRELATION_ID, ""),
+            caller=recorded.get(fields.UPDATE_CALLER, ""),
         )
 
-    def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
+    def write(
+        self,
+        record: OrderRecord,
+        *,
+        replacing: Revision | None,
+        fields: Sequence[str],
+        update: RecordedUpdate | None = None,
+    ) -> None:
         path = document_path(record.business_unit_id, record.customer_order_id)
-        self._commit(write_of(f"{self._documents}/{path}", record), replacing)
+        name = f"{self._documents}/{path}"
+        writes = [write_of(name, record, fields)]
+        if update is not None:
+            writes.append(update_write_of(f"{name}/{STORE_UPDATES}/{update.update_id}", update))
+        self._commit(writes, replacing)
 
-    def _commit(self, write: Any, replacing: Revision | None) -> None:
-        """Commit ``write`` if no document exists (``replacing=None``) or it is at ``replacing``."""
+    def _commit(self, writes: Sequence[Any], replacing: Revision | None) -> None:
+        """Commit ``writes`` (all or none) if the first one's document does not exist
+        (``replacing=None``) or is at ``replacing``."""
+        condition = writes[0].current_document
         if replacing is None:
-            write.current_document.exists = False
+            condition.exists = False
         else:
-            write.current_document.update_time.CopyFrom(replacing.token.timestamp_pb())  # type: ignore[attr-defined]
-        commit = CommitRequest.pb()(database=self._database, writes=[write])
+            condition.update_time.CopyFrom(replacing.token.timestamp_pb())  # type: ignore[attr-defined]
+        commit = CommitRequest.pb()(database=self._database, writes=writes)
         try:
             self._api.commit(
                 request=CommitRequest.wrap(commit), retry=self._retry, timeout=self._timeout
@@ -221,7 +253,7 @@ class FirestoreOrderStore(OrderStore):
                     )
                     write.update_mask.field_paths.extend(SEARCH_FIELDS)
                     try:
-                        self._commit(write, Revision(snapshot.update_time))
+                        self._commit([write], Revision(snapshot.update_time))
                     except LostRace:
                         done.raced += 1
                         continue
@@ -281,35 +313,70 @@ class FirestoreOrderStore(OrderStore):
         return summaries
 
 
-def write_of(name: str, record: OrderRecord) -> Any:
-    """The raw Write of every stored field of ``record``."""
+def write_of(name: str, record: OrderRecord, written: Sequence[str] = fields.FIELDS) -> Any:
+    """The raw Write of the ``written`` fields of ``record``, under their update mask.
+
+    A field in the mask without a value (an order without an account) is removed; a
+    stored field outside the mask, this release's or a later one's, is kept.
+    """
     write = Write.pb()()
     document = write.update
     document.name = name
     values = document.fields
-    values[fields.BODY].bytes_value = record.body
-    values[fields.CUSTOMER_ID].string_value = record.customer_id
-    values[fields.STATUS].string_value = record.status
-    put_search_fields(values, record.search_fields)
-    values[fields.BODY_SHA256].string_value = record.body_sha256
-    if record.source_version is None:
-        values[fields.SOURCE_VERSION].null_value = 0
-    else:
-        values[fields.SOURCE_VERSION].integer_value = record.source_version
-    values[fields.RECEIVED_AT].timestamp_value.FromDatetime(record.received_at)
-    if record.created_at is None:
-        values[fields.CREATED_AT].null_value = 0
-    else:
-        values[fields.CREATED_AT].timestamp_value.FromDatetime(record.created_at)
-    if record.picked_up_at is None:
+    if fields.BODY in written:
+        values[fields.BODY].bytes_value = record.body
+        values[fields.CUSTOMER_ID].string_value = record.customer_id
+        values[fields.STATUS].string_value = record.status
+        put_search_fields(values, record.search_fields)
+        values[fields.BODY_SHA256].string_value = record.body_sha256
+        if record.source_version is None:
+            values[fields.SOURCE_VERSION].null_value = 0
+        else:
+            values[fields.SOURCE_VERSION].integer_value = record.source_version
+        values[fields.RECEIVED_AT].timestamp_value.FromDatetime(record.received_at)
+        if record.created_at is None:
+            values[fields.CREATED_AT].null_value = 0
+        else:
+            values[fields.CREATED_AT].timestamp_value.FromDatetime(record.created_at)
+        values[fields.CORRELATION_ID].string_value = record.correlation_id
+        values[fields.MESSAGE_ID].string_value = record.message_id
+    if not record.store_state.is_empty:
+        values[fields.STORE_STATE].bytes_value = record.store_state.encode()
+    picked_up_at = record.picked_up_at
+    if picked_up_at is None:
         values[fields.PICKED_UP_AT].null_value = 0
     else:
-        values[fields.PICKED_UP_AT].timestamp_value.FromDatetime(record.picked_up_at)
-    values[fields.CORRELATION_ID].string_value = record.correlation_id
-    values[fields.MESSAGE_ID].string_value = record.message_id
+        values[fields.PICKED_UP_AT].timestamp_value.FromDatetime(picked_up_at)
+    states = values[fields.FULFILLMENT_STATES].array_value
+    states.SetInParent()
+    for state in record.fulfillment_states:
+        states.values.add().string_value = state
+    if record.last_store_update is None:
+        values[fields.LAST_STORE_UPDATE].null_value = 0
+    else:
+        values[fields.LAST_STORE_UPDATE].string_value = record.last_store_update
+    unknown = set(written) - set(fields.FIELDS)
+    if unknown:
+        raise ValueError(f"no such stored fields: {sorted(unknown)}")
+    # processedAt is set by the transform, after the mask is applied.
+    write.update_mask.field_paths.extend(field for field in written if field != fields.PROCESSED_AT)
     transform = write.update_transforms.add()
     transform.field_path = fields.PROCESSED_AT
     transform.set_to_server_value = _COMMIT_TIME
+    return write
+
+
+def update_write_of(name: str, update: RecordedUpdate) -> Any:
+    """The raw Write creating a store update's document (it must not exist yet)."""
+    write = Write.pb()()
+    write.update.name = name
+    values = write.update.fields
+    values[fields.UPDATE_DIGEST].string_value = update.digest
+    values[fields.UPDATE_KIND].string_value = update.kind.value
+    values[fields.UPDATE_RECORDED_AT].timestamp_value.FromDatetime(update.recorded_at)
+    values[fields.UPDATE_CORRELATION_ID].string_value = update.correlation_id
+    values[fields.UPDATE_CALLER].string_value = update.caller
+    write.current_document.exists = False
     return write
 
 
@@ -334,14 +401,72 @@ def version_of(snapshot: firestore.DocumentSnapshot[Any]) -> StoredVersion | Non
     if not snapshot.exists:
         return None
     stored = snapshot.to_dict() or {}
+    received_at = _utc(stored[fields.RECEIVED_AT])
+    picked_up_at = _optional_utc(stored.get(fields.PICKED_UP_AT))
+    encoded = stored.get(fields.STORE_STATE)
+    if encoded is not None:
+        store_state: StoreState | None = StoreState.decode(encoded)
+    else:
+        # Picked up by the release before fulfillments: its record needs its body.
+        store_state = None if picked_up_at is not None else EMPTY_STORE_STATE
     return StoredVersion(
-        version=Version(_utc(stored[fields.RECEIVED_AT]), stored.get(fields.SOURCE_VERSION)),
+        version=Version(received_at, stored.get(fields.SOURCE_VERSION)),
         created_at=_optional_utc(stored.get(fields.CREATED_AT)),
         revision=Revision(snapshot.update_time),
-        # Both absent from documents written before pickups existed.
+        # Absent from documents written before pickups existed.
         status=stored.get(fields.STATUS, ""),
-        picked_up_at=_optional_utc(stored.get(fields.PICKED_UP_AT)),
+        store_state=store_state,
+        last_store_update=_last_store_update(stored, received_at, picked_up_at),
     )
+
+
+def order_of(
+    snapshot: firestore.DocumentSnapshot[Any], business_unit_id: str, customer_order_id: str
+) -> StoredOrder | None:
+    """The whole stored order a snapshot holds; ``None`` for no document."""
+    if not snapshot.exists:
+        return None
+    stored = snapshot.to_dict() or {}
+    body = stored[fields.BODY]
+    received_at = _utc(stored[fields.RECEIVED_AT])
+    picked_up_at = _optional_utc(stored.get(fields.PICKED_UP_AT))
+    encoded = stored.get(fields.STORE_STATE)
+    store_state = (
+        StoreState.decode(encoded)
+        if encoded is not None
+        else legacy_store_state(body, business_unit_id, picked_up_at)
+    )
+    states = stored.get(fields.FULFILLMENT_STATES)
+    return StoredOrder(
+        business_unit_id=business_unit_id,
+        customer_order_id=customer_order_id,
+        body=body,
+        customer_id=stored[fields.CUSTOMER_ID],
+        status=stored[fields.STATUS],
+        body_sha256=stored[fields.BODY_SHA256],
+        source_version=stored.get(fields.SOURCE_VERSION),
+        received_at=received_at,
+        correlation_id=stored.get(fields.CORRELATION_ID, ""),
+        message_id=stored.get(fields.MESSAGE_ID, ""),
+        created_at=_optional_utc(stored.get(fields.CREATED_AT)),
+        search_fields=_search_fields(stored),
+        store_state=store_state,
+        fulfillment_states=tuple(states)
+        if states is not None
+        else fulfillment_states(content_of_body(body, business_unit_id).fulfillments, store_state),
+        last_store_update=_last_store_update(stored, received_at, picked_up_at),
+        processed_at=_optional_utc(stored.get(fields.PROCESSED_AT)),
+        revision=Revision(snapshot.update_time),
+    )
+
+
+def _last_store_update(
+    stored: dict[str, Any], received_at: datetime, picked_up_at: datetime | None
+) -> str | None:
+    if fields.LAST_STORE_UPDATE in stored:
+        value = stored[fields.LAST_STORE_UPDATE]
+        return value if isinstance(value, str) else None
+    return legacy_last_store_update(received_at, picked_up_at)
 
 
 def _search_fields(stored: dict[str, Any]) -> SearchFields:

@@ -21,7 +21,7 @@ from google.pubsub_v1 import PublisherClient, PublishRequest, PubsubMessage
 
 from shared.config import Settings
 from shared.domain.events import OrderEvent
-from shared.domain.messages import OrdersTopicMessage
+from shared.domain.messages import PublishedMessage
 from shared.errors import PublishFailed, one_line
 from shared.ports import EventPublisher, OrderPublisher
 
@@ -78,21 +78,31 @@ class TopicPublisher:
 
 
 class PubSubOrderPublisher(OrderPublisher):
+    """Publishes to one topic: the orders topic (ingest), or the store-updates topic (pos)."""
+
     def __init__(self, topic: TopicPublisher) -> None:
         self._topic = topic
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PubSubOrderPublisher:
+        """The orders topic's: ingest's."""
+        return cls.to_topic(settings, settings.orders_topic_path)
+
+    @classmethod
+    def store_updates_from_settings(cls, settings: Settings) -> PubSubOrderPublisher:
+        """The store-updates topic's: the pos function's."""
+        return cls.to_topic(settings, settings.store_updates_topic_path)
+
+    @classmethod
+    def to_topic(cls, settings: Settings, topic_path: str) -> PubSubOrderPublisher:
         # The GAPIC client honours PUBSUB_EMULATOR_HOST itself.
         return cls(
             TopicPublisher(
-                PublisherClient(),
-                settings.orders_topic_path,
-                timeout_seconds=settings.publish_timeout_seconds,
+                PublisherClient(), topic_path, timeout_seconds=settings.publish_timeout_seconds
             )
         )
 
-    def publish(self, message: OrdersTopicMessage) -> str:
+    def publish(self, message: PublishedMessage) -> str:
         return self._topic.publish(message.data, message.attributes, message.ordering_key)
 
 

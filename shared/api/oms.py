@@ -8,14 +8,14 @@ from shared.api.routing import Resource
 from shared.api.search_orders import SearchOrders
 from shared.api.service import ApiService, Operation
 from shared.domain.timestamps import ReceivedAtClock
-from shared.ports import OrderPublisher, OrderStore
+from shared.ports import OrderPublisher, OrderReader
 
 LOGGER = "ingest"
 
 
 def oms_api(
     publisher: OrderPublisher,
-    store: OrderStore,
+    store: OrderReader,
     *,
     retry_after_seconds: int,
     clock: ReceivedAtClock | None = None,

@@ -13,6 +13,7 @@ from shared.api.service import RequestContext
 from shared.api.unavailable import publish_unavailable
 from shared.domain.addresses import order_location
 from shared.domain.conflict import parse_source_version
+from shared.domain.fulfillments import fulfillment_violations, fulfillments_of
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.ids import utf8_size
 from shared.domain.jsonbody import FieldViolation
@@ -22,7 +23,7 @@ from shared.domain.model import CustomerOrder, CustomerOrderDocument, validate_d
 from shared.domain.problems import Rejected, problem
 from shared.domain.search_fields import CUSTOMER_ORDER, search_fields_of, searchable_value_violation
 from shared.domain.search_index import index_cost, index_cost_violation
-from shared.domain.stored_order import document_size
+from shared.domain.stored_order import document_size, store_record_reserve
 from shared.domain.timestamps import ReceivedAtClock, format_timestamp
 from shared.errors import InvalidSourceVersion, PublishFailed
 from shared.log import get_logger, log_event
@@ -85,7 +86,8 @@ class PutOrder:
             },
             {
                 "Location": order_location(business_unit_id, customer_order_id),
-                # The ETag GET will answer once this version is stored.
+                # The SHA-256 of the body: GET's OMS-Body-SHA256 once this version is
+                # stored, and its ETag while no store has recorded anything.
                 "ETag": etag(message.body_sha256),
             },
         )
@@ -144,6 +146,7 @@ def validate_body(
         reason = searchable_value_violation(value)
         if reason is not None:
             violations.append(FieldViolation(pointer, reason))
+    violations.extend(fulfillment_violations(body[CUSTOMER_ORDER]))
     if not violations:
         reason = _storage_violation(body, business_unit_id, customer_order_id, body_bytes)
         if reason is not None:
@@ -188,12 +191,13 @@ def _storage_violation(
         customer_id=order["customerId"],
         status=order["status"],
         search_fields=search_fields,
+        store_reserve=store_record_reserve(fulfillments_of(order, business_unit_id)),
     )
     if size > FIRESTORE_MAX_DOCUMENT_BYTES:
         return (
             f"with its search fields (its distinct itemIds and additionalInformation values) "
-            f"the stored order would be {size} bytes, over Firestore's "
-            f"{FIRESTORE_MAX_DOCUMENT_BYTES} for a document"
+            f"and room for the stores' record of its fulfillments, the stored order would be "
+            f"{size} bytes, over Firestore's {FIRESTORE_MAX_DOCUMENT_BYTES} for a document"
         )
     cost = index_cost(
         business_unit_id,

@@ -10,10 +10,11 @@ from urllib.parse import unquote, urlsplit
 from shared.domain.addresses import (
     ORDER_PATH,
     ORDER_PATH_TEMPLATE,
-    PICKUP_PATH,
     PICKUP_PATH_TEMPLATE,
+    READY_PATH_TEMPLATE,
     SEARCH_PATH,
     SEARCH_PATH_TEMPLATE,
+    STORE_UPDATE_PATH,
 )
 from shared.domain.events import source_violation
 from shared.domain.ids import id_violation
@@ -24,6 +25,7 @@ from shared.domain.problems import Rejected, problem
 class Resource(enum.Enum):
     ORDER = "order"
     SEARCH = "search"
+    READY = "ready"
     PICKUP = "pickup"
 
 
@@ -53,15 +55,17 @@ class Route:
 def route(raw_path: str, served: Collection[Resource] = tuple(Resource)) -> Route:
     """The ids a path addresses, percent-decoded and checked; or a 404/400 problem.
 
-    Only the ``served`` resources are recognised: where no pickup is served, a path
-    ending in ``:pickup`` addresses an order of that id, as it always did.
+    Only the ``served`` resources are recognised: where no store update is served, a
+    path ending in ``:pickup`` or ``:ready`` addresses an order of that id, as it always did.
     """
     path = urlsplit(raw_path).path if "://" in raw_path else raw_path.split("?", 1)[0]
-    if Resource.PICKUP in served and (match := PICKUP_PATH.fullmatch(path)) is not None:
+    if (match := STORE_UPDATE_PATH.fullmatch(path)) is not None and (
+        resource := Resource(match["method"])
+    ) in served:
         business_unit_id, customer_order_id = _ids(
             ("businessUnitId", match["bu"]), ("customerOrderId", match["order"])
         )
-        return Route(Resource.PICKUP, business_unit_id, customer_order_id)
+        return Route(resource, business_unit_id, customer_order_id)
     if (match := ORDER_PATH.fullmatch(path)) is not None:
         business_unit_id, customer_order_id = _ids(
             ("businessUnitId", match["bu"]), ("customerOrderId", match["order"])
@@ -75,8 +79,10 @@ def route(raw_path: str, served: Collection[Resource] = tuple(Resource)) -> Rout
 
 def not_found(served: Collection[Resource] = (Resource.ORDER, Resource.SEARCH)) -> Rejected:
     where = [f"orders live at {ORDER_PATH_TEMPLATE}", f"the search at {SEARCH_PATH_TEMPLATE}"]
+    if Resource.READY in served:
+        where.append(f"items ready for pickup are recorded at {READY_PATH_TEMPLATE}")
     if Resource.PICKUP in served:
-        where.append(f"pickups are recorded at {PICKUP_PATH_TEMPLATE}")
+        where.append(f"items picked up are recorded at {PICKUP_PATH_TEMPLATE}")
     return Rejected(problem(404, "not-found", f"no such resource; {', '.join(where)}"))
 
 

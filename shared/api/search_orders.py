@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared.api.access import forbidden
 from shared.api.bodies import read_json, schema_violations
 from shared.api.routing import Route
 from shared.api.service import RequestContext
@@ -20,14 +21,14 @@ from shared.domain.stored_order import OrderSummary
 from shared.domain.timestamps import format_timestamp
 from shared.errors import InvalidPageToken
 from shared.log import get_logger, log_event
-from shared.ports import OrderStore
+from shared.ports import OrderReader
 
 # A search body holds a few criteria (each at most 1,500 bytes) and a page token.
 MAX_SEARCH_BODY_BYTES = 16 * 1024
 
 
 class SearchOrders:
-    def __init__(self, store: OrderStore, *, retry_after_seconds: int, logger: str) -> None:
+    def __init__(self, store: OrderReader, *, retry_after_seconds: int, logger: str) -> None:
         self._store = store
         self._retry_after = retry_after_seconds
         self._log = get_logger(logger)
@@ -36,6 +37,8 @@ class SearchOrders:
         self, request: HttpRequest, target: Route, context: RequestContext
     ) -> HttpResponse:
         business_unit_id = target.business_unit_id
+        if not context.caller.holds(business_unit_id):
+            raise forbidden(context.caller, business_unit_id, "to search in")
         _, parsed = read_json(request, limit=MAX_SEARCH_BODY_BYTES)
         try:
             search = validate_search(parsed)

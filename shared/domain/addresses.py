@@ -14,13 +14,14 @@ CUSTOMER_ORDERS = "customer-orders"
 
 ORDER_PATH_TEMPLATE = f"/{BUSINESS_UNITS}/{{businessUnitId}}/{CUSTOMER_ORDERS}/{{customerOrderId}}"
 SEARCH_PATH_TEMPLATE = f"/{BUSINESS_UNITS}/{{businessUnitId}}/{CUSTOMER_ORDERS}:search"
+READY_PATH_TEMPLATE = f"{ORDER_PATH_TEMPLATE}:ready"
 PICKUP_PATH_TEMPLATE = f"{ORDER_PATH_TEMPLATE}:pickup"
 # Both match the still percent-encoded path, so that "%2F" in an id is not taken for "/".
 ORDER_PATH = re.compile(rf"/{BUSINESS_UNITS}/(?P<bu>[^/]+)/{CUSTOMER_ORDERS}/(?P<order>[^/]+)")
 SEARCH_PATH = re.compile(rf"/{BUSINESS_UNITS}/(?P<bu>[^/]+)/{CUSTOMER_ORDERS}:search")
-# A custom method (Google AIP-136): a colon in the id itself arrives as %3A.
-PICKUP_PATH = re.compile(
-    rf"/{BUSINESS_UNITS}/(?P<bu>[^/]+)/{CUSTOMER_ORDERS}/(?P<order>[^/:]+):pickup"
+# The store's updates, custom methods (Google AIP-136): a colon in the id itself arrives as %3A.
+STORE_UPDATE_PATH = re.compile(
+    rf"/{BUSINESS_UNITS}/(?P<bu>[^/]+)/{CUSTOMER_ORDERS}/(?P<order>[^/:]+):(?P<method>ready|pickup)"
 )
 
 
@@ -33,8 +34,13 @@ def order_location(business_unit_id: str, customer_order_id: str) -> str:
 
 
 def pickup_location(business_unit_id: str, customer_order_id: str) -> str:
-    """The API path that records an order's pickup."""
+    """The API path that records items of an order handed out."""
     return f"{order_location(business_unit_id, customer_order_id)}:pickup"
+
+
+def ready_location(business_unit_id: str, customer_order_id: str) -> str:
+    """The API path that records items of an order ready for pickup."""
+    return f"{order_location(business_unit_id, customer_order_id)}:ready"
 
 
 def collection_location(business_unit_id: str) -> str:

@@ -12,12 +12,18 @@ reads.
 The ``id`` is derived from the order, its version and the event's type, so the
 same version always makes the same event: a consumer drops repeats by ``id``.
 
-Four types. ``created``, ``updated`` and ``picked-up`` announce a stored version (the
-first, a later one of the OMS, a pickup recorded at the POS). ``cancellation-refused``
-announces a version that was *not* stored: an OMS cancellation of an order already
-picked up. Its data is the order as stored (picked up), and its ``time``,
-``sourceversion`` and ``correlationid`` are the refused cancellation's, so that the
-OMS can tell which of its PUTs was refused; its ``id`` is derived from that version.
+Five types. ``created`` and ``updated`` announce a stored OMS version (the first, a
+later one); ``ready-for-pickup`` and ``picked-up`` a store update (items readied;
+items handed out, the whole order or a part of it), whose ``updateid`` the event
+carries and whose id it is derived from. ``cancellation-refused`` announces an OMS
+version that was *not* stored because it would cancel what was handed out (the
+order, an item, or some of its quantity). Its data is the order as stored, and its
+``time``, ``sourceversion`` and ``correlationid`` are the refused version's, so that
+the OMS can tell which of its PUTs was refused; its ``id`` is derived from that version.
+
+Every event's data is the order as shown (:mod:`shared.domain.order_view`): the OMS's
+body as sent, with the store's record in it, as stored when the event was published
+(docs/oms.md#order-events).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from datetime import datetime
 from shared.domain.addresses import collection_location, ordering_key
 from shared.domain.conflict import Version, parse_source_version
 from shared.domain.limits import PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES
+from shared.domain.store_state import LEGACY_PICKUP_ID, UpdateRef
 from shared.domain.stored_order import OrderRecord
 from shared.domain.timestamps import format_timestamp, parse_timestamp
 from shared.errors import InvalidSourceVersion, UndecodableMessage
@@ -39,9 +46,12 @@ DATA_CONTENT_TYPE = "application/json"
 
 CREATED = "customer-order.created"
 UPDATED = "customer-order.updated"
+READY_FOR_PICKUP = "customer-order.ready-for-pickup"
 PICKED_UP = "customer-order.picked-up"
 CANCELLATION_REFUSED = "customer-order.cancellation-refused"
-TYPES = (CREATED, UPDATED, PICKED_UP, CANCELLATION_REFUSED)
+TYPES = (CREATED, UPDATED, READY_FOR_PICKUP, PICKED_UP, CANCELLATION_REFUSED)
+# The type of each kind of store update's event.
+STORE_UPDATE_TYPES = {"ready": READY_FOR_PICKUP, "pickup": PICKED_UP}
 
 # The Pub/Sub attributes of an event (ce- and the extension attributes' names: lowercase
 # letters and digits, at most 20 characters, as CloudEvents asks).
@@ -56,6 +66,7 @@ BUSINESS_UNIT_ATTRIBUTE = "ce-businessunitid"
 SOURCE_VERSION_ATTRIBUTE = "ce-sourceversion"
 CORRELATION_ID_ATTRIBUTE = "ce-correlationid"
 PICKED_UP_AT_ATTRIBUTE = "ce-pickedupat"
+UPDATE_ID_ATTRIBUTE = "ce-updateid"
 
 # Pub/Sub's bound on a subscription filter, which cannot change once the subscription exists.
 MAX_FILTER_BYTES = 256
@@ -72,11 +83,19 @@ class OrderEvent:
     data: bytes
     source_version: int | None
     correlation_id: str
-    # Set on every event of an order once its pickup is recorded.
+    # Set on every event of an order once a store handed something out: the last time.
     picked_up_at: datetime | None = None
+    # The store update a ready-for-pickup or picked-up event announces.
+    update_id: str | None = None
 
     @property
     def id(self) -> str:
+        if self.update_id is not None and self.update_id != LEGACY_PICKUP_ID:
+            return update_event_id(
+                self.type, self.business_unit_id, self.customer_order_id, self.update_id
+            )
+        # An OMS version's event, or a pickup of the release before fulfillments (which was
+        # a version of its own), with the id that release gave it.
         return event_id(
             self.type,
             self.business_unit_id,
@@ -110,6 +129,8 @@ class OrderEvent:
             attributes[CORRELATION_ID_ATTRIBUTE] = self.correlation_id
         if self.picked_up_at is not None:
             attributes[PICKED_UP_AT_ATTRIBUTE] = format_timestamp(self.picked_up_at)
+        if self.update_id is not None:
+            attributes[UPDATE_ID_ATTRIBUTE] = self.update_id
         return attributes
 
     def __str__(self) -> str:
@@ -125,33 +146,67 @@ def event_id(type_: str, business_unit_id: str, customer_order_id: str, version:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:_ID_HEX_DIGITS]
 
 
-def order_event(record: OrderRecord) -> OrderEvent:
-    """The event of a stored version: created for an order's first, picked-up for a pickup,
-    updated for the others."""
-    if record.is_pickup_version:
-        type_ = PICKED_UP
-    else:
-        type_ = CREATED if record.is_first_version else UPDATED
+def update_event_id(
+    type_: str, business_unit_id: str, customer_order_id: str, update_id: str
+) -> str:
+    """The same for every event of one store update of one order."""
+    identity = "\n".join((type_, business_unit_id, customer_order_id, "update", update_id))
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:_ID_HEX_DIGITS]
+
+
+def order_event(record: OrderRecord, view: bytes | None = None) -> OrderEvent:
+    """The event of a stored OMS version: created for an order's first, updated for the others.
+
+    ``view`` is the order as shown, when the caller has it already.
+    """
     return OrderEvent(
-        type=type_,
+        type=CREATED if record.is_first_version else UPDATED,
         business_unit_id=record.business_unit_id,
         customer_order_id=record.customer_order_id,
         time=record.received_at,
-        data=record.body,
+        data=record.view() if view is None else view,
         source_version=record.source_version,
         correlation_id=record.correlation_id,
         picked_up_at=record.picked_up_at,
     )
 
 
+def store_update_event(
+    record: OrderRecord, update: UpdateRef | None = None, view: bytes | None = None
+) -> OrderEvent:
+    """The event of a store update of the order (its last one when ``update`` is None):
+    ready-for-pickup or picked-up, with the order as stored now."""
+    update = update or record.store_state.last_update
+    if update is None:
+        raise ValueError("the order has no store update to announce")
+    return OrderEvent(
+        type=STORE_UPDATE_TYPES[update.kind],
+        business_unit_id=record.business_unit_id,
+        customer_order_id=record.customer_order_id,
+        time=update.recorded_at,
+        data=record.view() if view is None else view,
+        source_version=record.source_version,
+        correlation_id=update.correlation_id,
+        picked_up_at=record.picked_up_at,
+        update_id=update.update_id,
+    )
+
+
+def state_event(record: OrderRecord, view: bytes | None = None) -> OrderEvent:
+    """The event of the change that made the order's current state, whoever made it."""
+    if record.last_store_update is not None:
+        return store_update_event(record, view=view)
+    return order_event(record, view)
+
+
 def refusal_event(stored: OrderRecord, refused: Version, refused_correlation_id: str) -> OrderEvent:
-    """The event telling the OMS that its cancellation ``refused`` lost to the stored pickup."""
+    """The event telling the OMS that its version ``refused`` would cancel what was handed out."""
     return OrderEvent(
         type=CANCELLATION_REFUSED,
         business_unit_id=stored.business_unit_id,
         customer_order_id=stored.customer_order_id,
         time=refused.received_at,
-        data=stored.body,
+        data=stored.view(),
         source_version=refused.source_version,
         correlation_id=refused_correlation_id,
         picked_up_at=stored.picked_up_at,
@@ -177,6 +232,7 @@ def decode_event(data: bytes, attributes: Mapping[str, str]) -> OrderEvent:
             raise UndecodableMessage(f"{SPECVERSION_ATTRIBUTE} is not {SPEC_VERSION}")
         source = attributes.get(SOURCE_VERSION_ATTRIBUTE)
         picked_up_at = attributes.get(PICKED_UP_AT_ATTRIBUTE)
+        update_id = attributes.get(UPDATE_ID_ATTRIBUTE)
         event = OrderEvent(
             type=attributes[TYPE_ATTRIBUTE],
             business_unit_id=attributes[BUSINESS_UNIT_ATTRIBUTE],
@@ -186,6 +242,7 @@ def decode_event(data: bytes, attributes: Mapping[str, str]) -> OrderEvent:
             source_version=None if source is None else parse_source_version(source),
             correlation_id=attributes.get(CORRELATION_ID_ATTRIBUTE, ""),
             picked_up_at=None if picked_up_at is None else parse_timestamp(picked_up_at),
+            update_id=update_id,
         )
     except KeyError as exc:
         raise UndecodableMessage(f"attribute {exc.args[0]} is missing") from None

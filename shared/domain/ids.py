@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from shared.domain.limits import MAX_ID_BYTES, PUBSUB_MAX_ORDERING_KEY_BYTES
+from shared.domain.limits import MAX_ID_BYTES, MAX_UPDATE_ID_BYTES, PUBSUB_MAX_ORDERING_KEY_BYTES
 from shared.errors import InvalidId
 
 _RESERVED = re.compile(r"__.*__", re.DOTALL)
@@ -36,6 +36,14 @@ def id_violation(value: str) -> str | None:
     if _RESERVED.fullmatch(value):
         return "must not have the form __name__ (reserved by Firestore)"
     return None
+
+
+def update_id_violation(value: str) -> str | None:
+    """Why ``value`` cannot be a store update's id (a document id under the order), or ``None``."""
+    reason = id_violation(value)
+    if reason is None and len(value.encode("utf-8")) > MAX_UPDATE_ID_BYTES:
+        return f"must be at most {MAX_UPDATE_ID_BYTES} bytes of UTF-8"
+    return reason
 
 
 def validate_id(value: str, *, name: str) -> str:

@@ -7,19 +7,46 @@ OMS owns the data; only the envelope rejects unknown members.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from shared.domain.ids import validate_id
+from shared.domain.ids import update_id_violation, utf8_size, validate_id
 from shared.domain.search_fields import searchable_value_violation
+from shared.domain.stored_order import MAX_TENDER_ID_BYTES, MAX_TENDER_METHOD_BYTES, MAX_TENDERS
 from shared.domain.timestamps import parse_timestamp
 
 
 def _order_id(value: str) -> str:
     return validate_id(value, name="customerOrderId")
+
+
+def _business_unit_id(value: str) -> str:
+    return validate_id(value, name="businessUnitId")
+
+
+def _fulfillment_id(value: str) -> str:
+    return validate_id(value, name="fulfillmentId")
+
+
+def _update_id(value: str) -> str:
+    reason = update_id_violation(value)
+    if reason is not None:
+        raise ValueError(f"updateId {reason}")
+    return value
+
+
+def _bounded(limit: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        size = utf8_size(value)
+        if size is None or size > limit:
+            raise ValueError(f"must be at most {limit} bytes of UTF-8")
+        return value
+
+    return check
 
 
 def _searched_value(value: str) -> str:
@@ -61,6 +88,9 @@ NonEmptyText = Annotated[str, Field(min_length=1)]
 FiniteNumber = Annotated[float, Field(allow_inf_nan=False)]
 PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 OrderId = Annotated[str, AfterValidator(_order_id)]
+BusinessUnitId = Annotated[str, AfterValidator(_business_unit_id)]
+FulfillmentId = Annotated[str, AfterValidator(_fulfillment_id)]
+UpdateId = Annotated[str, AfterValidator(_update_id)]
 SearchedValue = Annotated[str, Field(min_length=1), AfterValidator(_searched_value)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 
@@ -97,11 +127,27 @@ class OrderItem(_OrderPart):
     unit_price: FiniteNumber
 
 
+class FulfillmentItem(_OrderPart):
+    item_id: NonEmptyText
+    quantity: PositiveNumber
+
+
+class Fulfillment(_OrderPart):
+    """A part of the order the OMS assigns to a store (pickup) or to the warehouse."""
+
+    fulfillment_id: FulfillmentId
+    delivery_type: Literal["PICKUP_STORE", "HOME_DELIVERY_WAREHOUSE"]
+    # The pickup store: required for PICKUP_STORE (shared.domain.fulfillments checks it).
+    business_unit_id: BusinessUnitId | None = None
+    items: Annotated[list[FulfillmentItem], Field(min_length=1)]
+
+
 class CustomerOrder(_OrderPart):
     customer_order_id: OrderId
     customer_id: NonEmptyText
     status: NonEmptyText
     items: Annotated[list[OrderItem], Field(min_length=1)]
+    fulfillments: list[Fulfillment] | None = None
     minimum_down_payment_amount: FiniteNumber | None = None
     is_locked: bool | None = None
     invoice_payment_instructions: InvoicePaymentInstructions | None = None
@@ -198,3 +244,55 @@ class SearchRequest(_SearchPart):
 def validate_search(body: Any) -> SearchRequest:
     """Validate a parsed search body; raises :class:`pydantic.ValidationError`."""
     return SearchRequest.model_validate(body)
+
+
+class StoreUpdateItem(_SearchPart):
+    """So many of an item of the fulfillment."""
+
+    item_id: NonEmptyText
+    quantity: PositiveNumber
+
+
+class TenderRequest(_SearchPart):
+    """A payment taken at the counter."""
+
+    tender_id: Annotated[str, Field(min_length=1), AfterValidator(_bounded(MAX_TENDER_ID_BYTES))]
+    amount: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    method: Annotated[str, Field(min_length=1), AfterValidator(_bounded(MAX_TENDER_METHOD_BYTES))]
+
+
+class ReadyRequest(_SearchPart):
+    """The body of ``POST .../customer-orders/{id}:ready``: items ready for pickup.
+
+    Without ``items``, the whole fulfillment; without ``fulfillmentId``, the order's one
+    store fulfillment (of the caller's stores).
+    """
+
+    update_id: UpdateId
+    fulfillment_id: FulfillmentId | None = None
+    items: Annotated[list[StoreUpdateItem], Field(min_length=1)] | None = None
+
+
+class PickupRequest(_SearchPart):
+    """The body of ``POST .../customer-orders/{id}:pickup``: items handed out now, paid so.
+
+    Without ``items``, everything of the fulfillment not yet picked up. An empty body
+    (or none) is the pickup of the release before: all of the order's one store
+    fulfillment, and a repeat answered as the first; only an ``updateId`` protects
+    against a second hand-out.
+    """
+
+    update_id: UpdateId | None = None
+    fulfillment_id: FulfillmentId | None = None
+    items: Annotated[list[StoreUpdateItem], Field(min_length=1)] | None = None
+    tenders: Annotated[list[TenderRequest], Field(max_length=MAX_TENDERS)] = []
+
+    @model_validator(mode="after")
+    def _identified(self) -> PickupRequest:
+        given = self.fulfillment_id is not None or self.items is not None or self.tenders
+        if self.update_id is None and given:
+            raise ValueError("needs an updateId: only an empty body may go without one")
+        tender_ids = [tender.tender_id for tender in self.tenders]
+        if len(set(tender_ids)) != len(tender_ids):
+            raise ValueError("each tenderId may appear once")
+        return self

@@ -5,7 +5,7 @@ One Firestore document per order, at ``business-units/{BU}/customer-orders/{ID}`
 ===========================  =========  ========================================================
 field                        type       what
 ===========================  =========  ========================================================
-body                         bytes      the PUT body exactly as the OMS sent it (GET answers it)
+body                         bytes      the PUT body exactly as the OMS sent it
 customerId                   string     projected from the body: searched, and in the answer
 status                       string     projected from the body: searched, and in the answer
 customerAccountId            string     invoicePaymentInstructions.customerAccountId, searched;
@@ -13,47 +13,76 @@ customerAccountId            string     invoicePaymentInstructions.customerAccou
 itemIds                      array      the body's distinct items[].itemId, searched
 additionalInformationValues  array      the distinct values of invoicePaymentInstructions
                                         .additionalInformation[], searched
-bodySha256                   string     hex SHA-256 of ``body``: the GET's strong ETag
+fulfillmentStates            array      ``{store}/{status}`` of each store fulfillment with a
+                                        status (the store's, else the OMS's), searched
+bodySha256                   string     hex SHA-256 of ``body``
 sourceVersion                integer    the OMS's version of the order, or null (conflict rule)
 receivedAt                   timestamp  when ingest accepted this version (the conflict rule;
                                         the search's range and the order of its answer)
 createdAt                    timestamp  the receivedAt of the first stored version (kept by
                                         every later version: an event says created or updated)
-pickedUpAt                   timestamp  when the POS recorded the pickup, or null; kept by
-                                        every later version (no cancellation after it)
+storeState                   bytes      the store's record (shared.domain.store_state), absent
+                                        until a store recorded something
+pickedUpAt                   timestamp  when a store last handed something out, or null
+lastStoreUpdate              string     the store update that made this state, or null when
+                                        the OMS's version did
 correlationId                string     the id of the PUT that carried this version
 messageId                    string     the Pub/Sub message that carried it
 processedAt                  timestamp  the commit time, set by Firestore
 ===========================  =========  ========================================================
 
-A pickup is a version of its own: the stored body with the picked-up status and a
-``pickedUpAt`` member, at the version :func:`~shared.domain.conflict.pickup_version`
-gives; its ``receivedAt`` is its ``pickedUpAt``, which is how it is told from the
-OMS's versions.
+Each store update is also a document of its own, at ``.../{ID}/store-updates/{updateId}``,
+created in the same commit as the order's new state: how a retry finds it.
+
+Two writers, each writing only the fields it owns (a field mask), on the condition
+that the document did not change since it was read: an OMS version writes every
+field but those a store update owns and keeps the store's record as it read it; a
+store update writes :data:`STORE_UPDATE_FIELDS`. Neither drops a field it does not
+know, so a document a later release wrote keeps that release's fields when this
+release writes it (docs/deploying.md#rolling-back).
+
+The release before fulfillments stored a pickup as a version of its own: the body
+with the picked-up status and a ``pickedUpAt`` member, no ``storeState``. Such an
+order reads as handed out whole at ``pickedUpAt``
+(:func:`~shared.domain.store_state.legacy_pickup_state`).
 
 Keeping the body as bytes makes the document's size a sum of lengths and GET byte
 exact. Only the search's fields are indexed, each in the one way the search needs
 (:mod:`shared.domain.search_index`; ``terraform/firestore.tf`` exempts every other
 field and creates those indexes; a test holds the lists together). Documents of the
-releases before the search fields have none of the three: the store reads them
+releases before the search fields have none of them: the store reads them
 back with the fields their body gives, so that their next version has them, and
 ``orders-reindex`` writes them to those that get no next version.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
 from shared.domain.conflict import Statuses, Stored, Version
+from shared.domain.fulfillments import ORDER_MEMBER, Fulfillment, fulfillments_of
+from shared.domain.jsonbody import parse_accepted_json
 from shared.domain.limits import (
     FIRESTORE_MAX_DOCUMENT_BYTES,
     FIRESTORE_MAX_FIELD_VALUE_BYTES,
     MAX_CORRELATION_ID_BYTES,
+    MAX_UPDATE_ID_BYTES,
 )
-from shared.domain.messages import OrderMessage, sha256_hex
-from shared.domain.search_fields import NO_SEARCH_FIELDS, SearchFields, search_fields_of_body
+from shared.domain.messages import OrderMessage
+from shared.domain.order_view import order_view
+from shared.domain.search_fields import NO_SEARCH_FIELDS, SearchFields, search_fields_of
+from shared.domain.store_state import (
+    EMPTY_STORE_STATE,
+    LEGACY_PICKUP_ID,
+    StoreState,
+    legacy_pickup_state,
+)
+from shared.domain.store_updates import Basis
+from shared.errors import MalformedJson
 
 BODY = "body"
 CUSTOMER_ID = "customerId"
@@ -61,11 +90,14 @@ STATUS = "status"
 CUSTOMER_ACCOUNT_ID = "customerAccountId"
 ITEM_IDS = "itemIds"
 ADDITIONAL_INFORMATION_VALUES = "additionalInformationValues"
+FULFILLMENT_STATES = "fulfillmentStates"
 BODY_SHA256 = "bodySha256"
 SOURCE_VERSION = "sourceVersion"
 RECEIVED_AT = "receivedAt"
 CREATED_AT = "createdAt"
+STORE_STATE = "storeState"
 PICKED_UP_AT = "pickedUpAt"
+LAST_STORE_UPDATE = "lastStoreUpdate"
 CORRELATION_ID = "correlationId"
 MESSAGE_ID = "messageId"
 PROCESSED_AT = "processedAt"
@@ -77,19 +109,53 @@ FIELDS = (
     CUSTOMER_ACCOUNT_ID,
     ITEM_IDS,
     ADDITIONAL_INFORMATION_VALUES,
+    FULFILLMENT_STATES,
     BODY_SHA256,
     SOURCE_VERSION,
     RECEIVED_AT,
     CREATED_AT,
+    STORE_STATE,
     PICKED_UP_AT,
+    LAST_STORE_UPDATE,
     CORRELATION_ID,
     MESSAGE_ID,
     PROCESSED_AT,
 )
+# What a store update writes; an OMS version writes all of FIELDS.
+STORE_UPDATE_FIELDS = (
+    STORE_STATE,
+    PICKED_UP_AT,
+    FULFILLMENT_STATES,
+    LAST_STORE_UPDATE,
+    PROCESSED_AT,
+)
 # What the search reads of each match: never the body.
 SUMMARY_FIELDS = (CUSTOMER_ID, STATUS, RECEIVED_AT, PICKED_UP_AT)
-# What the conflict rule reads of the stored version, and what a new version keeps of it.
-VERSION_FIELDS = (SOURCE_VERSION, RECEIVED_AT, CREATED_AT, STATUS, PICKED_UP_AT)
+# What the conflict rule reads of the stored order for an OMS version, and what it keeps.
+VERSION_FIELDS = (
+    SOURCE_VERSION,
+    RECEIVED_AT,
+    CREATED_AT,
+    STATUS,
+    STORE_STATE,
+    PICKED_UP_AT,
+    LAST_STORE_UPDATE,
+)
+
+# The store updates of an order, one document each under the order's document.
+STORE_UPDATES = "store-updates"
+UPDATE_DIGEST = "digest"
+UPDATE_KIND = "kind"
+UPDATE_RECORDED_AT = "recordedAt"
+UPDATE_CORRELATION_ID = "correlationId"
+UPDATE_CALLER = "caller"
+UPDATE_FIELDS = (
+    UPDATE_DIGEST,
+    UPDATE_KIND,
+    UPDATE_RECORDED_AT,
+    UPDATE_CORRELATION_ID,
+    UPDATE_CALLER,
+)
 
 # Pub/Sub message ids are decimal strings of about 16 digits; this bounds them generously.
 MAX_MESSAGE_ID_BYTES = 100
@@ -112,27 +178,72 @@ class Revision:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderContent:
+    """What the service reads of a body besides its projections: one parse, read once."""
+
+    search_fields: SearchFields
+    fulfillments: tuple[Fulfillment, ...]
+
+
+def content_of(document: Any, business_unit_id: str) -> OrderContent:
+    """The content of a parsed body (``{"customerOrder": {...}}``)."""
+    order = document.get(ORDER_MEMBER) if isinstance(document, Mapping) else None
+    if not isinstance(order, Mapping):
+        return OrderContent(NO_SEARCH_FIELDS, ())
+    return OrderContent(search_fields_of(order), fulfillments_of(order, business_unit_id))
+
+
+def content_of_body(body: bytes, business_unit_id: str) -> OrderContent:
+    """The content of a stored or published body.
+
+    Ingest validated the body; one that does not parse (a hand-made message whose
+    digest was made to match) has none rather than none stored at all.
+    """
+    try:
+        document = parse_accepted_json(body)
+    except MalformedJson:
+        return OrderContent(NO_SEARCH_FIELDS, ())
+    return content_of(document, business_unit_id)
+
+
+def fulfillment_states(fulfillments: Sequence[Fulfillment], state: StoreState) -> tuple[str, ...]:
+    """The ``fulfillmentStates`` search field: ``{store}/{status}`` of each store fulfillment.
+
+    The status the store set, else the OMS's; a fulfillment with neither is not in it.
+    Business unit ids hold no ``/``, so the first ``/`` separates the two.
+    """
+    states = []
+    for fulfillment in fulfillments:
+        if not fulfillment.is_store_pickup:
+            continue
+        status = state.fulfillment(fulfillment.fulfillment_id).status or fulfillment.status
+        if status is not None:
+            states.append(f"{fulfillment.business_unit_id}/{status}")
+    return tuple(dict.fromkeys(states))
+
+
+@dataclass(frozen=True, slots=True)
 class StoredVersion:
-    """What the conflict rule reads of a stored order: its version, and what a new one keeps."""
+    """What the conflict rule reads of a stored order for an OMS version, and what it keeps."""
 
     version: Version
     # None for documents written before createdAt existed.
     created_at: datetime | None
     revision: Revision
     status: str
-    picked_up_at: datetime | None
+    # None for an order picked up by the release before fulfillments: its record is
+    # made of its body (read the whole order).
+    store_state: StoreState | None
+    last_store_update: str | None
 
     def standing(self, statuses: Statuses) -> Stored:
-        return Stored(self.version, statuses.standing_of(self.status, self.picked_up_at))
-
-    @property
-    def is_pickup_version(self) -> bool:
-        return self.picked_up_at == self.version.received_at
+        state = self.store_state or EMPTY_STORE_STATE
+        return Stored(self.version, statuses.standing_of(self.status, state.picked_up_any))
 
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
-    """One version of an order as it is written: every stored field but those the store sets."""
+    """One state of an order as it is written: every stored field but those the store sets."""
 
     business_unit_id: str
     customer_order_id: str
@@ -145,35 +256,61 @@ class OrderRecord:
     correlation_id: str
     message_id: str
     created_at: datetime | None
-    picked_up_at: datetime | None
     search_fields: SearchFields
+    store_state: StoreState = EMPTY_STORE_STATE
+    fulfillment_states: tuple[str, ...] = ()
+    # The store update that made this state; None when an OMS version did.
+    last_store_update: str | None = None
 
     @property
     def version(self) -> Version:
         return Version(self.received_at, self.source_version)
 
     @property
+    def basis(self) -> Basis:
+        return Basis(self.version, self.store_state.updates)
+
+    @property
     def is_first_version(self) -> bool:
         return self.created_at == self.received_at
 
     @property
-    def is_pickup_version(self) -> bool:
-        return self.picked_up_at == self.received_at
+    def picked_up_at(self) -> datetime | None:
+        return self.store_state.picked_up_at
 
     def standing(self, statuses: Statuses) -> Stored:
-        return Stored(self.version, statuses.standing_of(self.status, self.picked_up_at))
+        return Stored(
+            self.version, statuses.standing_of(self.status, self.store_state.picked_up_any)
+        )
+
+    def fulfillments(self) -> tuple[Fulfillment, ...]:
+        """The fulfillments of the stored version (its body parsed: call once a request)."""
+        return content_of_body(self.body, self.business_unit_id).fulfillments
+
+    def view(self, fulfillments: Sequence[Fulfillment] | None = None) -> bytes:
+        """The order as shown: the body with the store's record in it (shared.domain.order_view)."""
+        if self.store_state.is_empty:
+            return self.body
+        return order_view(
+            self.body,
+            self.store_state,
+            self.fulfillments() if fulfillments is None else fulfillments,
+        )
 
     @classmethod
     def of_message(
         cls,
         message: OrderMessage,
-        previous: StoredVersion | None,
-        search_fields: SearchFields | None = None,
+        previous: StoredVersion | OrderRecord | None,
+        content: OrderContent,
     ) -> OrderRecord:
-        """The record of the version ``message`` carries, over the ``previous`` stored one.
+        """The version ``message`` carries, keeping the store's record of ``previous``.
 
-        ``search_fields`` are those of the message's body, when the caller has them already.
+        ``content`` is that of the message's body.
         """
+        state = EMPTY_STORE_STATE
+        if previous is not None and previous.store_state is not None:
+            state = previous.store_state
         return cls(
             business_unit_id=message.business_unit_id,
             customer_order_id=message.customer_order_id,
@@ -186,39 +323,21 @@ class OrderRecord:
             correlation_id=message.correlation_id,
             message_id=message.message_id,
             created_at=message.received_at if previous is None else previous.created_at,
-            picked_up_at=None if previous is None else previous.picked_up_at,
-            search_fields=(
-                search_fields_of_body(message.body) if search_fields is None else search_fields
-            ),
+            search_fields=content.search_fields,
+            store_state=state,
+            fulfillment_states=fulfillment_states(content.fulfillments, state),
+            last_store_update=None,
         )
 
-    @classmethod
-    def of_pickup(
-        cls,
-        stored: OrderRecord,
-        version: Version,
-        body: bytes,
-        *,
-        status: str,
-        correlation_id: str,
-        message_id: str,
+    def with_store_state(
+        self, state: StoreState, fulfillments: Sequence[Fulfillment], update_id: str
     ) -> OrderRecord:
-        """The pickup version of ``stored``: ``body`` (its body picked up) at ``version``."""
-        return cls(
-            business_unit_id=stored.business_unit_id,
-            customer_order_id=stored.customer_order_id,
-            body=body,
-            customer_id=stored.customer_id,
-            status=status,
-            body_sha256=sha256_hex(body),
-            source_version=version.source_version,
-            received_at=version.received_at,
-            correlation_id=correlation_id,
-            message_id=message_id,
-            created_at=stored.created_at,
-            picked_up_at=version.received_at,
-            # The pickup changes the status and adds pickedUpAt, neither of them searched here.
-            search_fields=stored.search_fields,
+        """This order once the store update ``update_id`` made its record ``state``."""
+        return replace(
+            self,
+            store_state=state,
+            fulfillment_states=fulfillment_states(fulfillments, state),
+            last_store_update=update_id,
         )
 
 
@@ -228,6 +347,21 @@ class StoredOrder(OrderRecord):
 
     processed_at: datetime | None = None
     revision: Revision | None = None
+
+
+def legacy_store_state(
+    body: bytes, business_unit_id: str, picked_up_at: datetime | None
+) -> StoreState:
+    """The record of a document without one: empty, or all handed out when the release
+    before fulfillments recorded its pickup at ``picked_up_at``."""
+    if picked_up_at is None:
+        return EMPTY_STORE_STATE
+    return legacy_pickup_state(content_of_body(body, business_unit_id).fulfillments, picked_up_at)
+
+
+def legacy_last_store_update(received_at: datetime, picked_up_at: datetime | None) -> str | None:
+    """A pickup version of the release before fulfillments is its own receivedAt."""
+    return LEGACY_PICKUP_ID if picked_up_at is not None and picked_up_at == received_at else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +384,44 @@ def document_name_size(*path: str) -> int:
     return sum(_string_size(segment) for segment in path) + _NAME_OVERHEAD_BYTES
 
 
+# A store update's record, bounded so that the document always has room for it: each item
+# of a store fulfillment has two quantities and a time, the order at most MAX_TENDERS
+# tenders of at most these sizes (the pos API refuses more).
+MAX_TENDERS = 20
+MAX_TENDER_ID_BYTES = 128
+MAX_TENDER_METHOD_BYTES = 64
+MAX_AMOUNT_CHARACTERS = 32
+# The JSON of one item's record beside its id, with both quantities at their longest
+# (shared.domain.fulfillments.quantity_text), and of one tender beside its strings.
+_ITEM_RECORD_BYTES = 128
+_TENDER_RECORD_BYTES = 96
+_FULFILLMENT_RECORD_BYTES = 64
+_STORE_RECORD_BYTES = 256
+# The longest status a store sets, or an OMS status (an indexed projection, at most this).
+_MAX_FULFILLMENT_STATUS_BYTES = 1_024
+
+
+def store_record_reserve(fulfillments: Sequence[Fulfillment]) -> int:
+    """The most the store's record of these fulfillments can take, with its search field."""
+    size = _STORE_RECORD_BYTES + MAX_TENDERS * (
+        _TENDER_RECORD_BYTES
+        + MAX_TENDER_ID_BYTES
+        + MAX_TENDER_METHOD_BYTES
+        + MAX_AMOUNT_CHARACTERS
+        + MAX_UPDATE_ID_BYTES
+    )
+    for fulfillment in fulfillments:
+        if not fulfillment.is_store_pickup:
+            continue
+        size += _FULFILLMENT_RECORD_BYTES + 2 * len(fulfillment.fulfillment_id.encode("utf-8"))
+        size += sum(
+            _ITEM_RECORD_BYTES + len(item_id.encode("utf-8")) for item_id in fulfillment.item_ids
+        )
+        # Its fulfillmentStates entry.
+        size += _string_size(f"{fulfillment.business_unit_id}/") + _MAX_FULFILLMENT_STATUS_BYTES
+    return size
+
+
 def document_size(
     business_unit_id: str,
     customer_order_id: str,
@@ -258,6 +430,7 @@ def document_size(
     customer_id: str,
     status: str,
     search_fields: SearchFields = NO_SEARCH_FIELDS,
+    store_reserve: int = 0,
     message_id_bytes: int = MAX_MESSAGE_ID_BYTES,
 ) -> int:
     """Firestore's size of the order's document, by its documented rules.
@@ -265,7 +438,8 @@ def document_size(
     Document name: each collection and document id as a string (UTF-8 bytes + 1)
     plus 16; each field: its name as a string plus its value (bytes: their length,
     string: UTF-8 bytes + 1, timestamp and integer: 8, array: the sum of its values);
-    plus 32 for the document. The correlation id is counted at its largest.
+    plus 32 for the document. The correlation id is counted at its largest, the
+    store's record and its search field at ``store_reserve``.
     """
     name = document_name_size(BUSINESS_UNITS, business_unit_id, CUSTOMER_ORDERS, customer_order_id)
     values = {
@@ -276,7 +450,10 @@ def document_size(
         SOURCE_VERSION: _INTEGER_BYTES,
         RECEIVED_AT: _TIMESTAMP_BYTES,
         CREATED_AT: _TIMESTAMP_BYTES,
+        STORE_STATE: store_reserve,
+        FULFILLMENT_STATES: 0,
         PICKED_UP_AT: _TIMESTAMP_BYTES,
+        LAST_STORE_UPDATE: MAX_UPDATE_ID_BYTES + 1,
         CORRELATION_ID: MAX_CORRELATION_ID_BYTES + 1,
         MESSAGE_ID: message_id_bytes + 1,
         PROCESSED_AT: _TIMESTAMP_BYTES,
@@ -292,20 +469,15 @@ def document_size(
     return name + fields + _DOCUMENT_OVERHEAD_BYTES
 
 
-def unstorable_reason(
-    message: OrderMessage | OrderRecord, search_fields: SearchFields | None = None
-) -> str | None:
+def unstorable_reason(message: OrderMessage, content: OrderContent) -> str | None:
     """Why Firestore would refuse the document of the order ``message`` carries, or ``None``.
 
     Ingest's limits make this impossible for what it accepts; a message from
     anywhere else (a hand-made replay) is refused before a write is even tried.
-    A message's search fields are those its body gives (``search_fields``, when the
-    caller has them already).
+    ``content`` is that of the message's body. Ingest also keeps room for the largest
+    record the stores can make of the order (:func:`store_record_reserve`); a message
+    of a release before that is stored if it fits as it is.
     """
-    if isinstance(message, OrderRecord):
-        search_fields = message.search_fields
-    elif search_fields is None:
-        search_fields = search_fields_of_body(message.body)
     body_bytes = len(message.body)
     if body_bytes > FIRESTORE_MAX_FIELD_VALUE_BYTES:
         return (
@@ -318,7 +490,7 @@ def unstorable_reason(
         body_bytes=body_bytes,
         customer_id=message.customer_id,
         status=message.status,
-        search_fields=search_fields,
+        search_fields=content.search_fields,
     )
     if size > FIRESTORE_MAX_DOCUMENT_BYTES:
         return (

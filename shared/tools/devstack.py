@@ -33,11 +33,15 @@ from shared.config import (
     DEFAULT_MAX_DELIVERY_ATTEMPTS,
     DEFAULT_ORDERS_TOPIC,
     DEFAULT_PROCESSOR_SUBSCRIPTION,
+    DEFAULT_STORE_UPDATES_SUBSCRIPTION,
+    DEFAULT_STORE_UPDATES_TOPIC,
     webhook_dead_letter_name,
     webhook_replay_name,
     webhook_subscription_name,
 )
 from shared.domain.events import subscription_filter
+from shared.domain.messages import STORE_UPDATES_PUSH_PATH
+from shared.tools import dev_identity
 from shared.tools.devstatus import StatusBoard
 from shared.tools.errors import StackError
 from shared.tools.filter_bridge import Route, filter_bridge, parse_filter
@@ -87,7 +91,12 @@ class StackConfig:
     pos_port: int = 8082
     receiver_port: int = 8090
     bridge_port: int = 8091
+    # Serves the public key of the local ID tokens (shared/tools/dev_identity.py).
+    identity_port: int = 8092
+    identity_dir: Path = dev_identity.DEFAULT_IDENTITY_DIR
     orders_topic: str = DEFAULT_ORDERS_TOPIC
+    store_updates_topic: str = DEFAULT_STORE_UPDATES_TOPIC
+    store_updates_subscription: str = DEFAULT_STORE_UPDATES_SUBSCRIPTION
     events_topic: str = DEFAULT_EVENTS_TOPIC
     webhooks: tuple[LocalWebhook, ...] = DEFAULT_WEBHOOKS
     processor_subscription: str = DEFAULT_PROCESSOR_SUBSCRIPTION
@@ -111,12 +120,16 @@ class StackConfig:
             pos_port=int(env.get("POS_PORT", "8082")),
             receiver_port=int(env.get("RECEIVER_PORT", "8090")),
             bridge_port=int(env.get("BRIDGE_PORT", "8091")),
+            identity_port=int(env.get("IDENTITY_PORT", "8092")),
+            identity_dir=dev_identity.identity_dir(env),
         )
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> StackConfig:
         """A stack that cannot collide with ``make dev`` or another test run."""
-        ports = free_ports(7)
+        ports = free_ports(8)
+        # A key of its own too: a running `make dev` keeps its key and its tokens.
+        overrides.setdefault("identity_dir", Path(tempfile.mkdtemp(prefix="devstack-identity-")))
         return cls(
             pubsub_port=ports[0],
             firestore_port=ports[1],
@@ -125,6 +138,7 @@ class StackConfig:
             receiver_port=ports[4],
             bridge_port=ports[5],
             pos_port=ports[6],
+            identity_port=ports[7],
             **overrides,
         )
 
@@ -155,6 +169,11 @@ class StackConfig:
     @property
     def bridge_url(self) -> str:
         return f"http://{LOOPBACK}:{self.bridge_port}"
+
+    @property
+    def identity_url(self) -> str:
+        """The local ID tokens' issuer; their keys are at ``/certs`` below it."""
+        return f"http://{LOOPBACK}:{self.identity_port}"
 
     def webhook_url(self, webhook: LocalWebhook) -> str:
         """Where the webhook receives its events: the local receiver."""
@@ -239,6 +258,7 @@ class LocalStack:
         self._on_function_line = on_function_line
         self._processes: list[_Process] = []
         self._bridge = contextlib.ExitStack()
+        self.identity: dev_identity.LocalIdentity | None = None
         self._gcloud_config = tempfile.TemporaryDirectory(prefix="devstack-gcloud-")
 
     def __enter__(self) -> LocalStack:
@@ -263,6 +283,7 @@ class LocalStack:
                 config.processor_port,
                 config.pos_port,
                 config.receiver_port,
+                config.identity_port,
                 *([config.bridge_port] if self._bridge_routes() else []),
             )
             if is_listening(port)
@@ -272,7 +293,7 @@ class LocalStack:
                 f"port(s) {', '.join(map(str, busy))} on {LOOPBACK} are already in use; "
                 "is another `make dev` running? Stop it or override the ports "
                 "(PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, INGEST_PORT, PROCESSOR_PORT, "
-                "POS_PORT, RECEIVER_PORT, BRIDGE_PORT)"
+                "POS_PORT, RECEIVER_PORT, BRIDGE_PORT, IDENTITY_PORT)"
             )
         config.log_dir.mkdir(parents=True, exist_ok=True)
         self.start_pubsub_emulator()
@@ -280,6 +301,7 @@ class LocalStack:
         self.create_resources()
         self.start_receiver()
         self.start_bridge()
+        self.start_identity()
         self.start_function("ingest")
         self.start_function("processor")
         self.start_function("pos")
@@ -305,6 +327,17 @@ class LocalStack:
         routes = self._bridge_routes()
         if routes:
             self._bridge.enter_context(filter_bridge(self.config.bridge_port, routes))
+
+    def start_identity(self) -> None:
+        """A new signing key for local ID tokens, its public half served for the pos function."""
+        self.identity = dev_identity.create(
+            self.config.identity_dir,
+            issuer=self.config.identity_url,
+            audience=self.config.pos_url,
+        )
+        self._bridge.enter_context(
+            dev_identity.serving_certs(self.identity, self.config.identity_port)
+        )
 
     def _gcloud_env(self) -> dict[str, str]:
         return {
@@ -361,6 +394,26 @@ class LocalStack:
             {
                 "topic": self._topic(config.orders_topic),
                 "pushConfig": {"pushEndpoint": f"{config.processor_url}/"},
+                "ackDeadlineSeconds": LOCAL_ACK_DEADLINE_SECONDS,
+                "enableMessageOrdering": True,
+                "deadLetterPolicy": {
+                    "deadLetterTopic": self._topic(config.dead_letter_topic),
+                    "maxDeliveryAttempts": config.max_delivery_attempts,
+                },
+                "retryPolicy": {
+                    "minimumBackoff": LOCAL_RETRY_MINIMUM_BACKOFF,
+                    "maximumBackoff": LOCAL_RETRY_MAXIMUM_BACKOFF,
+                },
+            },
+        )
+        # The store updates the pos function publishes, pushed to the processor's own path
+        # for them: the processor tells the topic by the path.
+        self._put(self._topic_url(config.store_updates_topic), {})
+        self._put(
+            self._subscription_url(config.store_updates_subscription),
+            {
+                "topic": self._topic(config.store_updates_topic),
+                "pushConfig": {"pushEndpoint": f"{config.processor_url}{STORE_UPDATES_PUSH_PATH}"},
                 "ackDeadlineSeconds": LOCAL_ACK_DEADLINE_SECONDS,
                 "enableMessageOrdering": True,
                 "deadLetterPolicy": {
@@ -435,7 +488,13 @@ class LocalStack:
             **os.environ,
             **self.config.emulator_env(),
             "ORDERS_TOPIC": self.config.orders_topic,
+            "STORE_UPDATES_TOPIC": self.config.store_updates_topic,
             "EVENTS_TOPIC": self.config.events_topic,
+            # The pos function verifies tokens of the local key (accepted under the
+            # emulators only), and answers a request without one as a POS of every store.
+            "POS_AUDIENCES": self.config.pos_url,
+            "POS_LOCAL_ISSUER": self.config.identity_url,
+            "POS_LOCAL_CERTS_URL": f"{self.config.identity_url}{dev_identity.CERTS_PATH}",
             "PYTHONUNBUFFERED": "1",
             **self.config.function_env,
         }
@@ -631,6 +690,8 @@ customer-order-events local stack (project {config.project_id})
   ingest function     {config.ingest_url}  PUT/GET /business-units/BU/customer-orders/ID
   processor function  {config.processor_url}  <- push from {config.processor_subscription}
   pos function        {config.pos_url}  GET .../ID, POST .../ID:pickup, POST ...:search
+                      without a token: a POS of every store; with one of
+                      `.venv/bin/orders-dev-token EMAIL`: EMAIL's grants (orders-stores)
   Pub/Sub emulator    {config.pubsub_host}  topic {config.orders_topic}, \
 dead letters {config.dead_letter_topic} / {config.dead_letter_subscription}
   Firestore emulator  {config.firestore_host}  UI-less; GET {config.ingest_url}/business-units/...

@@ -26,8 +26,9 @@ from shared.domain.messages import (
     RECEIVED_AT,
     OrderMessage,
     decode_message,
+    source_of,
 )
-from shared.domain.stored_order import unstorable_reason
+from shared.domain.stored_order import content_of_body, unstorable_reason
 from shared.domain.timestamps import parse_timestamp
 from shared.errors import InvalidId, MalformedJson, UndecodableMessage
 
@@ -174,10 +175,10 @@ def _problem(data: bytes, attributes: Mapping[str, str], message_id: str) -> str
         return None
     # The same checks the processor applies: what fails here fails there again.
     try:
-        message = decode_message(data, attributes, message_id)
+        message = decode_message(data, attributes, message_id, source_of(attributes))
     except UndecodableMessage as exc:
         return f"undecodable: {exc}"
     if not isinstance(message, OrderMessage):
         return None
-    refusal = unstorable_reason(message)
+    refusal = unstorable_reason(message, content_of_body(message.body, message.business_unit_id))
     return f"cannot be stored: {refusal}" if refusal else None
