@@ -12,6 +12,11 @@ LOCK_ARGS ?= --upgrade
 # checkov pins bc-python-hcl2, which would replace python-hcl2 in .venv: it gets its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# The reference parsers of the API descriptions (tests/unit/test_apidocs.py), Node.js
+# packages pinned in tests/apidocs/package-lock.json. npm writes node_modules/.package-lock.json
+# on every install: it is the stamp, so `npm ci` runs again only when the lock changed.
+APIDOCS := tests/apidocs
+APIDOCS_STAMP := $(APIDOCS)/node_modules/.package-lock.json
 
 .PHONY: dev test lint typecheck unit lock requirements openapi soak checkov clean emulators
 
@@ -38,7 +43,7 @@ dev: $(STAMP) emulators
 	$(BIN)/python -m shared.tools.devstack
 
 ## Lint, type-check and every test; the suite starts its own stack on free ports.
-test: emulators lint typecheck $(CHECKOV_STAMP)
+test: emulators lint typecheck $(CHECKOV_STAMP) $(APIDOCS_STAMP)
 	$(BIN)/python -m pytest --durations=10
 
 lint: $(STAMP)
@@ -50,7 +55,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## Only the tests that need no emulator.
-unit: $(STAMP)
+unit: $(STAMP) $(APIDOCS_STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 ## Re-resolve uv.lock within pyproject.toml's ranges (uv prints each version it changes), then
@@ -63,8 +68,9 @@ lock: | $(UV)
 requirements: $(STAMP)
 	$(BIN)/python -m shared.tools.requirements
 
-## Regenerate functions/ingest/openapi.json and docs/asyncapi.json (the events) from the
-## pydantic models and the event attributes (a test fails when either is stale).
+## Regenerate functions/ingest/openapi.json, functions/pos/openapi.json and docs/asyncapi.json
+## (the events) from the pydantic models and the event attributes (a test fails when one is
+## stale; tests/unit/test_apidocs.py runs the reference parsers on them).
 openapi: $(STAMP)
 	$(BIN)/python -m shared.tools.openapi
 	$(BIN)/python -m shared.tools.asyncapi
@@ -81,6 +87,11 @@ bench: $(STAMP) emulators
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is required: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
+$(APIDOCS_STAMP): $(APIDOCS)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20 (or newer) and npm are required: they check the API descriptions"; exit 1; }
+	npm ci --prefix $(APIDOCS) --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(CHECKOV_STAMP): terraform/checkov/requirements.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r terraform/checkov/requirements.txt
@@ -92,4 +103,4 @@ checkov: $(CHECKOV_STAMP)
 		--external-checks-dir terraform/checkov --compact --quiet
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) terraform/build .devstack .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(APIDOCS)/node_modules terraform/build .devstack .mypy_cache .ruff_cache .pytest_cache .hypothesis

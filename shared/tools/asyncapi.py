@@ -1,9 +1,10 @@
 """The AsyncAPI 3.0 document of the order events, built from the code that makes them.
 
-``make openapi`` writes it to ``docs/asyncapi.json`` beside the ingest API's OpenAPI
-document; a test fails when the committed file is stale, and validates real events
-against it. The payload is the PUT body's schema (:mod:`shared.domain.model`); the
-headers are the CloudEvents attributes :mod:`shared.domain.events` sets.
+``make openapi`` writes it to ``docs/asyncapi.json`` with the OpenAPI documents; a test
+fails when the committed file is stale, another validates real events against it, and the
+AsyncAPI reference parser must accept it (tests/unit/test_apidocs.py). The payload is the
+PUT body's schema (:mod:`shared.domain.model`); the headers are the CloudEvents attributes
+:mod:`shared.domain.events` sets.
 """
 
 from __future__ import annotations
@@ -142,7 +143,10 @@ def build_document() -> dict[str, Any]:
                 "description": "The events topic; each webhook has a push subscription on it, "
                 "filtered to its business units when it lists any.",
                 "messages": dict(zip(messages, refs, strict=True)),
-                "bindings": {"googlepubsub": {"bindingVersion": "0.2.0"}},
+                # No googlepubsub channel binding: binding 0.2.0 requires schemaSettings,
+                # the Pub/Sub schema a topic checks its messages against, and the events
+                # topic has none (Pub/Sub schemas are Avro or Protocol Buffers; the data
+                # is the order's JSON). The headers and payload above describe the message.
             }
         },
         "operations": {

@@ -1,10 +1,15 @@
 """The OpenAPI 3.1 documents of the ingest (OMS) and pos (POS) APIs, built from the pydantic models.
 
 ``make openapi`` writes them to ``functions/{ingest,pos}/openapi.json``; a test fails
-when the committed file and this module disagree, and the fuzz tests drive the
-real ingest function from it and check every answer against it. So the order
-schema has one source (:mod:`shared.domain.model`), and the answers are described by
-the small typed documents below, which the fuzz tests hold the code to.
+when the committed file and this module disagree, the fuzz tests drive the
+real ingest function from it and check every answer against it, and Redocly's linter
+must pass both (tests/unit/test_apidocs.py). So the order schema has one source
+(:mod:`shared.domain.model`), and the answers are described by the small typed
+documents below, which the fuzz tests hold the code to.
+
+Each builder describes its paths; :func:`_finished` then gives every operation the
+ID-token security scheme, declares the servers, and keeps only the components the
+paths use. An operation added to either document is secured without more code.
 """
 
 from __future__ import annotations
@@ -32,11 +37,29 @@ from shared.domain.limits import (
 )
 from shared.domain.model import MAX_PAGE_SIZE, MAX_STATUSES, CustomerOrderDocument, SearchRequest
 from shared.domain.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, Problem
+from shared.tools.devstack import StackConfig
 from shared.tools.functions import REPO_ROOT
 
 OPENAPI_PATH = REPO_ROOT / "functions" / "ingest" / "openapi.json"
 POS_OPENAPI_PATH = REPO_ROOT / "functions" / "pos" / "openapi.json"
 _REF = "#/components/schemas/{model}"
+_COMPONENTS = "#/components/"
+_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
+
+# Every call to either function needs a Google-signed ID token; Cloud Run checks it in
+# front of the function (docs/deploying.md#identities-and-iam).
+SECURITY_SCHEME = "googleIdToken"
+_SECURITY_SCHEME: dict[str, Any] = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "A Google-signed ID token (a JWT) of an identity the function's invokers "
+    "list, whose audience is the function's URL: `Authorization: Bearer TOKEN`. In Python "
+    "`google.oauth2.id_token.fetch_id_token(request, URL)`, on the command line `gcloud auth "
+    "print-identity-token --audiences=URL`. Cloud Run checks it before the function runs: "
+    "401 without a valid token, 403 for an identity that may not call this function. The "
+    "local stack of `make dev` needs none.",
+}
 
 # The problem types each error status can carry; the fuzz tests hold the service to it.
 PROBLEM_SLUGS_BY_STATUS: Mapping[int, tuple[str, ...]] = {
@@ -293,8 +316,70 @@ def _order_headers() -> dict[str, Any]:
     }
 
 
+def _servers(function: str, local_port: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": "https://{host}",
+            "description": f"The deployed {function} function: its URL is what `terraform "
+            f"-chdir=terraform output -raw {function}_url` prints.",
+            "variables": {
+                "host": {
+                    "default": f"customer-orders-{function}-PROJECT_NUMBER.REGION.run.app",
+                    "description": f"The host of the {function} function's URL.",
+                }
+            },
+        },
+        {
+            "url": f"http://localhost:{local_port}",
+            "description": "The local stack of `make dev` (no token needed).",
+        },
+    ]
+
+
+def _refs(value: Any) -> list[str]:
+    """Every ``$ref`` inside ``value``."""
+    if isinstance(value, dict):
+        own = [value["$ref"]] if isinstance(value.get("$ref"), str) else []
+        return own + [ref for member in value.values() for ref in _refs(member)]
+    if isinstance(value, list):
+        return [ref for member in value for ref in _refs(member)]
+    return []
+
+
+def _finished(document: dict[str, Any], *, servers: list[dict[str, Any]]) -> dict[str, Any]:
+    """``document`` with the servers, every operation secured, and only the components used."""
+    for path_item in document["paths"].values():
+        for method, operation in path_item.items():
+            if method in _METHODS:
+                operation["security"] = [{SECURITY_SCHEME: []}]
+    components = document["components"]
+    used: set[str] = set()
+    pending = _refs(document["paths"])
+    while pending:
+        ref = pending.pop().removeprefix(_COMPONENTS)
+        if ref not in used:
+            used.add(ref)
+            kind, name = ref.split("/", 1)
+            pending.extend(_refs(components[kind][name]))
+    kept = {
+        kind: {name: value for name, value in members.items() if f"{kind}/{name}" in used}
+        for kind, members in components.items()
+    }
+    return {
+        "openapi": document["openapi"],
+        "info": document["info"],
+        "servers": servers,
+        "paths": document["paths"],
+        "components": {**kept, "securitySchemes": {SECURITY_SCHEME: _SECURITY_SCHEME}},
+    }
+
+
 def build_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document, deterministic so that the committed file can be compared."""
+    """The ingest API's OpenAPI 3.1 document, deterministic so that the file can be compared."""
+    return _finished(_ingest_document(), servers=_servers("ingest", StackConfig.ingest_port))
+
+
+def _ingest_document() -> dict[str, Any]:
     order_content = {
         "application/json": {"schema": {"$ref": _REF.format(model="CustomerOrderDocument")}}
     }
@@ -448,7 +533,11 @@ def build_document() -> dict[str, Any]:
 
 def build_pos_document() -> dict[str, Any]:
     """The POS's API: the ingest API's GET and search, and the pickup instead of the PUT."""
-    document = build_document()
+    return _finished(_pos_document(), servers=_servers("pos", StackConfig.pos_port))
+
+
+def _pos_document() -> dict[str, Any]:
+    document = _ingest_document()
     document["info"] = {
         "title": "customer-order-events pos API",
         "version": "1",
