@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -56,3 +56,19 @@ def firestore_client(stack: LocalStack) -> firestore.Client:
     from google.cloud import firestore
 
     return firestore.Client(project=stack.config.project_id)
+
+
+@pytest.fixture
+def pos_as(stack: LocalStack) -> Iterator[Callable[[str], requests.Session]]:
+    """``pos_as(email)``: a session that calls the pos function as ``email`` (its grants apply)."""
+    from tests.access_support import session_for
+
+    opened: list[requests.Session] = []
+
+    def session(email: str) -> requests.Session:
+        opened.append(session_for(stack, email))
+        return opened[-1]
+
+    yield session
+    for each in opened:
+        each.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared.api.routing import Resource, Route, not_found, route
 from shared.domain.access import Caller
@@ -20,6 +21,9 @@ from shared.domain.problems import Rejected, problem
 from shared.errors import InvalidCorrelationId, one_line
 from shared.log import get_logger, log_event, order_context
 
+if TYPE_CHECKING:
+    from shared.api.access import Authenticator
+
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
@@ -28,6 +32,9 @@ class RequestContext:
     correlation_id: str
     caller: Caller
 
+
+# The ``identity`` of a refusal whose caller proved none (a 401, or a 503 before it could).
+UNVERIFIED_IDENTITY = "unverified"
 
 # The answer to one request of an operation: the request, its route, its context.
 Handler = Callable[[HttpRequest, Route, RequestContext], HttpResponse]
@@ -44,12 +51,18 @@ class ApiService:
     """Routes each request to its operation; ``operations`` says what this API serves."""
 
     def __init__(
-        self, operations: Mapping[Resource, Mapping[str, Operation]], *, logger: str
+        self,
+        operations: Mapping[Resource, Mapping[str, Operation]],
+        *,
+        logger: str,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self._operations = operations
         self._log = get_logger(logger)
-        # Until an API authenticates its callers, whoever Cloud Run let in may do everything.
-        self._caller = Caller.everything(logger)
+        # Without an authenticator (the OMS's API) whoever Cloud Run let in holds everything;
+        # with one, each request is its caller or a 401, and nothing else runs.
+        self._authenticator = authenticator
+        self._everything = Caller.everything(logger)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """The answer to ``request``, with its ``Correlation-Id``, however it went."""
@@ -75,12 +88,17 @@ class ApiService:
 
     def _answer(self, request: HttpRequest, event: str, correlation: str) -> HttpResponse:
         try:
+            caller = self._caller(request)
+        except Rejected as rejected:
+            return self._refused(event, rejected, UNVERIFIED_IDENTITY)
+        identity = caller.identity if self._authenticator is not None else None
+        try:
             target = route(request.raw_path, self._operations)
             methods = self._operations.get(target.resource)
             if methods is None:
                 raise not_found(self._operations)
         except Rejected as rejected:
-            return self._refused(event, rejected)
+            return self._refused(event, rejected, identity)
         operation = methods.get("GET" if request.method == "HEAD" else request.method)
         if operation is not None:
             event = operation.event
@@ -90,9 +108,9 @@ class ApiService:
             try:
                 if operation is None:
                     raise method_not_allowed(request.method, allowed(methods))
-                return operation.handler(request, target, RequestContext(correlation, self._caller))
+                return operation.handler(request, target, RequestContext(correlation, caller))
             except Rejected as rejected:
-                return self._refused(event, rejected)
+                return self._refused(event, rejected, identity)
             except Exception:  # noqa: BLE001
                 # A bug must still answer problem+json, and never with the traceback.
                 self._log.exception(
@@ -105,11 +123,19 @@ class ApiService:
                     )
                 )
 
-    def _refused(self, event: str, rejected: Rejected) -> HttpResponse:
+    def _caller(self, request: HttpRequest) -> Caller:
+        if self._authenticator is None:
+            return self._everything
+        return self._authenticator.authenticate(request)
+
+    def _refused(self, event: str, rejected: Rejected, identity: str | None = None) -> HttpResponse:
         refusal = rejected.problem
         unavailable = refusal.status >= 500
         # The cause (a Pub/Sub or Firestore error) is for the operators, never the caller.
         cause = f": {one_line(rejected.__cause__)}" if rejected.__cause__ else ""
+        # Who was refused, where the API knows its callers: terraform/observability.tf
+        # counts the 401s and 403s by it.
+        who = {} if identity is None else {"identity": identity}
         log_event(
             self._log,
             logging.WARNING if unavailable else logging.INFO,
@@ -118,6 +144,7 @@ class ApiService:
             outcome="unavailable" if unavailable else "refused",
             problemType=refusal.slug,
             httpStatus=refusal.status,
+            **who,
         )
         return HttpResponse.from_problem(refusal)
 

@@ -30,3 +30,9 @@ class Caller:
 
     def holds_any(self, business_unit_ids: Iterable[str]) -> bool:
         return any(self.holds(business_unit_id) for business_unit_id in business_unit_ids)
+
+
+def may_read_order(caller: Caller, business_unit_id: str, pickup_stores: Iterable[str]) -> bool:
+    """Whether ``caller`` may read an order: it holds the order's business unit, or one of
+    the stores its fulfillments are to be picked up at."""
+    return caller.holds(business_unit_id) or caller.holds_any(pickup_stores)
