@@ -77,10 +77,17 @@ class IdTokenAuthenticator:
                 "send the ID token as 'Authorization: Bearer TOKEN', and again as "
                 "'X-Serverless-Authorization: Bearer TOKEN' for Cloud Run (docs/pos.md)"
             )
+        if token.endswith("." + REMOVED_SIGNATURE):
+            # Refused before fetching any key: no key can verify it.
+            raise unauthenticated(
+                "the Authorization token is the one Cloud Run checked, with its signature "
+                "removed; send the token in X-Serverless-Authorization too, so that Cloud Run "
+                "checks that one and passes Authorization on as sent (docs/pos.md)"
+            )
         try:
             identity = self._verifier.verify(token)
         except InvalidToken as exc:
-            raise unauthenticated(_why(token, exc)) from None
+            raise unauthenticated(f"the ID token cannot be verified: {exc}") from None
         except KeysUnavailable as exc:
             raise Rejected(
                 problem(
@@ -101,13 +108,3 @@ def bearer_token(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthenticated("the Authorization header must be 'Bearer' and an ID token")
     return token.strip()
-
-
-def _why(token: str, exc: InvalidToken) -> str:
-    if token.endswith("." + REMOVED_SIGNATURE):
-        return (
-            "the Authorization token is the one Cloud Run checked, with its signature removed; "
-            "send the token in X-Serverless-Authorization too, so that Cloud Run checks that "
-            "one and passes Authorization on as sent (docs/pos.md)"
-        )
-    return f"the ID token cannot be verified: {exc}"
