@@ -122,6 +122,7 @@ class Processor:
 
     def _apply(self, message: PushedMessage) -> Verdict:
         described, received_at = _described(message)
+        strategy: OmsVersion | StoreUpdateChange | None = None
         try:
             strategy = self._strategy(message)
             applied = self._changes.apply(strategy)
@@ -134,6 +135,7 @@ class Processor:
                 f"refused for good {described}, it will be dead-lettered: {exc}",
                 event=EVENT,
                 decision="refused",
+                **_change_field(strategy),
             )
             raise
         except (StoreUnavailable, PublishFailed) as exc:
@@ -144,6 +146,7 @@ class Processor:
                 f"{what} unavailable {described}, Pub/Sub will redeliver: {exc}",
                 event=EVENT,
                 decision="unavailable",
+                **_change_field(strategy),
             )
             raise
         verdict = applied.verdict
@@ -220,6 +223,11 @@ class Processor:
 def _checked_by_the_pos(business_unit_id: str) -> bool:
     # The pos function checked the caller's stores before it published the update.
     return True
+
+
+def _change_field(strategy: OmsVersion | StoreUpdateChange | None) -> dict[str, str]:
+    """What the change does, once it is known (a message refused before it is, has none)."""
+    return {} if strategy is None else {"change": strategy.change.value}
 
 
 def _described(message: PushedMessage) -> tuple[str, datetime]:

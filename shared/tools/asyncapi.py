@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from shared.config import DEFAULT_EVENTS_TOPIC
 from shared.domain import events
-from shared.domain.limits import MAX_CORRELATION_ID_BYTES, MAX_ID_BYTES
+from shared.domain.limits import MAX_CORRELATION_ID_BYTES, MAX_ID_BYTES, MAX_UPDATE_ID_BYTES
 from shared.domain.model import CustomerOrderDocument
 from shared.tools.functions import REPO_ROOT
 
@@ -28,11 +28,16 @@ _REF = "#/components/schemas/{model}"
 _DESCRIPTIONS = {
     events.CREATED: "The first version of an order the service stored.",
     events.UPDATED: "A later version of an order: a newer version the OMS sent.",
-    events.PICKED_UP: "The store handed the order out: the POS recorded its pickup. The data "
-    "is the stored order with the picked-up status and customerOrder.pickedUpAt.",
-    events.CANCELLATION_REFUSED: "The OMS cancelled an order already picked up; pickup beats "
-    "cancellation, so the cancellation was not stored. The data is the order as stored "
-    "(picked up); time, sourceversion and correlationid are the refused cancellation's.",
+    events.READY_FOR_PICKUP: "A store readied items of a fulfillment for pickup (the POS's "
+    ":ready, ce-updateid). The data is the order as stored: the OMS's members as sent, "
+    "with each fulfillment's status and items' readyQuantity and pickedUpQuantity.",
+    events.PICKED_UP: "A store handed items out, all of the order or a part of it (the POS's "
+    ":pickup, ce-updateid), with the payments taken as customerOrder.tenders. The data is "
+    "the order as stored; the OMS's status is not changed.",
+    events.CANCELLATION_REFUSED: "The OMS sent a version that would cancel what a store "
+    "handed out (the order, an item, or some of its quantity); pickup beats cancellation, "
+    "so it was not stored. The data is the order as stored; time, sourceversion and "
+    "correlationid are the refused version's.",
 }
 
 
@@ -55,8 +60,9 @@ def _headers(event_type: str) -> dict[str, Any]:
             events.ID_ATTRIBUTE: {
                 "type": "string",
                 "pattern": "^[0-9a-f]{32}$",
-                "description": "Derived from the type, the order and its version: the same "
-                "for every delivery of this event, so drop repeats by it.",
+                "description": "Derived from the type, the order and its version (of a store "
+                "update's event, its updateId): the same for every delivery of this event, so "
+                "drop repeats by it.",
             },
             events.TYPE_ATTRIBUTE: {"const": event_type},
             events.SOURCE_ATTRIBUTE: {
@@ -75,7 +81,8 @@ def _headers(event_type: str) -> dict[str, Any]:
                 "type": "string",
                 "format": "date-time",
                 "description": "The version's receivedAt: RFC 3339, UTC, microseconds "
-                "(of a refused cancellation, the cancellation's).",
+                "(of a refused cancellation, the cancellation's; of a store update, when it "
+                "was recorded).",
             },
             events.CONTENT_TYPE_ATTRIBUTE: {"const": events.DATA_CONTENT_TYPE},
             events.BUSINESS_UNIT_ATTRIBUTE: {
@@ -92,13 +99,21 @@ def _headers(event_type: str) -> dict[str, Any]:
             events.CORRELATION_ID_ATTRIBUTE: {
                 "type": "string",
                 "pattern": f"^[\\x21-\\x7e]{{1,{MAX_CORRELATION_ID_BYTES}}}$",
-                "description": "The Correlation-Id of the request that made this version.",
+                "description": "The Correlation-Id of the request that made this version "
+                "or store update.",
+            },
+            events.UPDATE_ID_ATTRIBUTE: {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_UPDATE_ID_BYTES,
+                "description": "The updateId of the store update a ready-for-pickup or "
+                "picked-up event announces.",
             },
             events.PICKED_UP_AT_ATTRIBUTE: {
                 "type": "string",
                 "format": "date-time",
-                "description": "When the POS recorded the order's pickup; on every event "
-                "of an order once it is picked up.",
+                "description": "When a store last handed items of the order out; on every "
+                "event of an order once something is picked up.",
             },
         },
     }

@@ -11,7 +11,8 @@ import jsonschema_rs
 import pytest
 
 from shared.domain import events
-from shared.domain.stored_order import OrderRecord
+from shared.domain.store_updates import StoreUpdate, UpdateKind, apply_update, assess
+from shared.domain.stored_order import OrderRecord, content_of_body
 from shared.tools.asyncapi import ASYNCAPI_PATH, build_document, render
 from tests.support import order_message
 
@@ -35,10 +36,24 @@ def _validator(schema: dict[str, Any]) -> Any:
 def _event(first: bool, **changes: Any) -> events.OrderEvent:
     at = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     message = dataclasses.replace(order_message("BU1", "CO-1", at), **changes)
-    record = OrderRecord.of_message(message, None)
+    record = OrderRecord.of_message(message, None, content_of_body(message.body, "BU1"))
     if not first:
         record = dataclasses.replace(record, created_at=None)
     return events.order_event(record)
+
+
+def _store_update_event(kind: UpdateKind) -> events.OrderEvent:
+    """The event of a store update, as the processor publishes it."""
+    at = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    message = order_message("BU1", "CO-1", at)
+    fulfillments = content_of_body(message.body, "BU1").fulfillments
+    record = OrderRecord.of_message(message, None, content_of_body(message.body, "BU1"))
+    update = StoreUpdate("pos-update-1", kind)
+    assessment = assess(update, fulfillments, record.store_state, None)
+    state = apply_update(
+        update, assessment, record.store_state, recorded_at=at, correlation_id="pos-1"
+    )
+    return events.store_update_event(record.with_store_state(state, fulfillments, "pos-update-1"))
 
 
 @pytest.mark.parametrize(
@@ -46,7 +61,10 @@ def _event(first: bool, **changes: Any) -> events.OrderEvent:
     [
         _event(True),
         _event(False, source_version=12, correlation_id="oms-77"),
+        _store_update_event(UpdateKind.READY),
+        _store_update_event(UpdateKind.PICKUP),
     ],
+    ids=["created", "updated", "ready-for-pickup", "picked-up"],
 )
 def test_a_real_event_matches_its_message(event: events.OrderEvent) -> None:
     message = DOCUMENT["components"]["messages"][event.type]

@@ -17,6 +17,7 @@ def test_every_setting_is_read_from_its_variable() -> None:
         {
             "GOOGLE_CLOUD_PROJECT": "p",
             "ORDERS_TOPIC": "t",
+            "STORE_UPDATES_TOPIC": "s",
             "EVENTS_TOPIC": "e",
             "FIRESTORE_DATABASE": "orders",
             "PUBLISH_TIMEOUT_SECONDS": "2.5",
@@ -24,7 +25,16 @@ def test_every_setting_is_read_from_its_variable() -> None:
             "RETRY_AFTER_SECONDS": "9",
         }
     )
-    assert settings == Settings("p", "t", "e", "orders", 2.5, 4.0, 9)
+    assert settings == Settings(
+        project_id="p",
+        orders_topic="t",
+        store_updates_topic="s",
+        events_topic="e",
+        firestore_database="orders",
+        publish_timeout_seconds=2.5,
+        firestore_timeout_seconds=4.0,
+        retry_after_seconds=9,
+    )
 
 
 @pytest.mark.parametrize(

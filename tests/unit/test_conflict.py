@@ -1,5 +1,6 @@
 """The conflict rule: the version rule over every combination of source version and receivedAt,
-and the decision table over every change (update, cancellation, pickup) and standing."""
+and the decision table over every change (OMS update, cancellation, unpicking; a store's
+ready and pickup), every standing and every relation."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 
 from shared.domain.conflict import (
     MAX_SOURCE_VERSION,
+    OMS_RELATIONS,
+    STORE_RELATIONS,
     TABLE,
     Change,
     Decision,
-    Order,
+    Relation,
     Rule,
     Standing,
     Statuses,
@@ -21,8 +24,8 @@ from shared.domain.conflict import (
     Verdict,
     Version,
     decide,
+    decide_update,
     parse_source_version,
-    pickup_version,
 )
 from shared.errors import InvalidSourceVersion
 
@@ -120,50 +123,37 @@ def test_anything_else_is_refused(text: str) -> None:
         parse_source_version(text)
 
 
-# --- The decision table: pickups and cancellations ---------------------------------------
+# --- The decision table: what was handed out, cancellations, and the store's updates ----
 
 PICKED_UP_AT = T0 + timedelta(minutes=5)
-# The stored pickup version of an order whose OMS version 5 was received at T0.
-PICKUP = pickup_version(Version(T0, STORED_VERSION), PICKED_UP_AT)
-# An OMS version against that pickup: sent before or after it, of a lower, the same or
-# a higher source version.
+# An order whose OMS version 5 was received at T0, and of which a store handed something
+# out later. An OMS version against it: sent before or after the pickup, of a lower, the
+# same or a higher source version.
+STORED = Version(T0, STORED_VERSION)
 WHEN = {"before the pickup": PICKED_UP_AT - ONE, "after the pickup": PICKED_UP_AT + ONE}
 SOURCE = {"lower": STORED_VERSION - 1, "same": STORED_VERSION, "higher": STORED_VERSION + 1}
-
-
-@pytest.mark.parametrize(
-    ("standing", "expected"),
-    [
-        (Standing.ABSENT, Decision.REFUSE_ABSENT),
-        (Standing.OPEN, Decision.WRITE),
-        (Standing.CANCELLED, Decision.REFUSE_CANCELLED),
-        (Standing.PICKED_UP, Decision.SKIP_DUPLICATE),
-    ],
-)
-def test_a_pickup_against_each_standing(standing: Standing, expected: Decision) -> None:
-    stored = None if standing is Standing.ABSENT else Stored(Version(T0, STORED_VERSION), standing)
-    assert decide(Change.PICKUP, None, stored) == Verdict(expected, Rule.PICKUP)
+STORE_CHANGES = (Change.READY, Change.PICKUP)
+OMS_CHANGES = (Change.UPDATE, Change.CANCELLATION, Change.UNPICKING)
 
 
 @pytest.mark.parametrize(("when", "source"), list(itertools.product(WHEN, SOURCE)))
-def test_no_cancellation_is_stored_after_a_pickup_whatever_its_version(
-    when: str, source: str
+@pytest.mark.parametrize("change", [Change.CANCELLATION, Change.UNPICKING])
+def test_nothing_that_cancels_what_was_handed_out_is_stored_whatever_its_version(
+    change: Change, when: str, source: str
 ) -> None:
     incoming = Version(WHEN[when], SOURCE[source])
-    verdict = decide(Change.CANCELLATION, incoming, Stored(PICKUP, Standing.PICKED_UP))
+    verdict = decide(change, incoming, Stored(STORED, Standing.PICKED_UP))
     assert verdict == Verdict(Decision.REFUSE_CANCELLATION, Rule.PICKUP)
 
 
 @pytest.mark.parametrize(("when", "source"), list(itertools.product(WHEN, SOURCE)))
-def test_any_other_oms_version_meets_a_pickup_by_the_version_rule(when: str, source: str) -> None:
+def test_an_oms_version_keeping_what_was_handed_out_meets_it_by_the_version_rule(
+    when: str, source: str
+) -> None:
     incoming = Version(WHEN[when], SOURCE[source])
-    verdict = decide(Change.UPDATE, incoming, Stored(PICKUP, Standing.PICKED_UP))
-    if source == "higher" or (source == "same" and when == "after the pickup"):
-        assert verdict.decision is Decision.WRITE
-    else:
-        # Older than the pickup, which is itself a version of the order.
-        assert verdict.decision is Decision.SKIP_STALE
-    assert verdict.rule is (Rule.RECEIVED_AT if source == "same" else Rule.SOURCE_VERSION)
+    verdict = decide(Change.UPDATE, incoming, Stored(STORED, Standing.PICKED_UP))
+    # A store update is no version: the OMS's version is compared with the OMS's alone.
+    assert verdict == _decide(incoming, STORED)
 
 
 @pytest.mark.parametrize(("when", "source"), list(itertools.product(WHEN, SOURCE)))
@@ -182,41 +172,87 @@ def test_the_first_version_of_any_kind_is_written(change: Change) -> None:
     assert decide(change, Version(T0), None) == Verdict(Decision.WRITE, Rule.FIRST)
 
 
-def test_the_table_decides_every_change_against_every_standing() -> None:
-    for change, standing in itertools.product(Change, Standing):
-        if (change, standing, Order.ANY) in TABLE:
+@pytest.mark.parametrize("standing", [Standing.OPEN, Standing.CANCELLED])
+def test_an_unpicking_needs_something_handed_out(standing: Standing) -> None:
+    # Nothing handed out: no OMS version can take it back, so the table has no such case.
+    with pytest.raises(ValueError, match="cannot occur"):
+        decide(Change.UNPICKING, Version(PICKED_UP_AT), Stored(STORED, standing))
+
+
+# What each relation of a store update means, against an order that allows updates.
+BY_FIT = {
+    Relation.REPEATED: Decision.SKIP_DUPLICATE,
+    Relation.REUSED: Decision.REFUSE_UPDATE_ID_REUSED,
+    Relation.SUPERSEDED: Decision.SKIP_SUPERSEDED,
+    Relation.FITS: Decision.WRITE,
+    Relation.ALL_PICKED_UP: Decision.REFUSE_ALREADY_PICKED_UP,
+    Relation.ALL_READY: Decision.REFUSE_ALREADY_READY,
+    Relation.EXCEEDS: Decision.REFUSE_EXCEEDS,
+    Relation.UNKNOWN_ITEM: Decision.REFUSE_UNKNOWN_ITEM,
+    Relation.NO_FULFILLMENT: Decision.REFUSE_NO_FULFILLMENT,
+    Relation.AMBIGUOUS: Decision.REFUSE_AMBIGUOUS,
+    Relation.WAREHOUSE: Decision.REFUSE_WAREHOUSE,
+    Relation.TENDER_RECORDED: Decision.REFUSE_TENDER_RECORDED,
+    Relation.NOT_YOURS: Decision.REFUSE_FORBIDDEN,
+}
+
+
+@pytest.mark.parametrize("relation", list(STORE_RELATIONS))
+@pytest.mark.parametrize("standing", list(Standing))
+@pytest.mark.parametrize("change", list(STORE_CHANGES))
+def test_a_store_update_against_every_standing_and_relation(
+    change: Change, standing: Standing, relation: Relation
+) -> None:
+    if standing is Standing.ABSENT:
+        expected = Decision.REFUSE_ABSENT
+    elif standing is Standing.CANCELLED and relation not in (
+        Relation.REPEATED,
+        Relation.SUPERSEDED,
+        Relation.NOT_YOURS,
+    ):
+        # Nothing is readied nor handed out of a cancelled order; its retry is still its
+        # answer, and another store's fulfillment still not the caller's.
+        expected = Decision.REFUSE_CANCELLED
+    else:
+        # Open or partly handed out: the update's fit decides, the same either way.
+        expected = BY_FIT[relation]
+    assert decide_update(change, standing, relation) == Verdict(expected, Rule.STORE)
+
+
+def test_the_table_has_every_case_that_can_occur_and_no_other() -> None:
+    expected = set()
+    for change, standing in itertools.product(OMS_CHANGES, Standing):
+        if change is Change.UNPICKING and standing is not Standing.PICKED_UP:
+            # Nothing handed out, nothing to take back.
             continue
-        for order in (Order.NEWER, Order.SAME, Order.OLDER):
-            assert (change, standing, order) in TABLE, (change, standing, order)
-    # Only a pickup, and only into an open order, writes without a version comparison.
-    unconditional = [
-        key for key, decision in TABLE.items() if key[2] is Order.ANY and decision.writes
-    ]
-    assert sorted(unconditional, key=str) == sorted(
-        [
-            (Change.UPDATE, Standing.ABSENT, Order.ANY),
-            (Change.CANCELLATION, Standing.ABSENT, Order.ANY),
-            (Change.PICKUP, Standing.OPEN, Order.ANY),
-        ],
-        key=str,
-    )
+        if standing is Standing.ABSENT:
+            # The first version is newer than nothing.
+            expected.add((change, standing, Relation.NEWER))
+        else:
+            expected |= {(change, standing, relation) for relation in OMS_RELATIONS}
+    expected |= set(itertools.product(STORE_CHANGES, Standing, STORE_RELATIONS))
+    assert set(TABLE) == expected
+    # Only a store update that fits, or an OMS version that is newer, ever writes.
+    writing = {key for key, decision in TABLE.items() if decision.writes}
+    assert {relation for _, _, relation in writing} == {Relation.NEWER, Relation.FITS}
 
 
-def test_the_pickup_version_follows_the_stored_one() -> None:
-    assert Version(PICKED_UP_AT, STORED_VERSION) == PICKUP
-    # A POS instance whose clock is behind the one that received the stored version.
-    assert pickup_version(Version(T0, 3), T0 - timedelta(seconds=2)) == Version(T0 + ONE, 3)
-    assert pickup_version(Version(T0), T0) == Version(T0 + ONE)
+@pytest.mark.parametrize("change", list(STORE_CHANGES))
+def test_store_updates_and_oms_versions_are_decided_by_their_own_entry(change: Change) -> None:
+    with pytest.raises(ValueError, match="decide_update"):
+        decide(change, Version(T0), None)
+    with pytest.raises(ValueError, match="decided by decide"):
+        decide_update(Change.UPDATE, Standing.OPEN, Relation.FITS)
 
 
-def test_statuses_say_what_a_change_does_and_what_is_stored() -> None:
-    statuses = Statuses(picked_up="COLLECTED", cancelled=frozenset({"CANCELLED", "VOIDED"}))
-    assert statuses.change_of("VOIDED") is Change.CANCELLATION
-    assert statuses.change_of("CANCELLED") is Change.CANCELLATION
-    assert statuses.change_of("COLLECTED") is Change.UPDATE
-    assert statuses.change_of("cancelled") is Change.UPDATE
-    assert statuses.standing_of("CREATED", None) is Standing.OPEN
-    assert statuses.standing_of("VOIDED", None) is Standing.CANCELLED
-    # Picked up once a pickup is recorded, whatever status a later OMS version brought.
-    assert statuses.standing_of("SHIPPED", PICKED_UP_AT) is Standing.PICKED_UP
+def test_statuses_say_what_cancels_and_what_is_stored() -> None:
+    statuses = Statuses(cancelled=frozenset({"CANCELLED", "VOIDED"}))
+    assert statuses.is_cancellation("VOIDED")
+    assert statuses.is_cancellation("CANCELLED")
+    assert not statuses.is_cancellation("cancelled")
+    assert statuses.standing_of("CREATED", picked_up_any=False) is Standing.OPEN
+    assert statuses.standing_of("VOIDED", picked_up_any=False) is Standing.CANCELLED
+    # Picked up once anything is handed out, whatever status a later OMS version brought.
+    assert statuses.standing_of("SHIPPED", picked_up_any=True) is Standing.PICKED_UP
+    assert statuses.standing_of("VOIDED", picked_up_any=True) is Standing.PICKED_UP
     assert Statuses() == Statuses("PICKED_UP", frozenset({"CANCELLED"}))

@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.events import order_event
 from shared.domain.messages import RECEIVED_AT, OrderMessage
-from shared.domain.stored_order import OrderRecord
+from shared.domain.stored_order import OrderRecord, content_of_body
 from shared.tools.dlq.records import DeadLetter, OrderRef, parse_dead_letter
 from tests.dlq.samples import NOW, SOURCE, bookkeeping, dead_letter, order_message
 
@@ -101,7 +101,11 @@ def test_a_message_too_large_for_firestore_says_why_it_cannot_be_stored() -> Non
 
 def _event_letter(**attributes: str) -> DeadLetter:
     message = order_message("BU7", "CO-9")
-    event = order_event(OrderRecord.of_message(message, None))
+    event = order_event(
+        OrderRecord.of_message(
+            message, None, content_of_body(message.body, message.business_unit_id)
+        )
+    )
     return parse_dead_letter(
         message_id="909",
         published_at=NOW,

@@ -15,7 +15,7 @@ from shared.api.oms import oms_api
 from shared.api.service import ApiService
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.limits import MAX_BODY_BYTES
-from shared.domain.messages import OrdersTopicMessage
+from shared.domain.messages import PublishedMessage
 from shared.domain.stored_order import StoredOrder
 from shared.errors import StoreUnavailable
 from tests.support import order_body, order_message, problem_of, recorded_logs, store_message
@@ -302,7 +302,7 @@ def test_an_unexpected_error_is_a_500_problem_without_the_traceback(
     store: InMemoryOrderStore,
 ) -> None:
     class BrokenPublisher(InMemoryOrderPublisher):
-        def publish(self, message: OrdersTopicMessage) -> str:
+        def publish(self, message: PublishedMessage) -> str:
             raise RuntimeError("secret internals")
 
     service = oms_api(BrokenPublisher(), store, retry_after_seconds=1)

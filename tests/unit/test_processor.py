@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +13,7 @@ from shared.adapters.memory import InMemoryEventPublisher, InMemoryOrderStore
 from shared.domain import events
 from shared.domain.conflict import Decision, Rule, Statuses, Verdict
 from shared.domain.messages import OrderMessage
+from shared.domain.store_updates import RecordedUpdate
 from shared.domain.stored_order import OrderRecord, Revision, StoredVersion
 from shared.errors import PublishFailed, StoreRefused, StoreUnavailable, UndecodableMessage
 from shared.processor import Processor
@@ -104,7 +105,14 @@ def test_a_refused_write_is_one_error_line_and_raises_so_it_is_dead_lettered(
     errors_logged: LogRecorder, published: InMemoryEventPublisher
 ) -> None:
     class RefusingStore(InMemoryOrderStore):
-        def write(self, record: OrderRecord, *, replacing: Revision | None) -> None:
+        def write(
+            self,
+            record: OrderRecord,
+            *,
+            replacing: Revision | None,
+            fields: Sequence[str],
+            update: RecordedUpdate | None = None,
+        ) -> None:
             raise StoreRefused("InvalidArgument: 400 maximum entity size is 1048576 bytes")
 
     with pytest.raises(StoreRefused):

@@ -101,6 +101,7 @@ def test_an_order_of_more_index_entries_than_the_cap_is_refused() -> None:
     body["customerOrder"]["items"] = [
         {**template, "itemId": str(index)} for index in range(MAX_INDEX_ENTRIES)
     ]
+    _from_the_warehouse(body)
     status, problem, _ = put(body)
     assert status == 422
     assert f"over this service's {MAX_INDEX_ENTRIES}" in problem["errors"][0]["detail"]
@@ -112,6 +113,32 @@ def test_an_order_whose_index_entries_pass_8_mib_is_refused() -> None:
     body = order_body(longest)
     template = {"itemId": "", "quantityOrdered": 1, "unitPrice": 1}
     body["customerOrder"]["items"] = [{**template, "itemId": str(index)} for index in range(7600)]
+    _from_the_warehouse(body)
     status, problem, _ = put(body, business_unit="a" * MAX_ID_BYTES)
     assert status == 422
     assert "over Firestore's 8388608 for one document" in problem["errors"][0]["detail"]
+
+
+def _from_the_warehouse(body: dict[str, Any]) -> None:
+    """Every item delivered from the warehouse: no store's record to keep room for.
+
+    An order of a store pickup keeps room for the store's record of each of its items,
+    and that many items pass the document's size first (the next test but one).
+    """
+    order = body["customerOrder"]
+    order["fulfillments"] = [
+        {
+            "fulfillmentId": "W",
+            "deliveryType": "HOME_DELIVERY_WAREHOUSE",
+            "items": [{"itemId": item["itemId"], "quantity": 1} for item in order["items"]],
+        }
+    ]
+
+
+def test_an_order_of_thousands_of_store_items_keeps_room_for_their_record() -> None:
+    body = order_body("CO-1")
+    template = {"itemId": "", "quantityOrdered": 1, "unitPrice": 1}
+    body["customerOrder"]["items"] = [{**template, "itemId": str(index)} for index in range(7600)]
+    status, problem, _ = put(body)
+    assert status == 422
+    assert "room for the stores' record" in problem["errors"][0]["detail"]
