@@ -12,12 +12,12 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared import log
-from shared.domain.addresses import document_path
+from shared.domain.addresses import document_path, ordering_key
 from shared.domain.conflict import Statuses
 from shared.domain.events import OrderEvent
 from shared.domain.http import HttpResponse
@@ -25,6 +25,7 @@ from shared.domain.jsonbody import dump_json
 from shared.domain.messages import OrderMessage, PublishedMessage
 from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.optimistic import OptimisticWriter
+from shared.order_changes import Applied, OmsVersion, OrderChanges
 from shared.ports import OrderStore
 from shared.tools.devstack import (
     LocalStack,
@@ -34,7 +35,6 @@ from shared.tools.devstack import (
     stop_process_group,
 )
 from shared.tools.functions import LOOPBACK, function_command
-from shared.order_changes import Applied, OmsVersion, OrderChanges
 
 if TYPE_CHECKING:
     from google.cloud import firestore
@@ -252,6 +252,42 @@ def stored_document(
     """The order's Firestore document as the processor wrote it, or ``None``."""
     snapshot = client.document(document_path(business_unit_id, customer_order_id)).get()
     return snapshot.to_dict() if snapshot.exists else None
+
+
+def processed_so_far(
+    stack: LocalStack,
+    client: firestore.Client,
+    business_unit_id: str,
+    customer_order_id: str,
+    *,
+    timeout: float = 60.0,
+) -> None:
+    """Return once the stack's processor has decided every version of the order published so far.
+
+    Its subscription is ordered (docs/platform.md): a probe, an order of its own published
+    on this order's ordering key, is delivered only after everything before it on the key
+    was acknowledged, so once the probe is stored, so is whatever those versions wrote,
+    before anything published later can overwrite it.
+    """
+    probe = order_message(business_unit_id, unique_id("PROBE"), datetime.now(UTC), status="PROBE")
+    status, body = http_request(
+        "POST",
+        f"{pubsub_base(stack)}/topics/{stack.config.orders_topic}:publish",
+        {
+            "messages": [
+                {
+                    "data": base64.b64encode(probe.data).decode("ascii"),
+                    "attributes": dict(probe.attributes),
+                    "orderingKey": ordering_key(business_unit_id, customer_order_id),
+                }
+            ]
+        },
+    )
+    assert status == 200, body
+    wait_for(
+        lambda: stored_document(client, business_unit_id, probe.customer_order_id),
+        timeout=timeout,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
