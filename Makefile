@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 APIDOCS := tests/apidocs
 APIDOCS_STAMP := $(APIDOCS)/node_modules/.package-lock.json
 
-.PHONY: dev test lint typecheck unit lock requirements openapi soak checkov clean emulators
+.PHONY: dev test lint typecheck unit lock requirements openapi soak checkov clean emulators fuzz
 
 # A machine without uv gets the locked one from the package index, hash-checked, into .venv
 # itself (pip is all a fresh venv has); from then on uv installs and upgrades itself from the lock.
@@ -92,6 +92,14 @@ $(APIDOCS_STAMP): $(APIDOCS)/package-lock.json
 	npm ci --prefix $(APIDOCS) --no-audit --no-fund --loglevel=error
 	touch $@
 
+## Coverage-guided fuzzing (atheris) of every entry point that takes outside input: each
+## target in turn for FUZZ_SECONDS (default 60; not part of `make test`), seeded from
+## tests/fuzz/corpus/; a crash is written to .fuzz/<target>/ (tests/fuzz/run.py says what next).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: $(STAMP)
+	nice -n 10 $(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 $(CHECKOV_STAMP): terraform/checkov/requirements.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r terraform/checkov/requirements.txt
@@ -103,4 +111,4 @@ checkov: $(CHECKOV_STAMP)
 		--external-checks-dir terraform/checkov --compact --quiet
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(APIDOCS)/node_modules terraform/build .devstack .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(APIDOCS)/node_modules terraform/build .devstack .mypy_cache .ruff_cache .pytest_cache .hypothesis .fuzz

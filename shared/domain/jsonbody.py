@@ -102,10 +102,14 @@ def nesting_depth(value: Any) -> int:
 
 
 def dump_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON, the encoding of every message this service publishes."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
-        "utf-8"
-    )
+    """Compact UTF-8 JSON, the encoding of every message this service publishes.
+
+    A lone surrogate (from a ``\\ud800`` escape, which parses, in a member no rule
+    checks) has no UTF-8 form; it can only stand in a string, where ``backslashreplace``
+    writes the very escape it was parsed from, so the output parses to the same value.
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8", "backslashreplace")
 
 
 def json_pointer(path: tuple[str | int, ...]) -> str:

@@ -61,7 +61,9 @@ def dump_spelled(value: Any) -> bytes:
     """Compact JSON of what :func:`parse_spelled` made, each :class:`Number` as written."""
     parts: list[str] = []
     _write(value, parts)
-    return "".join(parts).encode("utf-8")
+    # A lone surrogate (a \\ud800 escape, or invalid UTF-8 of a hand-made message, which
+    # json.loads decodes with surrogatepass) stands in a string: written as its escape.
+    return "".join(parts).encode("utf-8", "backslashreplace")
 
 
 def _write(value: Any, parts: list[str]) -> None:

@@ -17,17 +17,9 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
+from tests.fuzz.oracle import LEAK_MARKERS
+
 RECORD_ENV = "FUZZ_RECORD_FILE"
-# What a leaked traceback or an internal error message would carry.
-LEAK_MARKERS = (
-    "Traceback (most recent call last)",
-    'File "/',
-    "site-packages",
-    "pydantic_core",
-    "google.api_core",
-    "Werkzeug",
-    "<!doctype html",
-)
 
 _record_lock = threading.Lock()
 

@@ -25,7 +25,7 @@ import pytest
 from shared.domain.limits import MAX_BODY_BYTES
 from shared.domain.messages import decode_message
 from shared.tools.devstack import LocalStack, free_ports
-from tests.fuzz.hooks import LEAK_MARKERS
+from tests.fuzz.oracle import LEAK_MARKERS
 from tests.reliability.processes import rss_bytes
 from tests.support import (
     SAMPLE_BODY,

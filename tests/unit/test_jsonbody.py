@@ -54,6 +54,13 @@ def test_dump_is_compact_utf8_and_refuses_non_finite_numbers() -> None:
         dump_json({"a": float("inf")})
 
 
+def test_dump_writes_a_lone_surrogate_as_the_escape_it_was_parsed_from() -> None:
+    # The door accepts {"note": "\\ud800"}; its re-encoding raised UnicodeEncodeError.
+    parsed = parse_json(b'{"note": "a\\ud800b", "\\udfff": 1}')
+    assert dump_json(parsed) == b'{"note":"a\\ud800b","\\udfff":1}'
+    assert parse_json(dump_json(parsed)) == parsed
+
+
 def test_json_pointer_escapes_per_rfc6901() -> None:
     assert json_pointer(("customerOrder", "items", 0, "a/b~c")) == "/customerOrder/items/0/a~1b~0c"
     assert json_pointer(()) == ""

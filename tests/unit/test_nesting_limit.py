@@ -28,9 +28,10 @@ from shared.domain.conflict import Statuses
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import parse_accepted_json
 from shared.domain.limits import MAX_JSON_NESTING
-from shared.domain.pickup import picked_up_body
+from shared.domain.messages import Source
+from shared.domain.order_view import dump_spelled, parse_spelled
 from shared.domain.search_fields import search_fields_of_body
-from shared.errors import MalformedJson, Unpickable
+from shared.errors import MalformedJson
 from shared.processor import Processor
 from shared.tools.dlq import render
 from shared.tools.sync.records import BadRecord, OrderRecord, parse_record
@@ -148,10 +149,13 @@ def test_an_order_at_the_limit_is_accepted_stored_announced_picked_up_and_read_b
 
     picked = with_stack_used(lambda: pos.handle(request("POST", pickup_location(BU, ORDER), None)))
     assert picked.status == 200, picked.body
+    assert depth_of(picked.body) == MAX_JSON_NESTING
     assert json.loads(picked.body)["customerOrder"]["deep"] == nested_value(MAX_JSON_NESTING - 2)
-    [pickup] = topic.pickups
-    with_stack_used(lambda: processor.process(push_data(pickup), "m-2"))
-    assert events.published[-1].data == picked.body
+    [update] = topic.store_updates
+    with_stack_used(lambda: processor.process(push_data(update), "m-2", Source.STORE_UPDATES))
+    assert json.loads(events.published[-1].data)["customerOrder"]["deep"] == nested_value(
+        MAX_JSON_NESTING - 2
+    )
 
 
 def test_an_accepted_body_parses_again_with_all_but_its_levels_of_the_stack_used() -> None:
@@ -164,21 +168,13 @@ def test_an_accepted_body_parses_again_with_all_but_its_levels_of_the_stack_used
         with_stack_used(lambda: parse_accepted_json(deeper), frames_left)
 
 
-def test_the_search_fields_and_the_pickup_body_are_read_at_the_limit_with_the_stack_used() -> None:
+def test_the_search_fields_and_the_order_view_are_read_at_the_limit_with_the_stack_used() -> None:
     raw = json.dumps(deep_body(MAX_JSON_NESTING)).encode()
-    fields = with_stack_used(lambda: search_fields_of_body(raw), MAX_JSON_NESTING + 30)
+    frames_left = MAX_JSON_NESTING + 30
+    fields = with_stack_used(lambda: search_fields_of_body(raw), frames_left)
     assert fields.item_ids == ("7310865004703", "7310865071231")
-    body = with_stack_used(lambda: picked_up_body(raw, "PICKED_UP", T0), MAX_JSON_NESTING + 30)
-    assert depth_of(body) == MAX_JSON_NESTING
-
-
-@pytest.mark.parametrize(
-    "body", [b"[1]", b'{"customerOrder": 1}', b"\xff", b"[" * 5000 + b"]" * 5000]
-)
-def test_a_stored_body_that_is_no_order_is_unpickable_never_another_error(body: bytes) -> None:
-    # Stored from a hand-made message (its digest made to match), or by an earlier release.
-    with pytest.raises(Unpickable):
-        picked_up_body(body, "PICKED_UP", T0)
+    shown = with_stack_used(lambda: dump_spelled(parse_spelled(raw)), frames_left)
+    assert json.loads(shown) == json.loads(raw)
 
 
 def test_a_dead_letter_at_the_limit_is_shown_whole() -> None:
