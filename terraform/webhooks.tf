@@ -14,6 +14,11 @@ locals {
       filter = length(webhook.business_units) == 0 ? null : join(" OR ", [
         for unit in webhook.business_units : "attributes.ce-businessunitid = \"${unit}\""
       ])
+      # The filter by the stores an event concerns (its path's unit and its fulfillments'
+      # pickup stores), one attribute key per store: shared/domain/events.py store_filter.
+      store_filter = length(webhook.business_units) == 0 ? null : join(" OR ", [
+        for unit in distinct(webhook.business_units) : "attributes:bu-${substr(sha256(unit), 0, 16)}"
+      ])
     }
   }
 

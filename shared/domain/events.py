@@ -29,7 +29,7 @@ body as sent, with the store's record in it, as stored when the event was publis
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -285,3 +285,69 @@ def subscription_filter(business_units: Sequence[str]) -> str | None:
 
 def _escaped(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# --- A store's events: the stores an order concerns (docs/platform.md#pubsub-subscription-filters)
+#
+# A filter reads attributes only, and one attribute holds one value: an order picked up at
+# several stores cannot say all of them in ce-businessunitid. So each store an event
+# concerns gets an attribute of its own, whose KEY names the store: a webhook's filter asks
+# whether the key is there (``attributes:KEY``). The key is a digest of the business unit
+# id, so that any id (up to 511 bytes, any characters) makes a key of 19 bytes that is
+# also a valid HTTP header name (payload unwrapping turns attributes into headers), and
+# every unit costs a filter the same 30 bytes: seven units per webhook, whatever their ids.
+STORE_ATTRIBUTE_PREFIX = "bu-"
+_STORE_KEY_HEX_DIGITS = 16
+# Pub/Sub allows 100 attributes a message; the CloudEvents ones take about a dozen.
+MAX_STORE_ATTRIBUTES = 50
+_STORE_FILTER_JOIN = " OR "
+
+
+def store_attribute(business_unit_id: str) -> str:
+    """The attribute key that says an event concerns ``business_unit_id``.
+
+    ``terraform/webhooks.tf`` computes the same: ``"bu-${substr(sha256(unit), 0, 16)}"``.
+    """
+    digest = hashlib.sha256(business_unit_id.encode("utf-8")).hexdigest()
+    return STORE_ATTRIBUTE_PREFIX + digest[:_STORE_KEY_HEX_DIGITS]
+
+
+def store_attributes(business_unit_ids: Iterable[str]) -> dict[str, str]:
+    """One attribute per business unit an event concerns: its key names the unit, its value
+    is the unit's id (for a reader of the headers).
+
+    The units are the order's path business unit and every store a fulfillment of it is
+    to be picked up at. ``ValueError`` beyond :data:`MAX_STORE_ATTRIBUTES` (the PUT must
+    refuse such an order first, with a 422).
+    """
+    units = sorted(set(business_unit_ids))
+    if len(units) > MAX_STORE_ATTRIBUTES:
+        raise ValueError(
+            f"an event can name at most {MAX_STORE_ATTRIBUTES} business units, not {len(units)}"
+        )
+    return {store_attribute(unit): unit for unit in units}
+
+
+def store_filter(business_units: Sequence[str]) -> str | None:
+    """The Pub/Sub filter delivering the events that concern any of these business units;
+    ``None`` for every event. ``terraform/webhooks.tf`` builds the same (a test compares)."""
+    if not business_units:
+        return None
+    expression = _STORE_FILTER_JOIN.join(
+        f"attributes:{store_attribute(unit)}" for unit in dict.fromkeys(business_units)
+    )
+    size = len(expression.encode("ascii"))
+    if size > MAX_FILTER_BYTES:
+        raise ValueError(
+            f"the filter for {len(business_units)} business units is {size} bytes, over "
+            f"Pub/Sub's {MAX_FILTER_BYTES} (at most {MAX_STORES_PER_FILTER} units): split them "
+            "over several webhooks"
+        )
+    return expression
+
+
+# Each unit's term is "attributes:" (11) + its key (19), joined by " OR " (4).
+_STORE_TERM_BYTES = len("attributes:") + len(STORE_ATTRIBUTE_PREFIX) + _STORE_KEY_HEX_DIGITS
+MAX_STORES_PER_FILTER = (MAX_FILTER_BYTES + len(_STORE_FILTER_JOIN)) // (
+    _STORE_TERM_BYTES + len(_STORE_FILTER_JOIN)
+)

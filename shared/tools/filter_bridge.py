@@ -7,8 +7,9 @@ subscription's filter against the message's attributes (the headers of an unwrap
 push), forwards a match to the webhook unchanged and answers with the webhook's
 status, and acknowledges a message that does not match without delivering it.
 
-It understands the filters :func:`shared.domain.events.subscription_filter` writes
-(``attributes.KEY = "VALUE"`` joined by ``OR``) and refuses any other at start.
+It understands the filters :func:`shared.domain.events.subscription_filter` and
+:func:`shared.domain.events.store_filter` write (``attributes.KEY = "VALUE"`` and
+``attributes:KEY``, "has key", joined by ``OR``) and refuses any other at start.
 Development tooling only: production pushes straight to the webhook.
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 from shared.tools.functions import LOOPBACK
 
 _TERM = re.compile(r'attributes\.(?P<key>[A-Za-z0-9_-]+) = "(?P<value>(?:[^"\\]|\\.)*)"')
+_HAS_KEY = re.compile(r'attributes:(?:(?P<key>[A-Za-z0-9_-]+)|"(?P<literal>(?:[^"\\]|\\.)*)")')
 # Headers that describe the hop, not the message.
 _HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding"})
 
@@ -35,25 +37,35 @@ _HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encodi
 @dataclass(frozen=True)
 class Route:
     target: str
-    # (attribute, value) pairs, any one of which matches.
-    accepts: tuple[tuple[str, str], ...]
+    # (attribute, value) pairs, any one of which matches; a value of None: the key is there.
+    accepts: tuple[tuple[str, str | None], ...]
 
 
-def parse_filter(expression: str) -> tuple[tuple[str, str], ...]:
-    """The equalities of an ``a = "x" OR b = "y"`` filter; ``ValueError`` for anything else."""
-    terms = []
+def parse_filter(expression: str) -> tuple[tuple[str, str | None], ...]:
+    """The terms of an ``a = "x" OR b:y`` filter: (key, value), or (key, None) for a key
+    that must be there; ``ValueError`` for anything else."""
+    terms: list[tuple[str, str | None]] = []
     for term in expression.split(" OR "):
-        match = _TERM.fullmatch(term.strip())
-        if match is None:
+        if (equality := _TERM.fullmatch(term.strip())) is not None:
+            terms.append((equality["key"], _unescaped(equality["value"])))
+        elif (has_key := _HAS_KEY.fullmatch(term.strip())) is not None:
+            terms.append((has_key["key"] or _unescaped(has_key["literal"]), None))
+        else:
             raise ValueError(f"the local filter bridge cannot evaluate {expression!r}")
-        value = re.sub(r"\\(.)", r"\1", match["value"])
-        terms.append((match["key"], value))
     return tuple(terms)
 
 
+def _unescaped(literal: str) -> str:
+    return re.sub(r"\\(.)", r"\1", literal)
+
+
 def matches(route: Route, headers: Mapping[str, str]) -> bool:
+    # Payload unwrapping makes each attribute a header; header names are case-insensitive.
     lowered = {key.lower(): value for key, value in headers.items()}
-    return any(lowered.get(key.lower()) == value for key, value in route.accepts)
+    return any(
+        key.lower() in lowered if value is None else lowered.get(key.lower()) == value
+        for key, value in route.accepts
+    )
 
 
 def _handler(routes: Mapping[str, Route]) -> type[BaseHTTPRequestHandler]:

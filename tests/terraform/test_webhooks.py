@@ -18,7 +18,7 @@ from shared.config import (
     webhook_replay_name,
     webhook_subscription_name,
 )
-from shared.domain.events import BUSINESS_UNIT_ATTRIBUTE, subscription_filter
+from shared.domain.events import BUSINESS_UNIT_ATTRIBUTE, store_filter, subscription_filter
 from tests.terraform.observability import (
     documented_form,
     evaluate,
@@ -75,6 +75,32 @@ def test_a_business_unit_list_is_the_filter_the_code_writes(webhooks: dict[str, 
     assert store["filter"] == (
         f'attributes.{BUSINESS_UNIT_ATTRIBUTE} = "BU1" OR attributes.{BUSINESS_UNIT_ATTRIBUTE} = "BU-2"'
     )
+
+
+def test_the_store_filter_is_the_one_the_code_writes() -> None:
+    """Terraform's twin of store_filter, for units of every shape the variable accepts."""
+    units = ["BU1", "bu1", "BU-2", "BU1", "Z_9"]
+    evaluated = evaluate(
+        "local.webhooks",
+        {
+            "event_webhooks": _webhooks_var(
+                [{"name": "s", "url": "https://x", "business_units": units}]
+            )
+        },
+    )
+    assert evaluated["s"]["store_filter"] == store_filter(units)
+    assert (
+        evaluate("local.webhooks", {"event_webhooks": _webhooks_var(WEBHOOKS)})["oms"][
+            "store_filter"
+        ]
+        is None
+    )
+    # Terraform's sha256 digests a string's UTF-8 bytes, as the code does, for any id.
+    digest = terraform_console(
+        [TERRAFORM_DIR / "variables.tf"], 'substr(sha256("Söder 町"), 0, 16)', REQUIRED_VARIABLES
+    )
+    assert not digest.failed, digest.output
+    assert f"attributes:bu-{json.loads(digest.output)}" == store_filter(["Söder 町"])
 
 
 def test_the_audience_names_the_webhook(webhooks: dict[str, Any]) -> None:
