@@ -8,9 +8,10 @@ associate acts on it:
 - 200 with the order as now stored: recorded now, or before under the same ``updateId``
   (a retry after a 503 or a timeout resolves so);
 - 409 when the order does not allow it (cancelled, items already picked up, a
-  warehouse fulfillment, a fulfillment gone, an ``updateId`` recorded for another update);
-- 422 when it cannot be (more than remains, an item the fulfillment does not hold, a
-  fulfillment not named where the order has several); 403 for another store's;
+  warehouse fulfillment, a fulfillment or item it does not hold (any more), an
+  ``updateId`` recorded for another update);
+- 422 when it cannot be (more than remains, a fulfillment not named where the order
+  has several); 403 for another store's;
   404 for no order; 4xx problem+json for bad input: nothing recorded.
 
 The update is decided on the order as read, its message published to the
@@ -71,8 +72,9 @@ _REFUSALS: Mapping[Decision, tuple[int, str, str]] = {
     Decision.REFUSE_NO_FULFILLMENT: (409, "fulfillment-not-found", ""),
     Decision.REFUSE_UPDATE_ID_REUSED: (409, "update-id-reused", ""),
     Decision.REFUSE_TENDER_RECORDED: (409, "tender-recorded", ""),
+    # Not in the fulfillment (any more): the OMS may have removed it since the POS read it.
+    Decision.REFUSE_UNKNOWN_ITEM: (409, "unknown-item", ""),
     Decision.REFUSE_EXCEEDS: (422, "more-than-remains", ""),
-    Decision.REFUSE_UNKNOWN_ITEM: (422, "unknown-item", ""),
     Decision.REFUSE_AMBIGUOUS: (422, "fulfillment-required", ""),
 }
 

@@ -231,7 +231,7 @@ def test_an_update_id_reused_for_another_update_is_409(stack: Stack) -> None:
     ("payload", "status", "slug"),
     [
         ({"updateId": "x", "items": [{"itemId": ITEM_A, "quantity": 3}]}, 422, "more-than-remains"),
-        ({"updateId": "x", "items": [{"itemId": "SOFA", "quantity": 1}]}, 422, "unknown-item"),
+        ({"updateId": "x", "items": [{"itemId": "SOFA", "quantity": 1}]}, 409, "unknown-item"),
         ({"updateId": "x", "fulfillmentId": "F-HOME"}, 409, "warehouse-fulfillment"),
         ({"updateId": "x", "fulfillmentId": "F-GONE"}, 409, "fulfillment-not-found"),
         (
