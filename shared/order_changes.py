@@ -267,7 +267,7 @@ class OmsVersion:
         return [state_event(current)]
 
     def events(self, write: Write) -> list[OrderEvent]:
-        return [order_event(write.record)]
+        return [order_event(write.record, self._content.fulfillments)]
 
     def repeat_events(self, decided: Decided, store: OrderStore) -> list[OrderEvent]:
         message = self._message
@@ -378,7 +378,7 @@ class StoreUpdateChange:
         return []
 
     def events(self, write: Write) -> list[OrderEvent]:
-        return [store_update_event(write.record)]
+        return [store_update_event(write.record, fulfillments=self._fulfillments)]
 
     def repeat_events(self, decided: Decided, store: OrderStore) -> list[OrderEvent]:
         order, recorded = self._order, self._recorded
@@ -392,4 +392,4 @@ class StoreUpdateChange:
         update = UpdateRef(
             recorded.update_id, recorded.kind.value, recorded.recorded_at, recorded.correlation_id
         )
-        return [store_update_event(order, update)]
+        return [store_update_event(order, update, self._fulfillments)]

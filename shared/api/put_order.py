@@ -13,7 +13,8 @@ from shared.api.service import RequestContext
 from shared.api.unavailable import publish_unavailable
 from shared.domain.addresses import order_location
 from shared.domain.conflict import parse_source_version
-from shared.domain.fulfillments import fulfillment_violations, fulfillments_of
+from shared.domain.events import MAX_STORE_ATTRIBUTES
+from shared.domain.fulfillments import fulfillment_violations, fulfillments_of, pickup_stores
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.ids import utf8_size
 from shared.domain.jsonbody import FieldViolation
@@ -147,6 +148,17 @@ def validate_body(
         if reason is not None:
             violations.append(FieldViolation(pointer, reason))
     violations.extend(fulfillment_violations(body[CUSTOMER_ORDER]))
+    if not violations:
+        stores = pickup_stores(fulfillments_of(body[CUSTOMER_ORDER], business_unit_id))
+        if len(stores | {business_unit_id}) > MAX_STORE_ATTRIBUTES:
+            violations.append(
+                FieldViolation(
+                    "/customerOrder/fulfillments",
+                    f"may name at most {MAX_STORE_ATTRIBUTES} business units with the path's "
+                    "(each is an attribute of the order's events, which a store's webhook "
+                    "filters by)",
+                )
+            )
     if not violations:
         reason = _storage_violation(body, business_unit_id, customer_order_id, body_bytes)
         if reason is not None:

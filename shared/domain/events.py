@@ -35,6 +35,7 @@ from datetime import datetime
 
 from shared.domain.addresses import collection_location, ordering_key
 from shared.domain.conflict import Version, parse_source_version
+from shared.domain.fulfillments import Fulfillment, pickup_stores
 from shared.domain.limits import PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES
 from shared.domain.store_state import LEGACY_PICKUP_ID, UpdateRef
 from shared.domain.stored_order import OrderRecord
@@ -87,6 +88,8 @@ class OrderEvent:
     picked_up_at: datetime | None = None
     # The store update a ready-for-pickup or picked-up event announces.
     update_id: str | None = None
+    # The stores the order's fulfillments are picked up at (its business unit aside).
+    stores: frozenset[str] = frozenset()
 
     @property
     def id(self) -> str:
@@ -131,6 +134,7 @@ class OrderEvent:
             attributes[PICKED_UP_AT_ATTRIBUTE] = format_timestamp(self.picked_up_at)
         if self.update_id is not None:
             attributes[UPDATE_ID_ATTRIBUTE] = self.update_id
+        attributes.update(store_attributes({self.business_unit_id, *self.stores}))
         return attributes
 
     def __str__(self) -> str:
@@ -154,62 +158,72 @@ def update_event_id(
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:_ID_HEX_DIGITS]
 
 
-def order_event(record: OrderRecord, view: bytes | None = None) -> OrderEvent:
+def order_event(
+    record: OrderRecord, fulfillments: Sequence[Fulfillment] | None = None
+) -> OrderEvent:
     """The event of a stored OMS version: created for an order's first, updated for the others.
 
-    ``view`` is the order as shown, when the caller has it already.
+    ``fulfillments`` are the record's, when the caller has them already.
     """
+    fulfillments = record.fulfillments() if fulfillments is None else fulfillments
     return OrderEvent(
         type=CREATED if record.is_first_version else UPDATED,
         business_unit_id=record.business_unit_id,
         customer_order_id=record.customer_order_id,
         time=record.received_at,
-        data=record.view() if view is None else view,
+        data=record.view(fulfillments),
         source_version=record.source_version,
         correlation_id=record.correlation_id,
         picked_up_at=record.picked_up_at,
+        stores=pickup_stores(fulfillments),
     )
 
 
 def store_update_event(
-    record: OrderRecord, update: UpdateRef | None = None, view: bytes | None = None
+    record: OrderRecord,
+    update: UpdateRef | None = None,
+    fulfillments: Sequence[Fulfillment] | None = None,
 ) -> OrderEvent:
     """The event of a store update of the order (its last one when ``update`` is None):
     ready-for-pickup or picked-up, with the order as stored now."""
     update = update or record.store_state.last_update
     if update is None:
         raise ValueError("the order has no store update to announce")
+    fulfillments = record.fulfillments() if fulfillments is None else fulfillments
     return OrderEvent(
         type=STORE_UPDATE_TYPES[update.kind],
         business_unit_id=record.business_unit_id,
         customer_order_id=record.customer_order_id,
         time=update.recorded_at,
-        data=record.view() if view is None else view,
+        data=record.view(fulfillments),
         source_version=record.source_version,
         correlation_id=update.correlation_id,
         picked_up_at=record.picked_up_at,
         update_id=update.update_id,
+        stores=pickup_stores(fulfillments),
     )
 
 
-def state_event(record: OrderRecord, view: bytes | None = None) -> OrderEvent:
+def state_event(record: OrderRecord) -> OrderEvent:
     """The event of the change that made the order's current state, whoever made it."""
     if record.last_store_update is not None:
-        return store_update_event(record, view=view)
-    return order_event(record, view)
+        return store_update_event(record)
+    return order_event(record)
 
 
 def refusal_event(stored: OrderRecord, refused: Version, refused_correlation_id: str) -> OrderEvent:
     """The event telling the OMS that its version ``refused`` would cancel what was handed out."""
+    fulfillments = stored.fulfillments()
     return OrderEvent(
         type=CANCELLATION_REFUSED,
         business_unit_id=stored.business_unit_id,
         customer_order_id=stored.customer_order_id,
         time=refused.received_at,
-        data=stored.view(),
+        data=stored.view(fulfillments),
         source_version=refused.source_version,
         correlation_id=refused_correlation_id,
         picked_up_at=stored.picked_up_at,
+        stores=pickup_stores(fulfillments),
     )
 
 
@@ -233,9 +247,10 @@ def decode_event(data: bytes, attributes: Mapping[str, str]) -> OrderEvent:
         source = attributes.get(SOURCE_VERSION_ATTRIBUTE)
         picked_up_at = attributes.get(PICKED_UP_AT_ATTRIBUTE)
         update_id = attributes.get(UPDATE_ID_ATTRIBUTE)
+        business_unit_id = attributes[BUSINESS_UNIT_ATTRIBUTE]
         event = OrderEvent(
             type=attributes[TYPE_ATTRIBUTE],
-            business_unit_id=attributes[BUSINESS_UNIT_ATTRIBUTE],
+            business_unit_id=business_unit_id,
             customer_order_id=attributes[SUBJECT_ATTRIBUTE],
             time=parse_timestamp(attributes[TIME_ATTRIBUTE]),
             data=data,
@@ -243,6 +258,11 @@ def decode_event(data: bytes, attributes: Mapping[str, str]) -> OrderEvent:
             correlation_id=attributes.get(CORRELATION_ID_ATTRIBUTE, ""),
             picked_up_at=None if picked_up_at is None else parse_timestamp(picked_up_at),
             update_id=update_id,
+            stores=frozenset(
+                value
+                for key, value in attributes.items()
+                if key.startswith(STORE_ATTRIBUTE_PREFIX) and value != business_unit_id
+            ),
         )
     except KeyError as exc:
         raise UndecodableMessage(f"attribute {exc.args[0]} is missing") from None
