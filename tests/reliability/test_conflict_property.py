@@ -1,9 +1,11 @@
-"""The conflict rule as a property of the real transaction code on the Firestore emulator.
+"""The conflict rule as a property of the real optimistic writes on the Firestore emulator.
 
 Whatever versions of an order exist, each a pair (``sourceVersion`` or none,
 ``receivedAt``), delivered in whatever order and however often, one by one or
 concurrently, the document ends holding the greatest pair, and no write ever
-moves the stored pair backwards.
+moves the stored pair backwards. Concurrent deliveries are those of separate
+processor instances: each its own writer and its own Firestore client, so that
+their reads, decisions and conditional writes race.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.adapters.firestore import FirestoreOrderStore
-from shared.domain.conflict import Decision
+from shared.domain.conflict import Decision, Verdict
 from shared.domain.messages import OrderMessage
 from shared.optimistic import OptimisticWriter
+from shared.tools.devstack import LocalStack
 from tests.support import order_message, store_message, stored_document, unique_id
 
 if TYPE_CHECKING:
@@ -37,10 +40,12 @@ EPOCH = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 # receivedAt has to decide) and an offset of receivedAt in microseconds (small ones, 1 µs
 # apart, are what Hypothesis tries first: a truncating timestamp would confuse them).
 Pair = tuple[int | None, int]
+MAX_VERSIONS = MAX_REPEATS = 6
+MAX_DELIVERIES = MAX_VERSIONS + MAX_REPEATS
 pairs = st.lists(
     st.tuples(st.none() | st.integers(0, 3), st.integers(0, 10**8)),
     min_size=1,
-    max_size=6,
+    max_size=MAX_VERSIONS,
     unique=True,
 )
 
@@ -56,7 +61,7 @@ def deliveries(draw: st.DrawFn) -> tuple[list[Pair], list[int]]:
     Every version is delivered at least once, some more than once, in any order.
     """
     versions = draw(pairs)
-    duplicates = draw(st.lists(st.sampled_from(range(len(versions))), max_size=6))
+    duplicates = draw(st.lists(st.sampled_from(range(len(versions))), max_size=MAX_REPEATS))
     sequence = draw(st.permutations([*range(len(versions)), *duplicates]))
     return versions, sequence
 
@@ -81,6 +86,17 @@ def _stored(client: firestore.Client, order_id: str) -> tuple[Pair, str] | None:
 @pytest.fixture(scope="module")
 def store(firestore_client: firestore.Client) -> FirestoreOrderStore:
     return FirestoreOrderStore(firestore_client, timeout_seconds=10)
+
+
+@pytest.fixture(scope="module")
+def instances(stack: LocalStack) -> list[FirestoreOrderStore]:
+    """The stores of as many processor instances as a case has deliveries, each its own client."""
+    from google.cloud import firestore
+
+    return [
+        FirestoreOrderStore(firestore.Client(project=stack.config.project_id), timeout_seconds=10)
+        for _ in range(MAX_DELIVERIES)
+    ]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -119,16 +135,24 @@ def _watch(read: Callable[[], Any], stop: threading.Event, seen: list[Any]) -> N
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=deliveries())
 def test_concurrent_deliveries_end_with_the_greatest_and_never_go_back(
-    store: FirestoreOrderStore,
+    instances: list[FirestoreOrderStore],
     firestore_client: firestore.Client,
     case: tuple[list[Pair], list[int]],
 ) -> None:
     # Redeliveries after a crash or a restart, and a migration beside live traffic,
-    # overlap with the live stream.
+    # overlap with the live stream, on other instances.
     versions, sequence = case
     order_id = unique_id("PROP")
-    # One instance's writer: its writers of the order take turns, as in the processor.
-    writer = OptimisticWriter()
+    # All start together, so that their reads come before each other's writes.
+    start = threading.Barrier(len(sequence))
+
+    def deliver(delivery: int) -> Verdict:
+        index = sequence[delivery]
+        message = _message(order_id, versions[index], index)
+        start.wait(timeout=30)
+        # An instance of its own: nothing makes these writers take turns.
+        return store_message(instances[delivery], message, OptimisticWriter()).verdict
+
     seen: list[tuple[Pair, str]] = []
     stop = threading.Event()
     watcher = threading.Thread(
@@ -137,16 +161,7 @@ def test_concurrent_deliveries_end_with_the_greatest_and_never_go_back(
     watcher.start()
     try:
         with ThreadPoolExecutor(max_workers=len(sequence)) as pool:
-            verdicts = list(
-                pool.map(
-                    lambda index: (
-                        store_message(
-                            store, _message(order_id, versions[index], index), writer
-                        ).verdict
-                    ),
-                    sequence,
-                )
-            )
+            verdicts = list(pool.map(deliver, range(len(sequence))))
     finally:
         stop.set()
         watcher.join()
