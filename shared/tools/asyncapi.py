@@ -116,6 +116,15 @@ def _headers(event_type: str) -> dict[str, Any]:
                 "event of an order once something is picked up.",
             },
         },
+        "patternProperties": {
+            f"^{events.STORE_ATTRIBUTE_PREFIX}[0-9a-f]{{16}}$": {
+                "type": "string",
+                "description": "One for each business unit the order concerns (its path's "
+                "and each store a fulfillment is picked up at): the key is `bu-` and 16 hex "
+                "digits of the SHA-256 of the unit's id, the value the id. A store's webhook "
+                "filters by these keys.",
+            }
+        },
     }
 
 

@@ -26,6 +26,7 @@ from typing_extensions import TypedDict
 from shared.domain.addresses import (
     ORDER_PATH_TEMPLATE,
     PICKUP_PATH_TEMPLATE,
+    READY_PATH_TEMPLATE,
     SEARCH_PATH_TEMPLATE,
 )
 from shared.domain.correlation import HEADER as CORRELATION_HEADER
@@ -35,8 +36,16 @@ from shared.domain.limits import (
     MAX_ID_BYTES,
     MAX_PROJECTED_BYTES,
 )
-from shared.domain.model import MAX_PAGE_SIZE, MAX_STATUSES, CustomerOrderDocument, SearchRequest
+from shared.domain.model import (
+    MAX_PAGE_SIZE,
+    MAX_STATUSES,
+    CustomerOrderDocument,
+    PickupRequest,
+    ReadyRequest,
+    SearchRequest,
+)
 from shared.domain.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TITLES, Problem
+from shared.domain.stored_order import MAX_AMOUNT_CHARACTERS
 from shared.tools.devstack import StackConfig
 from shared.tools.functions import REPO_ROOT
 
@@ -66,10 +75,26 @@ PROBLEM_SLUGS_BY_STATUS: Mapping[int, tuple[str, ...]] = {
     400: ("malformed-json", "invalid-id", "invalid-header"),
     404: ("not-found",),
     405: ("method-not-allowed",),
-    409: ("order-cancelled",),
+    409: (
+        "order-cancelled",
+        "already-picked-up",
+        "already-ready",
+        "unknown-item",
+        "fulfillment-not-found",
+        "warehouse-fulfillment",
+        "update-id-reused",
+        "tender-recorded",
+    ),
     413: ("payload-too-large",),
     415: ("unsupported-media-type",),
-    422: ("validation-failed", "invalid-search", "invalid-pickup", "order-unpickable"),
+    422: (
+        "validation-failed",
+        "invalid-search",
+        "invalid-store-update",
+        "more-than-remains",
+        "fulfillment-required",
+        "store-update-refused",
+    ),
     503: ("publish-unavailable", "store-unavailable"),
 }
 
@@ -79,7 +104,11 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     "`Source-Version` or `Correlation-Id` header.",
     404: "No such resource: any other path, or (GET) no order stored under these ids.",
     405: "Any other method on an order or search path; `Allow` lists the supported ones.",
-    409: "(pickup) The order is cancelled: it must not be handed out.",
+    409: "(store update) The order does not allow it: it is cancelled, an item asked for "
+    "was picked up already (`errors` names each, how many and when: do not hand it out "
+    "again), everything asked for is ready already, the fulfillment or item is not the "
+    "order's (any more), the fulfillment is delivered from the warehouse, the `updateId` "
+    "was recorded for another update, or a `tenderId` is recorded already. Nothing recorded.",
     413: f"A PUT body over {MAX_BODY_BYTES} bytes, or a search body over 16 KiB, with or "
     "without Content-Length.",
     415: "The body is not JSON, or its Content-Type is neither JSON nor absent "
@@ -92,8 +121,9 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     "pass Firestore's limits for a document or its index entries; `errors` lists every "
     "violation as a JSON pointer. (search) No criterion, `itemId` with "
     "`additionalInformationValue`, or a page token of another search. "
-    "(pickup) A body other than an empty object, or a stored order whose picked-up version "
-    "cannot be stored.",
+    "(store update) A body that breaks the request's schema, more than remains of an item, "
+    "no `fulfillmentId` where the order has several store fulfillments, or an order that "
+    "cannot hold the store's record. Nothing recorded.",
     503: "Pub/Sub did not confirm the publish (PUT) or Firestore did not answer (GET, search) "
     "in time, or an index the search needs is still being built after a deployment; "
     "send the request again after `Retry-After` seconds. A PUT answered 503 may or may not "
@@ -296,9 +326,15 @@ def _order_headers() -> dict[str, Any]:
             "The `Source-Version` the stored version was PUT with; absent when it had none."
         ),
         "ETag": {
-            "description": "Strong: the SHA-256 of the stored body, in hex, quoted. Equal "
-            "digests mean byte-identical orders.",
+            "description": "Strong: the SHA-256 of the answer's body, in hex, quoted: the "
+            "OMS's body as sent while no store recorded anything, the order with the store's "
+            "record after (a store update changes it).",
             "schema": {"type": "string", "pattern": '^"[0-9a-f]{64}"$'},
+        },
+        "OMS-Body-SHA256": {
+            "description": "The SHA-256 of the body the OMS PUT for the stored version, in "
+            "hex: equal to the digest of what the OMS sent, the stored order is that one.",
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         },
         "Received-At": {
             "description": "The exact `receivedAt` of the stored version.",
@@ -309,8 +345,8 @@ def _order_headers() -> dict[str, Any]:
             "schema": {"type": "string"},
         },
         "Picked-Up-At": {
-            "description": "When the POS recorded the order's pickup; absent until then, "
-            "kept by every later version.",
+            "description": "When a store last handed items of the order out; absent until "
+            "then, kept by every later version.",
             "schema": {"type": "string", "format": "date-time"},
         },
     }
@@ -436,7 +472,12 @@ def _ingest_document() -> dict[str, Any]:
                                     "description": "The order's path, for the GET.",
                                     "schema": {"type": "string"},
                                 },
-                                "ETag": _order_headers()["ETag"],
+                                "ETag": {
+                                    "description": "Strong: the SHA-256 of the body sent, in "
+                                    "hex, quoted: GET's `OMS-Body-SHA256` once this version "
+                                    "is stored.",
+                                    "schema": {"type": "string", "pattern": '^"[0-9a-f]{64}"$'},
+                                },
                             },
                             "content": {
                                 "application/json": {
@@ -542,44 +583,76 @@ def _pos_document() -> dict[str, Any]:
         "title": "customer-order-events pos API",
         "version": "1",
         "description": (
-            "The stores' POS reads the stored orders here and records that an order was "
-            "handed out. A pickup is a version of the order (the picked-up status, "
-            "`customerOrder.pickedUpAt`), announced as a `customer-order.picked-up` event; "
-            "once recorded, pickup beats cancellation: no later or in-flight cancellation "
-            "from the OMS is stored. The OMS's identities cannot call this API, nor the "
-            "POS's the ingest API. Errors are `application/problem+json` (RFC 9457)."
+            "The stores' POS reads the stored orders here, and records what the store did "
+            "with the fulfillments assigned to it: items ready for pickup, items handed out "
+            "with the payments taken. A store never changes the OMS's data: each answer and "
+            "event shows the OMS's order as sent with the store's record in it (each "
+            "fulfillment's `status`, each fulfillment item's `readyQuantity` and "
+            "`pickedUpQuantity`, `customerOrder.tenders`). Once items are handed out, pickup "
+            "beats cancellation: no OMS version that would cancel them is stored. The OMS's "
+            "identities cannot call this API, nor the POS's the ingest API. Errors are "
+            "`application/problem+json` (RFC 9457)."
         ),
     }
     del document["paths"][ORDER_PATH_TEMPLATE]["put"]
+    schemas = document["components"]["schemas"]
+    for model in (ReadyRequest, PickupRequest):
+        schema, definitions = _schema(model)
+        schemas.update(definitions)
+        schemas[model.__name__] = schema
+    schemas["TenderRequest"]["properties"]["amount"].update(
+        description="Recorded and shown as the POS spelled it (at most "
+        f"{MAX_AMOUNT_CHARACTERS} characters)."
+    )
     order = {"$ref": _REF.format(model="CustomerOrderDocument")}
-    document["paths"][PICKUP_PATH_TEMPLATE] = {
-        "parameters": document["paths"][ORDER_PATH_TEMPLATE]["parameters"],
-        "post": {
-            "operationId": "recordPickup",
-            "summary": "Record that the order was handed to the customer",
-            "description": "Definite: hand the goods over on a 200 only. Repeating a "
-            "recorded pickup answers the same 200 and changes nothing.",
-            "parameters": [_correlation_parameter()],
-            "requestBody": {
-                "required": False,
-                "description": "None, or an empty JSON object.",
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "object", "additionalProperties": False}
-                    }
+    for template, operation_id, summary, model, description in (
+        (
+            READY_PATH_TEMPLATE,
+            "recordReady",
+            "Record items of a fulfillment ready for pickup",
+            "ReadyRequest",
+            "Marks `items` (or, without them, everything of the fulfillment not yet picked up) "
+            "ready. The fulfillment's `status` becomes `READY_FOR_PICKUP` once everything not "
+            "yet picked up is ready. Announced as a `customer-order.ready-for-pickup` event.",
+        ),
+        (
+            PICKUP_PATH_TEMPLATE,
+            "recordPickup",
+            "Record items handed out now, with the payments taken",
+            "PickupRequest",
+            "Definite: hand the goods over on a 200 only. Records `items` (or, without them, "
+            "everything of the fulfillment not yet picked up) as handed out and the `tenders` "
+            "taken; the fulfillment's `status` becomes `FULFILLED` once every item is picked "
+            "up. The order's own `status` is the OMS's and is not changed. Announced as a "
+            "`customer-order.picked-up` event. No body at all (or `{}`) is the pickup of the "
+            "release before: everything of the order's one store fulfillment, a repeat "
+            "answered 200; only an `updateId` protects against a second hand-out.",
+        ),
+    ):
+        document["paths"][template] = {
+            "parameters": document["paths"][ORDER_PATH_TEMPLATE]["parameters"],
+            "post": {
+                "operationId": operation_id,
+                "summary": summary,
+                "description": description + " The same `updateId` again answers the same "
+                "(a retry after a 503 or a timeout resolves what was recorded); each is "
+                "recorded only against the order state it was decided on.",
+                "parameters": [_correlation_parameter()],
+                "requestBody": {
+                    "required": model == "ReadyRequest",
+                    "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "Recorded, now or before under the same `updateId`: "
+                        "the order as now stored, with the store's record.",
+                        "headers": _order_headers(),
+                        "content": {"application/json": {"schema": order}},
+                    },
+                    **_errors(400, 404, 405, 409, 413, 415, 422, 503),
                 },
             },
-            "responses": {
-                "200": {
-                    "description": "Recorded (now or before): the order as now stored, with "
-                    "the picked-up status and `pickedUpAt`.",
-                    "headers": _order_headers(),
-                    "content": {"application/json": {"schema": order}},
-                },
-                **_errors(400, 404, 405, 409, 413, 415, 422, 503),
-            },
-        },
-    }
+        }
     return document
 
 
