@@ -226,6 +226,10 @@ resource "google_cloudfunctions2_function" "pos" {
       LOG_EXECUTION_ID     = "true"
       PICKED_UP_STATUS     = local.status_env.PICKED_UP_STATUS
       CANCELLED_STATUSES   = local.status_env.CANCELLED_STATUSES
+      # Each caller's ID token is verified again for these audiences, and its grants are
+      # kept this long at most (terraform/pos_access.tf).
+      POS_AUDIENCES            = join(",", local.pos_audiences)
+      POS_GRANTS_CACHE_SECONDS = tostring(var.pos_grants_cache_seconds)
     }
   }
 

@@ -99,6 +99,25 @@ locals {
         }
       }, local.business_unit_label)
     }
+    # A leaked credential probing other stores shows as one identity refused again and
+    # again (terraform/pos_access.tf alerts on it). Only identities Cloud Run let in reach
+    # the code, so the label's values are bounded by pos_invoker_members; a 401's is
+    # "unverified".
+    pos_refusals = {
+      name        = "${var.function_name_prefix}-pos-refusals"
+      description = "Calls the pos function refused for their caller: 401 (no verifiable ID token) and 403 (a business unit the identity does not hold), by identity."
+      filter      = "${local.pos_lines} AND jsonPayload.outcome=\"refused\" AND (jsonPayload.httpStatus=401 OR jsonPayload.httpStatus=403)"
+      labels = {
+        identity = {
+          extractor   = "EXTRACT(jsonPayload.identity)"
+          description = "the verified email of the caller refused 403; unverified for a 401"
+        }
+        status = {
+          extractor   = "EXTRACT(jsonPayload.httpStatus)"
+          description = "401 or 403"
+        }
+      }
+    }
     conflicts = {
       name        = "${var.function_name_prefix}-conflicts"
       description = "OMS cancellations the processor refused because the order was picked up (acknowledged; a cancellation-refused event tells the OMS)."

@@ -486,3 +486,52 @@ variable "webhook_oldest_unacked_age_threshold_seconds" {
     error_message = "webhook_oldest_unacked_age_threshold_seconds must be at least 60."
   }
 }
+
+# --- Which stores each POS identity holds (terraform/pos_access.tf) -------------------------
+
+variable "pos_audiences" {
+  description = "The audiences the pos function accepts in a caller's ID token: the URLs POS clients call it by. Empty: its deterministic run.app URL and its cloudfunctions.net URL (docs/deploying.md#the-pos-functions-callers)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for audience in var.pos_audiences : can(regex("^https://[^,\\s]+$", audience))])
+    error_message = "Each pos_audiences entry must be an https:// URL without commas or spaces."
+  }
+}
+
+variable "pos_grants_cache_seconds" {
+  description = "How long the pos function keeps a POS identity's grant after reading it: an orders-stores change, a revocation above all, takes effect within this bound (shared/config.py DEFAULT_GRANTS_CACHE_SECONDS)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.pos_grants_cache_seconds >= 1 && var.pos_grants_cache_seconds <= 60
+    error_message = "pos_grants_cache_seconds must be 1 to 60: a revocation must take effect within a minute."
+  }
+}
+
+variable "stores_operators" {
+  description = "Who may run orders-stores, which grants POS identities their business units, as IAM members (a group is best). They get roles/datastore.user on the orders database, where the grants are."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for member in var.stores_operators :
+      can(regex("^(user|serviceAccount|group|domain|principal|principalSet):.+", member))
+    ])
+    error_message = "Each stores_operators entry must be an IAM member such as group:pos-admins@example.com."
+  }
+}
+
+variable "pos_refusals_alert_threshold" {
+  description = "Refused pos calls (401 and 403) by one identity within five minutes that page: a leaked credential probing other stores."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.pos_refusals_alert_threshold >= 1
+    error_message = "pos_refusals_alert_threshold must be at least 1."
+  }
+}

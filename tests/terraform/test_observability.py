@@ -136,6 +136,7 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "put_answers_good",
         "events_published",
         "pickups",
+        "pos_refusals",
         "conflicts",
     }
     extractors = {
@@ -149,6 +150,7 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "put_answers_good": {},
         "events_published": {"event_type": "EXTRACT(jsonPayload.eventType)"},
         "pickups": {"outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
+        "pos_refusals": {"identity": "EXTRACT(jsonPayload.identity)", "status": "EXTRACT(jsonPayload.httpStatus)"},
         "conflicts": {},
     }  # fmt: skip
     assert observed["lag"]["value"] == "EXTRACT(jsonPayload.lagSeconds)"
