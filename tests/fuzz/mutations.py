@@ -13,6 +13,7 @@ seed, so a run is reproducible from libFuzzer's seed.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import random
@@ -118,7 +119,8 @@ def provider(seed: int) -> Provider:
 
 
 def _pick(fdp: Provider, values: list[Any]) -> Any:
-    return values[fdp.ConsumeIntInRange(0, len(values) - 1)]
+    # A copy: a value put into a document is mutated with it later, and must not be shared.
+    return copy.deepcopy(values[fdp.ConsumeIntInRange(0, len(values) - 1)])
 
 
 def _random_value(fdp: Provider) -> Json:

@@ -185,6 +185,22 @@ def pos_seeds() -> list[tuple[str, HttpCase]]:
         pickup("pickup-odd-body", "CO-ODD"),
         pickup("pickup-at-nesting-limit", "CO-DEEP"),
         pickup("pickup-unknown", "CO-NONE"),
+        pickup("pickup-with-update-id", "CO-100234", b'{"updateId": "u-1"}'),
+        pickup("pickup-of-items-paid", "CO-100234", encoded({
+            "updateId": "u-2", "items": [{"itemId": "7310865004703", "quantity": 1}],
+            "tenders": [{"tenderId": "t-1", "amount": 499.75, "method": "CARD"}]})),
+        ("ready", HttpCase("POST", _order_path("CO-100234", ":ready"), dict(JSON_HEADERS),
+                           b'{"updateId": "r-1"}')),
+        ("ready-of-items", HttpCase("POST", _order_path("CO-100234", ":ready"), dict(JSON_HEADERS),
+                                    encoded({"updateId": "r-2", "fulfillmentId": "F1",
+                                             "items": [{"itemId": "7310865071231", "quantity": 1}]}))),
+        ("ready-of-deep", HttpCase("POST", _order_path("CO-DEEP", ":ready"), dict(JSON_HEADERS),
+                                   b'{"updateId": "r-3"}')),
+        ("ready-as-store-bu1", HttpCase("POST", _order_path("CO-100234", ":ready"),
+                                        {**JSON_HEADERS, "Authorization": "Bearer fuzz:store-bu1@fuzz"},
+                                        b'{"updateId": "r-4"}')),
+        ("get-as-a-store-without-grants", HttpCase(
+            "GET", _order_path("CO-100234"), {"Authorization": "Bearer fuzz:store-none@fuzz"})),
         ("get-picked-up", HttpCase("GET", _order_path("CO-PICKED"))),
         ("get-odd", HttpCase("GET", _order_path("CO-ODD"))),
         ("put-not-served", HttpCase("PUT", _order_path("CO-NEW"), dict(JSON_HEADERS),
@@ -241,6 +257,19 @@ def message_seeds() -> list[tuple[str, PubSubCase]]:
     ]  # fmt: skip
 
 
+def published_seeds() -> list[tuple[str, PubSubCase]]:
+    """The store updates the pos function publishes, as the in-memory deployment makes them."""
+    from tests.fuzz.targets import _as_case, deployment
+
+    world = deployment()
+    found: list[tuple[str, PubSubCase]] = []
+    for name, case in pos_seeds():
+        world.begin()
+        world.send(world.pos, case)
+        found.extend((f"published-by-{name}", _as_case(m)) for m in world.orders.published)
+    return found
+
+
 def dead_letter_seeds() -> list[tuple[str, PubSubCase]]:
     from shared.domain.events import CREATED, OrderEvent
 
@@ -249,7 +278,9 @@ def dead_letter_seeds() -> list[tuple[str, PubSubCase]]:
         "CloudPubSubDeadLetterSourceSubscription": "customer-orders-processor",
         "CloudPubSubDeadLetterSourceSubscriptionProject": "demo-fuzz",
     }
-    seeds = [(name, _with(case, **bookkeeping)) for name, case in message_seeds()]
+    seeds = [
+        (name, _with(case, **bookkeeping)) for name, case in [*message_seeds(), *published_seeds()]
+    ]
     message = OrderMessage.accepted(
         BU, "CO-NEW", T0, encoded(body("CO-NEW")), customer_id="C-5521", status="CREATED"
     )
@@ -286,7 +317,9 @@ def seeds() -> dict[str, list[tuple[str, bytes]]]:
     return {
         "ingest": [(name, case.encode()) for name, case in ingest_seeds()],
         "pos": [(name, case.encode()) for name, case in pos_seeds()],
-        "processor": [(name, case.encode()) for name, case in message_seeds()],
+        "processor": [
+            (name, case.encode()) for name, case in [*message_seeds(), *published_seeds()]
+        ],
         "dlq": [(name, case.encode()) for name, case in dead_letter_seeds()],
         "sync": sync_seeds(),
     }

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from shared.domain.addresses import pickup_location
+from shared.domain.addresses import order_location, pickup_location
 from shared.tools.devstack import LocalStack
 from tests.fuzz.cases import HttpCase, PubSubCase, parse_http_case, parse_pubsub_case
 from tests.fuzz.oracle import LEAK_MARKERS
@@ -188,26 +188,51 @@ def test_an_order_with_a_lone_surrogate_escape_accepted_at_the_door_can_be_picke
     assert shown["customerOrder"]["note"] == "\ud800"
 
 
-def test_a_hand_made_message_of_a_surrogate_in_invalid_utf8_is_stored_and_can_be_picked_up(
-    stack: LocalStack,
-) -> None:
-    # processor target: such a body only comes by hand (the door refuses invalid UTF-8);
-    # json.loads reads it with surrogatepass, and the pickup's view failed as above.
-    order_id = unique_id()
-    message = parse_pubsub_case(
-        (corpus_dir("processor") / "crash-stored-surrogate-then-picked-up").read_bytes()
-    )
+@pytest.fixture(scope="module")
+def processor(stack: LocalStack) -> Iterator[str]:
+    """A processor of the stack's code, pushed to by the test alone."""
+    with running_function("processor", stack) as url:
+        yield url
+
+
+def pushed(processor: str, name: str, order_id: str) -> int:
+    """The corpus message ``name``, about an order of this run's own, pushed as Pub/Sub does."""
+    message = parse_pubsub_case((corpus_dir("processor") / name).read_bytes())
     data = message.data.replace(b'"CO-NEW"', json.dumps(order_id).encode())
     attributes = {
         **message.attributes,
         "customerOrderId": order_id,
         "bodySha256": hashlib.sha256(data).hexdigest(),
     }
-    pushed = PubSubCase(data, attributes, message.message_id, ordering_key=f"BU1/{order_id}")
-    with running_function("processor", stack) as processor:
-        answer = requests.post(
-            processor, json=pushed.push_envelope("projects/p/subscriptions/s"), timeout=60
-        )
-    assert answer.status_code == 200, answer.text
+    case = PubSubCase(data, attributes, unique_id("m"), ordering_key=f"BU1/{order_id}")
+    answer = requests.post(
+        processor + case.push_path,
+        json=case.push_envelope("projects/p/subscriptions/customer-orders-processor"),
+        timeout=60,
+    )
+    return answer.status_code
+
+
+def test_a_hand_made_message_of_a_surrogate_in_invalid_utf8_is_stored_and_can_be_picked_up(
+    stack: LocalStack, processor: str
+) -> None:
+    # processor target: such a body only comes by hand (the door refuses invalid UTF-8);
+    # json.loads reads it with surrogatepass, and the pickup's view failed as above.
+    order_id = unique_id()
+    assert pushed(processor, "crash-stored-surrogate-then-picked-up", order_id) == 200
     shown = _picked_up(stack, "BU1", order_id)
     assert shown["customerOrder"]["note"] == "\udf4f"
+
+
+def test_a_hand_made_message_whose_items_are_a_number_is_stored_not_a_500(
+    stack: LocalStack, processor: str
+) -> None:
+    # processor target: {"items": 1.5} (the door refuses it, 422) made the implicit
+    # fulfillment iterate a float: a TypeError, a 500 on every delivery until dead-lettered.
+    order_id = unique_id()
+    assert pushed(processor, "crash-items-not-a-list", order_id) == 200
+    got = Function(stack, stack.config.pos_url, ()).send(
+        HttpCase("GET", order_location("BU1", order_id))
+    )
+    assert got.status == 200, got
+    assert json.loads(got.body)["customerOrder"]["items"] == 1.5
