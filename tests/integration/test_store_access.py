@@ -9,6 +9,7 @@ The store updates' refusals (``:ready``, ``:pickup``) use the same helpers
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,8 +18,10 @@ import pytest
 import requests
 
 from shared.domain.addresses import order_location, search_location
+from shared.tools.dev_identity import new_private_key
 from shared.tools.devstack import LocalStack
 from tests.access_support import grant, revoke, token_for
+from tests.logging_query import cloud_run_entry, compile_filter, extract
 from tests.support import (
     SAMPLE_BODY,
     order_body,
@@ -27,12 +30,15 @@ from tests.support import (
     unique_id,
     wait_for,
 )
+from tests.terraform.observability import evaluate
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
 pytestmark = pytest.mark.integration
 
+# The service name terraform's filters read (function_name_prefix's default).
+POS_SERVICE = "customer-orders-pos"
 CUSTOMER = SAMPLE_BODY["customerOrder"]["customerId"]
 SEARCH = {"customerId": CUSTOMER}
 # The bound the revocation test runs with: short, so that the test is quick; the
@@ -140,10 +146,8 @@ def test_a_token_that_proves_nothing_is_401(
     case: str,
     changes: dict[str, object] | str,
 ) -> None:
-    from shared.tools import dev_identity
-
     if changes == "another_key":
-        changes = {"private_key": dev_identity.new_private_key()}
+        changes = {"private_key": new_private_key()}
     assert isinstance(changes, dict)
     token = token_for(stack, stores.identities[0], **changes)
     answer = http.get(
@@ -187,18 +191,38 @@ def test_without_the_local_signer_a_request_without_a_token_is_401(
     assert all("identity=unverified" in line for line in lines)
 
 
-def test_refusals_are_logged_with_the_identity(
+def test_refusals_are_counted_by_identity_from_the_lines_the_function_writes(
     stack: LocalStack, stores: Stores, tmp_path: Path
 ) -> None:
+    """The pos function as on Cloud Run (structured lines); terraform's metric over them."""
     log = tmp_path / "pos.log"
-    with running_function("pos", stack, log_path=log) as base:
+    with running_function("pos", stack, log_path=log, K_SERVICE="set") as base:
         pos = requests.Session()
         pos.headers["Authorization"] = f"Bearer {token_for(stack, stores.identities[0])}"
         assert_forbidden(get(pos, base, stores.units[1], stores.orders[1]))
         assert_forbidden(search(pos, base, stores.units[1]))
-    lines = [line for line in log.read_text().splitlines() if "refused 403 forbidden" in line]
-    assert len(lines) == 2
-    assert all(f"identity={stores.identities[0]}" in line for line in lines)
+        assert get(pos, base, stores.units[0], stores.orders[0]).status_code == 200
+        forged = token_for(stack, stores.identities[1], private_key=new_private_key())
+        refused = requests.get(
+            base + order_location(stores.units[1], stores.orders[1]),
+            headers={"Authorization": f"Bearer {forged}"},
+            timeout=30,
+        )
+        assert refused.status_code == 401
+    entries = [
+        cloud_run_entry(line, POS_SERVICE)
+        for line in log.read_text().splitlines()
+        if line.startswith("{")
+    ]
+    metric = evaluate("local.counter_metrics.pos_refusals")
+    selected = compile_filter(metric["filter"])
+    labels = metric["labels"]
+    counted = Counter(
+        (extract(labels["identity"]["extractor"], e), extract(labels["status"]["extractor"], e))
+        for e in entries
+        if selected(e)
+    )
+    assert counted == {(stores.identities[0], "403"): 2, ("unverified", "401"): 1}
 
 
 def test_a_revocation_takes_effect_within_the_bound(
