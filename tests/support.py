@@ -24,8 +24,9 @@ from shared.domain.http import HttpResponse
 from shared.domain.jsonbody import dump_json
 from shared.domain.messages import OrderMessage, PublishedMessage
 from shared.domain.problems import PROBLEM_CONTENT_TYPE
+from shared.domain.store_updates import StoreUpdate, UpdateKind
 from shared.optimistic import OptimisticWriter
-from shared.order_changes import Applied, OmsVersion, OrderChanges
+from shared.order_changes import Applied, OmsVersion, OrderChanges, StoreUpdateChange
 from shared.ports import OrderStore
 from shared.tools.devstack import (
     LocalStack,
@@ -96,6 +97,29 @@ def store_message(
     """Apply ``message`` to ``store`` under the conflict rule, as the processor does."""
     changes = OrderChanges(store, statuses=Statuses(), writes=writes, announce=_unheard)
     return changes.apply(OmsVersion(message))
+
+
+def record_store_update(
+    store: OrderStore,
+    business_unit_id: str,
+    customer_order_id: str,
+    update: StoreUpdate | None = None,
+) -> Applied:
+    """A store update, as the pos function records it (everything left of the order's one
+    store fulfillment handed out, by default), with nothing published."""
+    changes = OrderChanges(store, statuses=Statuses(), announce=None)
+    update = update or StoreUpdate(unique_id("update"), UpdateKind.PICKUP)
+    return changes.apply(
+        StoreUpdateChange(
+            business_unit_id,
+            customer_order_id,
+            update,
+            recorded_at=datetime.now(UTC),
+            correlation_id="pos-1",
+            caller="tests",
+            holds=lambda business_unit_id: True,
+        )
+    )
 
 
 def _unheard(event: OrderEvent) -> None:

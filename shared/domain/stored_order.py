@@ -70,6 +70,7 @@ from shared.domain.limits import (
     FIRESTORE_MAX_DOCUMENT_BYTES,
     FIRESTORE_MAX_FIELD_VALUE_BYTES,
     MAX_CORRELATION_ID_BYTES,
+    MAX_FULFILLMENT_STATUS_BYTES,
     MAX_UPDATE_ID_BYTES,
 )
 from shared.domain.messages import OrderMessage
@@ -206,19 +207,26 @@ def content_of_body(body: bytes, business_unit_id: str) -> OrderContent:
     return content_of(document, business_unit_id)
 
 
+def fulfillment_state(store: str, status: str) -> str:
+    """One value of ``fulfillmentStates``: a fulfillment at ``store`` is in ``status``.
+
+    Business unit ids hold no ``/``, so the first ``/`` separates the two.
+    """
+    return f"{store}/{status}"
+
+
 def fulfillment_states(fulfillments: Sequence[Fulfillment], state: StoreState) -> tuple[str, ...]:
     """The ``fulfillmentStates`` search field: ``{store}/{status}`` of each store fulfillment.
 
     The status the store set, else the OMS's; a fulfillment with neither is not in it.
-    Business unit ids hold no ``/``, so the first ``/`` separates the two.
     """
     states = []
     for fulfillment in fulfillments:
-        if not fulfillment.is_store_pickup:
+        if not fulfillment.is_store_pickup or fulfillment.business_unit_id is None:
             continue
         status = state.fulfillment(fulfillment.fulfillment_id).status or fulfillment.status
         if status is not None:
-            states.append(f"{fulfillment.business_unit_id}/{status}")
+            states.append(fulfillment_state(fulfillment.business_unit_id, status))
     return tuple(dict.fromkeys(states))
 
 
@@ -366,8 +374,11 @@ def legacy_last_store_update(received_at: datetime, picked_up_at: datetime | Non
 
 @dataclass(frozen=True, slots=True)
 class OrderSummary:
-    """One match of the search, as the proxy approach's OMS answered it, and its receivedAt."""
+    """One match of the search, as the proxy approach's OMS answered it, its receivedAt and
+    the business unit it is stored under (another than the searched one for a pickup
+    fulfillment search: shared.domain.search)."""
 
+    business_unit_id: str
     customer_order_id: str
     customer_id: str
     status: str
@@ -377,6 +388,12 @@ class OrderSummary:
 
 def _string_size(text: str) -> int:
     return len(text.encode("utf-8")) + 1
+
+
+def _array_size(strings: Sequence[str]) -> int:
+    """The sum of its values; an empty array 1 byte, as the emulator counts it, where Google's
+    page says nothing of it (docs/platform.md#firestore-emulator)."""
+    return sum(map(_string_size, strings)) or 1
 
 
 def document_name_size(*path: str) -> int:
@@ -397,8 +414,6 @@ _ITEM_RECORD_BYTES = 128
 _TENDER_RECORD_BYTES = 96
 _FULFILLMENT_RECORD_BYTES = 64
 _STORE_RECORD_BYTES = 256
-# The longest status a store sets, or an OMS status (an indexed projection, at most this).
-_MAX_FULFILLMENT_STATUS_BYTES = 1_024
 
 
 def store_record_reserve(fulfillments: Sequence[Fulfillment]) -> int:
@@ -418,7 +433,7 @@ def store_record_reserve(fulfillments: Sequence[Fulfillment]) -> int:
             _ITEM_RECORD_BYTES + len(item_id.encode("utf-8")) for item_id in fulfillment.item_ids
         )
         # Its fulfillmentStates entry.
-        size += _string_size(f"{fulfillment.business_unit_id}/") + _MAX_FULFILLMENT_STATUS_BYTES
+        size += _string_size(f"{fulfillment.business_unit_id}/") + MAX_FULFILLMENT_STATUS_BYTES
     return size
 
 
@@ -451,18 +466,17 @@ def document_size(
         RECEIVED_AT: _TIMESTAMP_BYTES,
         CREATED_AT: _TIMESTAMP_BYTES,
         STORE_STATE: store_reserve,
-        FULFILLMENT_STATES: 0,
         PICKED_UP_AT: _TIMESTAMP_BYTES,
         LAST_STORE_UPDATE: MAX_UPDATE_ID_BYTES + 1,
         CORRELATION_ID: MAX_CORRELATION_ID_BYTES + 1,
         MESSAGE_ID: message_id_bytes + 1,
         PROCESSED_AT: _TIMESTAMP_BYTES,
     }
-    # Both arrays are written even when empty; the account only when the body has one.
-    values[ITEM_IDS] = sum(map(_string_size, search_fields.item_ids))
-    values[ADDITIONAL_INFORMATION_VALUES] = sum(
-        map(_string_size, search_fields.additional_information_values)
-    )
+    # The arrays are written even when empty; the account only when the body has one.
+    values[ITEM_IDS] = _array_size(search_fields.item_ids)
+    values[ADDITIONAL_INFORMATION_VALUES] = _array_size(search_fields.additional_information_values)
+    # Its entries are within the store's reserve; empty, as counted here.
+    values[FULFILLMENT_STATES] = _array_size(())
     if search_fields.customer_account_id is not None:
         values[CUSTOMER_ACCOUNT_ID] = _string_size(search_fields.customer_account_id)
     fields = sum(_string_size(field) + size for field, size in values.items())

@@ -17,17 +17,26 @@ from shared.adapters.firestore import FirestoreOrderStore
 from shared.config import Settings
 from shared.domain import stored_order
 from shared.domain.addresses import document_path
-from shared.domain.conflict import Decision, Statuses
-from shared.domain.limits import FIRESTORE_MAX_DOCUMENT_BYTES, MAX_CORRELATION_ID_BYTES
+from shared.domain.conflict import Decision
+from shared.domain.limits import (
+    FIRESTORE_MAX_DOCUMENT_BYTES,
+    MAX_CORRELATION_ID_BYTES,
+    MAX_UPDATE_ID_BYTES,
+)
 from shared.domain.messages import OrderMessage, PickupMessage, decode_message
 from shared.domain.search_fields import SearchFields
 from shared.domain.stored_order import document_size
 from shared.domain.timestamps import parse_timestamp
 from shared.errors import StoreRefused
 from shared.optimistic import OptimisticWriter
-from shared.pickups import Pickups
 from shared.tools.devstack import LocalStack
-from tests.support import FORMATS, order_message, store_message, unique_id
+from tests.support import (
+    FORMATS,
+    order_message,
+    record_store_update,
+    store_message,
+    unique_id,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -148,6 +157,10 @@ def _document_of_size(target: int, order_id: str) -> tuple[dict[str, Any], int]:
         stored_order.CREATED_AT: T0,
         # At its largest, a timestamp: an order not picked up holds null, 7 bytes less.
         stored_order.PICKED_UP_AT: T0,
+        # The store's record at the size of its reserve (none here) and its search field.
+        stored_order.STORE_STATE: b"",
+        stored_order.FULFILLMENT_STATES: [],
+        stored_order.LAST_STORE_UPDATE: "u" * MAX_UPDATE_ID_BYTES,
         stored_order.CORRELATION_ID: "c" * MAX_CORRELATION_ID_BYTES,
         stored_order.MESSAGE_ID: message_id,
         stored_order.PROCESSED_AT: T0,
@@ -178,37 +191,109 @@ def test_a_write_firestore_refuses_is_a_permanent_refusal(store: FirestoreOrderS
         store_message(store, message)
 
 
-def test_an_order_stored_before_pickups_existed_is_read_and_can_be_picked_up(
-    store: FirestoreOrderStore, firestore_client: firestore.Client
-) -> None:
-    fixture = json.loads((FORMATS / "stored-order-before-pickups.json").read_text())
+def write_fixture(
+    firestore_client: firestore.Client, name: str, business_unit_id: str, order_id: str
+) -> dict[str, Any]:
+    """Write the stored-order fixture ``name`` as that release wrote it; its fields."""
+    fixture: dict[str, Any] = json.loads((FORMATS / name).read_text())
     fixture.pop("_what")
-    order_id = unique_id("FORMAT")
     document = {
         **fixture,
         "body": fixture["body"].encode(),
-        "receivedAt": parse_timestamp(fixture["receivedAt"]),
-        "processedAt": parse_timestamp(fixture["processedAt"]),
+        **{
+            field: parse_timestamp(fixture[field])
+            for field in ("receivedAt", "processedAt", "createdAt", "pickedUpAt")
+            if fixture.get(field) is not None
+        },
     }
-    firestore_client.document(document_path("BU-FORMAT", order_id)).set(document)
+    firestore_client.document(document_path(business_unit_id, order_id)).set(document)
+    return fixture
+
+
+def test_an_order_stored_before_pickups_existed_is_read_and_can_be_picked_up(
+    store: FirestoreOrderStore, firestore_client: firestore.Client
+) -> None:
+    order_id = unique_id("FORMAT")
+    fixture = write_fixture(
+        firestore_client, "stored-order-before-pickups.json", "BU-FORMAT", order_id
+    )
     stored = store.read_version("BU-FORMAT", order_id)
     assert stored is not None
-    assert stored.picked_up_at is None
+    assert stored.store_state is not None
+    assert stored.store_state.is_empty
     assert stored.created_at is None
     assert stored.status == fixture["status"]
-    recorded = Pickups(store, statuses=Statuses()).record(
-        "BU-FORMAT",
-        order_id,
-        now=lambda: datetime.now(UTC),
-        publish=lambda message: "m-1",
-        correlation_id="pos-1",
-    )
-    assert recorded.verdict.decision is Decision.WRITE
+    assert record_store_update(store, "BU-FORMAT", order_id).verdict.decision is Decision.WRITE
     picked_up = store.get("BU-FORMAT", order_id)
     assert picked_up is not None
-    assert picked_up.status == "PICKED_UP"
+    # The OMS's own status and body are untouched; the store's record says it all.
+    assert picked_up.status == fixture["status"]
+    assert picked_up.body == fixture["body"].encode()
     assert picked_up.source_version == fixture["sourceVersion"]
     assert picked_up.picked_up_at is not None
+    assert json.loads(picked_up.view())["customerOrder"]["fulfillments"][0]["status"] == "FULFILLED"
+
+
+def test_an_order_the_release_before_picked_up_reads_as_handed_out_whole(
+    store: FirestoreOrderStore, firestore_client: firestore.Client
+) -> None:
+    order_id = unique_id("FORMAT")
+    fixture = write_fixture(
+        firestore_client,
+        "stored-order-picked-up-before-fulfillments.json",
+        "BU-FORMAT",
+        order_id,
+    )
+    stored = store.get("BU-FORMAT", order_id)
+    assert stored is not None
+    view = json.loads(stored.view())
+    # Its body as that release stored it: the picked-up status and pickedUpAt.
+    assert view["customerOrder"]["status"] == "PICKED_UP"
+    assert view["customerOrder"]["pickedUpAt"] == fixture["pickedUpAt"]
+    [fulfillment] = view["customerOrder"]["fulfillments"]
+    assert fulfillment["status"] == "FULFILLED"
+    assert [item["pickedUpQuantity"] for item in fulfillment["items"]] == [2, 1]
+    assert stored.picked_up_at == parse_timestamp(fixture["pickedUpAt"])
+    # Pickup beats cancellation still: a cancellation of any version is refused.
+    cancel = json.loads(fixture["body"])
+    cancel["customerOrder"]["status"] = "CANCELLED"
+    del cancel["customerOrder"]["pickedUpAt"]
+    message = order_message("BU-FORMAT", order_id, datetime.now(UTC), body=cancel)
+    message = dataclasses.replace(message, source_version=9)
+    assert store_message(store, message).verdict.decision is Decision.REFUSE_CANCELLATION
+    # An OMS version that keeps everything is stored, with the record made of the old body.
+    keep = json.loads(fixture["body"])
+    keep["customerOrder"]["status"] = "COLLECTED"
+    applied = store_message(
+        store,
+        dataclasses.replace(
+            order_message("BU-FORMAT", order_id, datetime.now(UTC), body=keep), source_version=10
+        ),
+    )
+    assert applied.verdict.decision is Decision.WRITE
+    after = store.get("BU-FORMAT", order_id)
+    assert after is not None
+    assert after.status == "COLLECTED"
+    assert after.store_state.picked_up_any
+    assert after.picked_up_at == parse_timestamp(fixture["pickedUpAt"])
+
+
+def test_a_field_a_later_release_wrote_survives_every_write_of_this_one(
+    store: FirestoreOrderStore, firestore_client: firestore.Client
+) -> None:
+    """A rollback erases nothing: this release writes the fields it knows, under a mask."""
+    order_id = unique_id("FUTURE")
+    store_message(store, order_message("BU-FUTURE", order_id, T0))
+    reference = firestore_client.document(document_path("BU-FUTURE", order_id))
+    reference.update({"fieldOfALaterRelease": {"kept": True}})
+    store_message(store, order_message("BU-FUTURE", order_id, T0 + timedelta(minutes=1)))
+    assert record_store_update(store, "BU-FUTURE", order_id).verdict.writes
+    store_message(store, order_message("BU-FUTURE", order_id, T0 + timedelta(minutes=2)))
+    document = reference.get().to_dict()
+    assert document is not None
+    assert document["fieldOfALaterRelease"] == {"kept": True}
+    assert document["receivedAt"] == T0 + timedelta(minutes=2)
+    assert document["storeState"]
 
 
 def test_a_pickup_message_of_this_release_decodes() -> None:

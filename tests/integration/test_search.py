@@ -27,16 +27,21 @@ from shared.api.put_order import validate_body
 from shared.api.service import ApiService
 from shared.config import Settings
 from shared.domain.addresses import document_path
-from shared.domain.conflict import Statuses
 from shared.domain.http import HttpRequest
 from shared.domain.jsonbody import dump_json
 from shared.domain.search import SearchCriteria
 from shared.domain.search_index import FIRESTORE_MAX_INDEX_ENTRIES, index_cost, indexes_serving
 from shared.domain.timestamps import format_timestamp, parse_timestamp
-from shared.pickups import Pickups
 from shared.tools import reindex
 from shared.tools.devstack import LocalStack
-from tests.support import FORMATS, order_body, order_message, store_message, unique_id
+from tests.support import (
+    FORMATS,
+    order_body,
+    order_message,
+    record_store_update,
+    store_message,
+    unique_id,
+)
 from tests.terraform.firestore_indexes import composite_indexes, single_field_indexes
 from tests.terraform.tfconfig import load
 
@@ -260,18 +265,13 @@ def test_a_status_change_leaves_the_old_status_s_search(
         store, order_message(business_unit_id, order_id, T0 - timedelta(minutes=1), status="READY")
     )
     assert found_ids(api, business_unit_id, {"status": "READY"}) == []
-    Pickups(store, statuses=Statuses()).record(
-        business_unit_id,
-        order_id,
-        now=lambda: datetime.now(UTC),
-        publish=lambda message: "m-1",
-        correlation_id="pos-1",
-    )
-    assert found_ids(api, business_unit_id, {"status": "DONE"}) == []
-    assert found_ids(api, business_unit_id, {"status": "PICKED_UP"}) == [order_id]
-    # The pickup keeps what the body is searched by.
+    assert record_store_update(store, business_unit_id, order_id).verdict.writes
+    # A store update changes the store's record, never the OMS's status...
+    assert found_ids(api, business_unit_id, {"status": "DONE"}) == [order_id]
+    assert found_ids(api, business_unit_id, {"status": "PICKED_UP"}) == []
+    # ...and keeps what the body is searched by.
     item = order_body(order_id)["customerOrder"]["items"][0]["itemId"]
-    assert found_ids(api, business_unit_id, {"itemId": item, "status": "PICKED_UP"}) == [order_id]
+    assert found_ids(api, business_unit_id, {"itemId": item, "status": "DONE"}) == [order_id]
 
 
 def found_ids(api: ApiService, business_unit_id: str, body: dict[str, Any]) -> list[str]:
@@ -413,18 +413,13 @@ def test_orders_stored_before_the_search_fields_get_them_from_orders_reindex(
         == 3
     )
     assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 1
-    # ...which the store reads from the body, so that a pickup keeps them.
+    # ...which the store reads from the body. A store update writes the store's fields
+    # alone (and keeps every other): the search fields wait for orders-reindex.
     stored = store.get(business_unit_id, old)
     assert stored is not None
     assert stored.search_fields.customer_account_id == "ACC-778"
-    Pickups(store, statuses=Statuses()).record(
-        business_unit_id,
-        picked,
-        now=lambda: datetime.now(UTC),
-        publish=lambda message: "m-1",
-        correlation_id="pos-1",
-    )
-    assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 2
+    assert record_store_update(store, business_unit_id, picked).verdict.writes
+    assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 1
 
     assert (
         reindex.main(
@@ -432,13 +427,13 @@ def test_orders_stored_before_the_search_fields_get_them_from_orders_reindex(
         )
         == 0
     )
-    assert "read 3, would write 1, already had them 2" in capsys.readouterr().out
-    assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 2
+    assert "read 3, would write 2, already had them 1" in capsys.readouterr().out
+    assert len(store.search(business_unit_id, by_item, limit=9, after=None)) == 1
     assert (
         reindex.main(["--project", stack.config.project_id, "--business-unit", business_unit_id])
         == 0
     )
-    assert f"{business_unit_id}: read 3, wrote 1, already had them 2" in capsys.readouterr().out
+    assert f"{business_unit_id}: read 3, wrote 2, already had them 1" in capsys.readouterr().out
     found = store.search(
         business_unit_id,
         SearchCriteria(customer_account_id="ACC-778", additional_information_value="REQ-2026-0042"),

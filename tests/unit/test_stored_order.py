@@ -57,8 +57,9 @@ def test_a_document_is_its_name_its_fields_and_32() -> None:
     # receivedAt 11 + 8, createdAt 10 + 8, storeState 11 + 0 (its reserve, here none),
     # pickedUpAt 11 + 8, lastStoreUpdate 16 + 129 (at its largest), correlationId 14 + 129
     # (at its largest), messageId 10 + 1, processedAt 12 + 8, itemIds 8 + 0,
-    # additionalInformationValues 28 + 0 and fulfillmentStates 18 + 0 (empty arrays).
-    assert empty == name + 563 + 32
+    # additionalInformationValues 28 + 1 and fulfillmentStates 18 + 1 (an empty array is 1
+    # byte, as the emulator counts it).
+    assert empty == name + 566 + 32
     assert document_size(
         "ab", "c", body_bytes=10, customer_id="é", status="", message_id_bytes=0
     ) == (empty + 3 + 10 + 2)
