@@ -2,7 +2,7 @@
 
 The corpus is tests/fuzz/corpus/<target>/: the seeds (tests/fuzz/seeds.py) and every
 input a fuzz run found a crash for (``crash-*``), each also a named test on the
-emulators (tests/fuzz/test_fuzz_regressions.py). Each runs through the target's oracle
+emulators (tests/*/test_fuzz_regressions.py). Each runs through the target's oracle
 (tests/fuzz/targets.py), as ``make fuzz`` runs it, without the fuzzer.
 """
 
@@ -22,7 +22,8 @@ CASES = [
 
 
 def test_each_target_has_seeds_and_every_crash_found_has_a_named_regression_test() -> None:
-    regressions = (Path(__file__).parent / "test_fuzz_regressions.py").read_text()
+    tests = Path(__file__).parents[1]
+    regressions = "".join(path.read_text() for path in tests.glob("*/test_fuzz_regressions.py"))
     for target in TARGETS:
         files = [path.name for path in corpus_dir(target).iterdir()]
         assert any(name.startswith("seed-") for name in files), target
