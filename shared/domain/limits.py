@@ -22,6 +22,9 @@ MAX_ID_BYTES = (PUBSUB_MAX_ORDERING_KEY_BYTES - 1) // 2
 # customerId and status travel as attributes and are stored beside the body;
 # customerId is also indexed for the search.
 MAX_PROJECTED_BYTES = min(PUBSUB_MAX_ATTRIBUTE_VALUE_BYTES, FIRESTORE_MAX_INDEXED_VALUE_BYTES)
+# A fulfillment's status, the OMS's or the store's, is searched as ``{store}/{status}``
+# (shared.domain.stored_order.fulfillment_state): indexed whole whatever the store's id.
+MAX_FULFILLMENT_STATUS_BYTES = FIRESTORE_MAX_INDEXED_VALUE_BYTES - MAX_ID_BYTES - 1
 # A store update's id is the id of a document under its order, logged and an event attribute.
 MAX_UPDATE_ID_BYTES = 128
 # A Correlation-Id is logged on every line of its order and stored with the version.
