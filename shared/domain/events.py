@@ -23,7 +23,7 @@ the OMS can tell which of its PUTs was refused; its ``id`` is derived from that 
 
 Every event's data is the order as shown (:mod:`shared.domain.order_view`): the OMS's
 body as sent, with the store's record in it, as stored when the event was published
-(docs/oms.md#order-events).
+(docs/oms.md#the-events-you-receive).
 """
 
 from __future__ import annotations
