@@ -250,3 +250,41 @@ def test_a_revocation_takes_effect_within_the_bound(
             f"\nrevocation: refused {took:.2f} s after orders-stores revoke "
             f"(bound {TEST_CACHE_SECONDS:g} s; {len(answers)} answers 200 before)"
         )
+
+
+def test_a_store_reads_an_order_of_another_unit_to_be_picked_up_at_it_and_searches_only_its_own(
+    stack: LocalStack,
+    stores: Stores,
+    http: requests.Session,
+    firestore_client: firestore.Client,
+    pos_as: Callable[[str], requests.Session],
+) -> None:
+    """An order of store A's path with a fulfillment to be picked up at store B."""
+    unit_a, unit_b = stores.units
+    order_id = unique_id("S2S")
+    body = order_body(order_id)
+    items = body["customerOrder"]["items"]
+    body["customerOrder"]["fulfillments"] = [
+        {
+            "fulfillmentId": "F1",
+            "deliveryType": "PICKUP_STORE",
+            "businessUnitId": unit_b,
+            "items": [
+                {"itemId": item["itemId"], "quantity": item["quantityOrdered"]} for item in items
+            ],
+        }
+    ]
+    answer = http.put(
+        stack.config.ingest_url + order_location(unit_a, order_id), json=body, timeout=30
+    )
+    assert answer.status_code == 202, answer.text
+    wait_for(lambda: stored_document(firestore_client, unit_a, order_id))
+    store_b = pos_as(stores.identities[1])
+    read = get(store_b, stack.config.pos_url, unit_a, order_id)
+    assert read.status_code == 200, read.text
+    assert read.json()["customerOrder"]["customerOrderId"] == order_id
+    # Reading it is not holding unit A: its other orders and its search stay refused.
+    assert_forbidden(get(store_b, stack.config.pos_url, unit_a, stores.orders[0]))
+    assert_forbidden(search(store_b, stack.config.pos_url, unit_a))
+    # A third store is refused the order.
+    assert_forbidden(get(pos_as(stores.stranger), stack.config.pos_url, unit_a, order_id))
