@@ -455,3 +455,45 @@ def test_the_dev_identity_files_stay_private(signer: dev_identity.LocalIdentity)
     mode = (Path(signer.directory) / dev_identity.KEY_FILE).stat().st_mode & 0o777
     assert mode == 0o600
     assert dev_identity.load(signer.directory) == signer
+
+
+def test_the_keys_are_fetched_once_while_their_cache_control_allows(
+    signer: dev_identity.LocalIdentity,
+) -> None:
+    """The production session (CacheControl) over real HTTP: one fetch for many tokens."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from shared.adapters.id_tokens import caching_request
+
+    body = json.dumps(signer.certs()).encode()
+    fetches: list[str] = []
+
+    class Certs(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetches.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Cache-Control", "public, max-age=300")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Certs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        verifier = GoogleIdTokenVerifier(
+            audiences=[AUDIENCE],
+            issuers=[ISSUER],
+            certs_url=f"http://127.0.0.1:{server.server_address[1]}/certs",
+            request=caching_request(),
+        )
+        for n in range(5):
+            assert verifier.verify(dev_identity.sign(signer, f"s{n}@x.com")) == f"s{n}@x.com"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert fetches == ["/certs"]
