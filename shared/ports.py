@@ -56,8 +56,10 @@ class OrderReader(abc.ABC):
     ) -> list[OrderSummary]:
         """Up to ``limit`` of the business unit's orders that match ``criteria``, newest first.
 
-        Newest by ``receivedAt``, then by descending order id; only orders that stand
-        after ``after`` (the last order of the previous page) in that order.
+        Newest by ``receivedAt``, then by descending document name (business unit, then
+        order id); only orders that stand after ``after`` (the last order of the previous
+        page) in that order. Criteria across business units (fulfillment states) find the
+        orders of every business unit, each summary naming its own.
         """
 
 

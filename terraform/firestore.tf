@@ -102,3 +102,30 @@ resource "google_firestore_index" "search" {
 
   depends_on = [google_project_service.enabled]
 }
+
+# The search by fulfillment status: the orders to be picked up at one store, under every
+# business unit's path (a store-to-store order is stored under the one it was sold in).
+# A collection-group query, which only an index of that scope serves; no index above
+# merges with it, so that search combines with the receivedAt range alone
+# (docs/design.md#searching-by-fulfillment-status).
+resource "google_firestore_index" "fulfillment_states" {
+  project     = var.project_id
+  database    = local.firestore_database
+  collection  = local.order_collection_group
+  query_scope = "COLLECTION_GROUP"
+
+  fields {
+    field_path   = "fulfillmentStates"
+    array_config = "CONTAINS"
+  }
+  fields {
+    field_path = "receivedAt"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_project_service.enabled]
+}

@@ -36,7 +36,7 @@ from google.cloud.firestore_v1.types import (
 
 from shared.config import Settings
 from shared.domain import stored_order as fields
-from shared.domain.addresses import collection_path, document_path
+from shared.domain.addresses import CUSTOMER_ORDERS, collection_path, document_path
 from shared.domain.conflict import Version
 from shared.domain.search import Operator, SearchCriteria, SearchPosition
 from shared.domain.search_fields import SearchFields, search_fields_of_body
@@ -66,7 +66,15 @@ UNAVAILABLE_ERRORS = (
 DOCUMENT_ID = FieldPath.document_id()
 DESCENDING = firestore.Query.DESCENDING
 SEARCH_FIELDS = (fields.CUSTOMER_ACCOUNT_ID, fields.ITEM_IDS, fields.ADDITIONAL_INFORMATION_VALUES)
-_OPERATORS: dict[Operator, str] = {"==": "==", "in": "in", "array-contains": "array_contains"}
+# What orders-reindex writes where missing: itemIds stands for the three search fields
+# (always written together, an empty array included), then the fulfillment states.
+BACKFILLED_FIELDS = (fields.ITEM_IDS, fields.FULFILLMENT_STATES)
+_OPERATORS: dict[Operator, str] = {
+    "==": "==",
+    "in": "in",
+    "array-contains": "array_contains",
+    "array-contains-any": "array_contains_any",
+}
 # processedAt is the commit time, set by Firestore.
 _COMMIT_TIME = DocumentTransform.FieldTransform.ServerValue.REQUEST_TIME
 # Firestore refused the write itself (a document over its limits): no retry can store it.
@@ -223,10 +231,14 @@ class FirestoreOrderStore(OrderStore):
     def backfill_search_fields(
         self, business_unit_id: str, *, dry_run: bool, page_size: int = 300
     ) -> Backfilled:
-        """Write the search fields into each document of the business unit that has none.
+        """Write the search fields into each document of the business unit that lacks them.
 
-        Only those three fields, each write conditional on the update time the page
-        read, so a version stored meanwhile (which has its own fields) is never overwritten.
+        The body's (customerAccountId, itemIds, additionalInformationValues) where a
+        release before the search fields wrote the document, and fulfillmentStates where
+        a release before fulfillments did (found by fulfillment status then: an order it
+        picked up reads as fulfilled at its business unit). Only those fields, each write
+        conditional on the update time the page read, so a version or store update stored
+        meanwhile (which has its own fields) is never overwritten.
         """
         collection = self._client.collection(collection_path(business_unit_id))
         done = Backfilled()
@@ -242,16 +254,21 @@ class FirestoreOrderStore(OrderStore):
             for snapshot in page:
                 done.read += 1
                 stored = snapshot.to_dict() or {}
-                if fields.ITEM_IDS in stored:
+                missing = [field for field in BACKFILLED_FIELDS if field not in stored]
+                if not missing:
                     done.current += 1
                     continue
                 if not dry_run:
+                    order = order_of(snapshot, business_unit_id, snapshot.id)
+                    assert order is not None
                     write = Write.pb()()
                     write.update.name = f"{self._documents}/{snapshot.reference.path}"
-                    put_search_fields(
-                        write.update.fields, search_fields_of_body(stored[fields.BODY])
-                    )
-                    write.update_mask.field_paths.extend(SEARCH_FIELDS)
+                    if fields.ITEM_IDS in missing:
+                        put_search_fields(write.update.fields, order.search_fields)
+                        write.update_mask.field_paths.extend(SEARCH_FIELDS)
+                    if fields.FULFILLMENT_STATES in missing:
+                        put_fulfillment_states(write.update.fields, order.fulfillment_states)
+                        write.update_mask.field_paths.append(fields.FULFILLMENT_STATES)
                     try:
                         self._commit([write], Revision(snapshot.update_time))
                     except LostRace:
@@ -270,21 +287,27 @@ class FirestoreOrderStore(OrderStore):
         limit: int,
         after: SearchPosition | None,
     ) -> list[OrderSummary]:
-        collection = self._client.collection(collection_path(business_unit_id))
-        query = collection.select(fields.SUMMARY_FIELDS)
+        # Every business unit's orders (a collection-group query, served by an index of
+        # that scope: docs/design.md#searching-by-fulfillment-status), or the one's.
+        source: Any = (
+            self._client.collection_group(CUSTOMER_ORDERS)
+            if criteria.across_business_units
+            else self._client.collection(collection_path(business_unit_id))
+        )
+        query = source.select(fields.SUMMARY_FIELDS)
         for condition in criteria.conditions():
-            value = list(condition.value) if condition.operator == "in" else condition.value
+            value = condition.value
+            given = list(value) if isinstance(value, tuple) else value
             operator = _OPERATORS[condition.operator]
-            query = query.where(filter=FieldFilter(condition.field, operator, value))
+            query = query.where(filter=FieldFilter(condition.field, operator, given))
         # The range is a slice of the order the indexes keep (newest first), not a filter:
         # an equality query with one order is what Firestore serves by merging indexes.
         query = query.order_by(fields.RECEIVED_AT, direction=DESCENDING).order_by(
             DOCUMENT_ID, direction=DESCENDING
         )
         if after is not None:
-            query = query.start_after(
-                [after.received_at, collection.document(after.customer_order_id)]
-            )
+            last = self._ref(after.business_unit_id or business_unit_id, after.customer_order_id)
+            query = query.start_after([after.received_at, last])
         elif criteria.received_before is not None:
             query = query.start_after([criteria.received_before])
         if criteria.received_from is not None:
@@ -303,6 +326,8 @@ class FirestoreOrderStore(OrderStore):
             stored = snapshot.to_dict() or {}
             summaries.append(
                 OrderSummary(
+                    # business-units/{BU}/customer-orders/{ID}
+                    business_unit_id=snapshot.reference.parent.parent.id,
                     customer_order_id=snapshot.id,
                     customer_id=stored[fields.CUSTOMER_ID],
                     status=stored[fields.STATUS],
@@ -347,10 +372,7 @@ def write_of(name: str, record: OrderRecord, written: Sequence[str] = fields.FIE
         values[fields.PICKED_UP_AT].null_value = 0
     else:
         values[fields.PICKED_UP_AT].timestamp_value.FromDatetime(picked_up_at)
-    states = values[fields.FULFILLMENT_STATES].array_value
-    states.SetInParent()
-    for state in record.fulfillment_states:
-        states.values.add().string_value = state
+    put_fulfillment_states(values, record.fulfillment_states)
     if record.last_store_update is None:
         values[fields.LAST_STORE_UPDATE].null_value = 0
     else:
@@ -394,6 +416,15 @@ def put_search_fields(values: Any, search: SearchFields) -> None:
         array.SetInParent()
         for string in strings:
             array.values.add().string_value = string
+
+
+def put_fulfillment_states(values: Any, states: Sequence[str]) -> None:
+    """Set ``fulfillmentStates`` in the raw field map of a Write's document."""
+    array = values[fields.FULFILLMENT_STATES].array_value
+    # An empty array is still an array: the document is of a release that knows the field.
+    array.SetInParent()
+    for state in states:
+        array.values.add().string_value = state
 
 
 def version_of(snapshot: firestore.DocumentSnapshot[Any]) -> StoredVersion | None:

@@ -148,29 +148,50 @@ class InMemoryOrderStore(OrderStore):
             matches = [
                 order
                 for (unit, _), order in self._orders.items()
-                if unit == business_unit_id
+                if (criteria.across_business_units or unit == business_unit_id)
                 and criteria.matches(
-                    order.customer_id, order.status, order.search_fields, order.received_at
+                    order.customer_id,
+                    order.status,
+                    order.search_fields,
+                    order.received_at,
+                    order.fulfillment_states,
                 )
             ]
-        # Firestore orders document ids by their UTF-8 bytes.
+
+        # Firestore orders documents by their names, segment by segment, each id by its
+        # UTF-8 bytes: within one receivedAt, by business unit, then by order id.
+        def position(received_at: datetime, unit: str, order: str) -> tuple[datetime, bytes, bytes]:
+            return (received_at, unit.encode("utf-8"), order.encode("utf-8"))
+
         matches.sort(
-            key=lambda order: (order.received_at, order.customer_order_id.encode("utf-8")),
+            key=lambda order: position(
+                order.received_at, order.business_unit_id, order.customer_order_id
+            ),
             reverse=True,
         )
+        if after is not None:
+            start = position(
+                after.received_at,
+                after.business_unit_id or business_unit_id,
+                after.customer_order_id,
+            )
+            matches = [
+                order
+                for order in matches
+                if position(order.received_at, order.business_unit_id, order.customer_order_id)
+                < start
+            ]
         return [
             OrderSummary(
+                order.business_unit_id,
                 order.customer_order_id,
                 order.customer_id,
                 order.status,
                 order.received_at,
                 order.picked_up_at,
             )
-            for order in matches
-            if after is None
-            or (order.received_at, order.customer_order_id.encode("utf-8"))
-            < (after.received_at, after.customer_order_id.encode("utf-8"))
-        ][:limit]
+            for order in matches[:limit]
+        ]
 
 
 class InMemoryGrantStore(GrantStore):

@@ -196,6 +196,7 @@ def _storage_violation(
 ) -> str | None:
     order = body[CUSTOMER_ORDER]
     search_fields = search_fields_of(order)
+    fulfillments = fulfillments_of(order, business_unit_id)
     size = document_size(
         business_unit_id,
         customer_order_id,
@@ -203,7 +204,7 @@ def _storage_violation(
         customer_id=order["customerId"],
         status=order["status"],
         search_fields=search_fields,
-        store_reserve=store_record_reserve(fulfillments_of(order, business_unit_id)),
+        store_reserve=store_record_reserve(fulfillments),
     )
     if size > FIRESTORE_MAX_DOCUMENT_BYTES:
         return (
@@ -217,6 +218,7 @@ def _storage_violation(
         customer_id=order["customerId"],
         status=order["status"],
         search_fields=search_fields,
+        fulfillments=fulfillments,
     )
     violation = index_cost_violation(cost)
     return None if violation is None else f"the stored order {violation}"

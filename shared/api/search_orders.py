@@ -1,4 +1,8 @@
-"""``POST .../customer-orders:search``: the business unit's orders that match, from the store."""
+"""``POST .../customer-orders:search``: the business unit's orders that match, from the store.
+
+By fulfillment status, the orders of every business unit with a fulfillment to be picked
+up at this one: each summary names the business unit the order is stored under.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from shared.domain.jsonbody import FieldViolation
 from shared.domain.model import SearchRequest, validate_search
 from shared.domain.problems import Rejected, problem
 from shared.domain.search import SearchCriteria, SearchPosition, page_token, position_of
-from shared.domain.stored_order import OrderSummary
+from shared.domain.stored_order import OrderSummary, fulfillment_state
 from shared.domain.timestamps import format_timestamp
 from shared.errors import InvalidPageToken
 from shared.log import get_logger, log_event
@@ -51,7 +55,7 @@ class SearchOrders:
                     errors=schema_violations(exc),
                 )
             ) from None
-        criteria = criteria_of(search)
+        criteria = criteria_of(search, business_unit_id)
         after = None
         if search.page_token is not None:
             try:
@@ -76,8 +80,9 @@ class SearchOrders:
         answer: dict[str, Any] = {"customerOrders": [_summary(order) for order in page]}
         if len(found) > len(page):
             last = page[-1]
+            unit = last.business_unit_id if criteria.across_business_units else None
             answer["nextPageToken"] = page_token(
-                criteria, SearchPosition(last.received_at, last.customer_order_id)
+                criteria, SearchPosition(last.received_at, last.customer_order_id, unit)
             )
         log_event(
             self._log,
@@ -90,7 +95,8 @@ class SearchOrders:
         return HttpResponse.json(200, answer, {"Cache-Control": "no-store"})
 
 
-def criteria_of(search: SearchRequest) -> SearchCriteria:
+def criteria_of(search: SearchRequest, business_unit_id: str) -> SearchCriteria:
+    """The criteria of ``search`` in ``business_unit_id``: the store of its fulfillments."""
     received = search.received_at
     return SearchCriteria(
         customer_id=search.customer_id,
@@ -98,6 +104,9 @@ def criteria_of(search: SearchRequest) -> SearchCriteria:
         customer_account_id=search.customer_account_id,
         additional_information_value=search.additional_information_value,
         item_id=search.item_id,
+        fulfillment_states=tuple(
+            fulfillment_state(business_unit_id, status) for status in search.fulfillment_statuses
+        ),
         received_from=None if received is None else received.from_,
         received_before=None if received is None else received.before,
     )
@@ -111,6 +120,7 @@ def _criteria_names(search: SearchRequest) -> list[str]:
 
 def _summary(order: OrderSummary) -> dict[str, str]:
     summary = {
+        "businessUnitId": order.business_unit_id,
         "customerOrderId": order.customer_order_id,
         "customerId": order.customer_id,
         "status": order.status,

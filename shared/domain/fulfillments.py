@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shared.domain.ids import id_violation
+from shared.domain.ids import id_violation, utf8_size
 from shared.domain.jsonbody import FieldViolation
+from shared.domain.limits import MAX_FULFILLMENT_STATUS_BYTES
 
 PICKUP_STORE = "PICKUP_STORE"
 HOME_DELIVERY_WAREHOUSE = "HOME_DELIVERY_WAREHOUSE"
@@ -198,6 +199,16 @@ def fulfillment_violations(order: Mapping[str, Any]) -> list[FieldViolation]:
             reason = id_violation(store) if isinstance(store, str) else "must be a string"
             if reason is not None:
                 violations.append(FieldViolation(f"{pointer}/businessUnitId", reason))
+        status = entry.get("status")
+        status_size = utf8_size(status) if isinstance(status, str) else 0
+        if status_size is None or status_size > MAX_FULFILLMENT_STATUS_BYTES:
+            # Stored and searched as {businessUnitId}/{status}: indexed whole, so found exactly.
+            violations.append(
+                FieldViolation(
+                    f"{pointer}/status",
+                    f"must be at most {MAX_FULFILLMENT_STATUS_BYTES} bytes of UTF-8",
+                )
+            )
         items = entry.get("items")
         if not isinstance(items, list) or not items:
             violations.append(FieldViolation(f"{pointer}/items", "must be a non-empty array"))

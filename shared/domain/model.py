@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 
 from shared.domain.ids import update_id_violation, utf8_size, validate_id
+from shared.domain.limits import MAX_FULFILLMENT_STATUS_BYTES
 from shared.domain.search_fields import searchable_value_violation
 from shared.domain.stored_order import MAX_TENDER_ID_BYTES, MAX_TENDER_METHOD_BYTES, MAX_TENDERS
 from shared.domain.timestamps import parse_timestamp
@@ -81,6 +82,7 @@ SEARCH_CRITERIA = (
     "customerAccountId",
     "additionalInformationValue",
     "itemId",
+    "fulfillmentStatus",
     "receivedAt",
 )
 
@@ -92,6 +94,9 @@ BusinessUnitId = Annotated[str, AfterValidator(_business_unit_id)]
 FulfillmentId = Annotated[str, AfterValidator(_fulfillment_id)]
 UpdateId = Annotated[str, AfterValidator(_update_id)]
 SearchedValue = Annotated[str, Field(min_length=1), AfterValidator(_searched_value)]
+FulfillmentStatus = Annotated[
+    str, Field(min_length=1), AfterValidator(_bounded(MAX_FULFILLMENT_STATUS_BYTES))
+]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 
 
@@ -197,6 +202,9 @@ class SearchRequest(_SearchPart):
 
     At least one criterion. ``itemId`` and ``additionalInformationValue`` exclude each
     other: each is an array-contains, and Firestore takes one per query.
+    ``fulfillmentStatus`` finds the orders of every business unit with a fulfillment to
+    be picked up at the searched one in one of its statuses, and combines with
+    ``receivedAt`` only (shared.domain.search).
     """
 
     customer_id: SearchedValue | None = None
@@ -213,6 +221,17 @@ class SearchRequest(_SearchPart):
     customer_account_id: SearchedValue | None = None
     additional_information_value: SearchedValue | None = None
     item_id: SearchedValue | None = None
+    fulfillment_status: (
+        Annotated[
+            list[FulfillmentStatus],
+            BeforeValidator(
+                _one_or_several,
+                json_schema_input_type=FulfillmentStatus | list[FulfillmentStatus],
+            ),
+            Field(min_length=1, max_length=MAX_STATUSES),
+        ]
+        | None
+    ) = None
     received_at: ReceivedAtRange | None = None
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
     page_token: NonEmptyText | None = None
@@ -225,6 +244,7 @@ class SearchRequest(_SearchPart):
             self.customer_account_id,
             self.additional_information_value,
             self.item_id,
+            self.fulfillment_status,
             self.received_at,
         )
         if all(criterion is None for criterion in criteria):
@@ -234,11 +254,30 @@ class SearchRequest(_SearchPart):
                 "itemId and additionalInformationValue cannot be combined (Firestore "
                 "matches one array member per query): search by one of them"
             )
+        if self.fulfillment_status is not None:
+            combined = [
+                name
+                for name, criterion in zip(SEARCH_CRITERIA, criteria, strict=True)
+                if criterion is not None and name not in ("fulfillmentStatus", "receivedAt")
+            ]
+            if combined:
+                raise ValueError(
+                    f"fulfillmentStatus cannot be combined with {', '.join(combined)}: it "
+                    "searches every business unit's orders for those to be picked up at this "
+                    "one, and combines with receivedAt only (each other criterion would need "
+                    "an index of its own over every business unit's orders)"
+                )
         return self
 
     @property
     def statuses(self) -> tuple[str, ...]:
         return () if self.status is None else tuple(dict.fromkeys(self.status))
+
+    @property
+    def fulfillment_statuses(self) -> tuple[str, ...]:
+        if self.fulfillment_status is None:
+            return ()
+        return tuple(dict.fromkeys(self.fulfillment_status))
 
 
 def validate_search(body: Any) -> SearchRequest:

@@ -3,12 +3,19 @@
 Every criterion is an equality on a stored field (``status`` one of several, an
 item id or an additional-information value one of the order's), all combined
 with AND; the ``receivedAt`` range is the slice of the order the answer comes in:
-newest first (``receivedAt`` descending, then the order id descending). How
+newest first (``receivedAt`` descending, then the document's name descending). How
 Firestore serves each combination is :mod:`shared.domain.search_index`'s.
 
-A page token names the position of the last order of its page and a digest of
-the criteria it was issued for, so that it cannot be replayed against another
-search to skip into it.
+One criterion looks beyond the business unit's own orders: the fulfillment states
+(``{store}/{status}``, :func:`~shared.domain.stored_order.fulfillment_state`) find
+the orders with a fulfillment to be picked up at the searched business unit, under
+whichever business unit's path the OMS stored them (a store-to-store order is stored
+under the one it was sold in). It combines with the ``receivedAt`` range only
+(docs/design.md#the-pickup-search-across-business-units).
+
+A page token names the position of the last order of its page (with its business
+unit when the answer spans several) and a digest of the criteria it was issued
+for, so that it cannot be replayed against another search to skip into it.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from shared.errors import InvalidPageToken
 # 1: the search by customerId of the releases before this one, in order id order.
 _VERSION = 2
 
-Operator = Literal["==", "in", "array-contains"]
+Operator = Literal["==", "in", "array-contains", "array-contains-any"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,8 @@ class Condition:
             return stored == self.value
         if self.operator == "in":
             return stored in self.value
+        if self.operator == "array-contains-any":
+            return isinstance(stored, tuple) and any(value in stored for value in self.value)
         return isinstance(stored, tuple) and self.value in stored
 
 
@@ -57,9 +66,17 @@ class SearchCriteria:
     customer_account_id: str | None = None
     additional_information_value: str | None = None
     item_id: str | None = None
+    # Any of these fulfillmentStates values, each {store}/{status} of one store: the
+    # orders of every business unit with a fulfillment at that store in one of the statuses.
+    fulfillment_states: tuple[str, ...] = ()
     # receivedAt >= received_from and < received_before.
     received_from: datetime | None = None
     received_before: datetime | None = None
+
+    @property
+    def across_business_units(self) -> bool:
+        """Whether the search looks at every business unit's orders, not the searched one's."""
+        return bool(self.fulfillment_states)
 
     def conditions(self) -> tuple[Condition, ...]:
         conditions = []
@@ -81,10 +98,19 @@ class SearchCriteria:
                     self.additional_information_value,
                 )
             )
+        if self.fulfillment_states:
+            conditions.append(
+                Condition(fields.FULFILLMENT_STATES, "array-contains-any", self.fulfillment_states)
+            )
         return tuple(conditions)
 
     def matches(
-        self, customer_id: str, status: str, search: SearchFields, received_at: datetime
+        self,
+        customer_id: str,
+        status: str,
+        search: SearchFields,
+        received_at: datetime,
+        fulfillment_states: tuple[str, ...] = (),
     ) -> bool:
         """Whether an order of these stored fields is found (the in-memory store's query)."""
         stored: dict[str, str | tuple[str, ...] | None] = {
@@ -93,6 +119,7 @@ class SearchCriteria:
             fields.CUSTOMER_ACCOUNT_ID: search.customer_account_id,
             fields.ITEM_IDS: search.item_ids,
             fields.ADDITIONAL_INFORMATION_VALUES: search.additional_information_values,
+            fields.FULFILLMENT_STATES: fulfillment_states,
         }
         return (
             all(condition.holds(stored[condition.field]) for condition in self.conditions())
@@ -110,28 +137,37 @@ class SearchCriteria:
             None if self.received_from is None else format_timestamp(self.received_from),
             None if self.received_before is None else format_timestamp(self.received_before),
         ]
+        # Only when given: the digests of the other searches stay those of the release
+        # before, whose page tokens this one takes.
+        if self.fulfillment_states:
+            canonical.append(sorted(self.fulfillment_states))
         encoded = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class SearchPosition:
-    """Where an order stands in the answer's order: newest first, then the id descending."""
+    """Where an order stands in the answer's order: newest first, then its document's name
+    descending (its business unit's id, then its own id).
+
+    ``business_unit_id`` is None in a search of one business unit's orders: the searched one.
+    """
 
     received_at: datetime
     customer_order_id: str
+    business_unit_id: str | None = None
 
 
 def page_token(criteria: SearchCriteria, last: SearchPosition) -> str:
-    payload = json.dumps(
-        [
-            _VERSION,
-            criteria.digest(),
-            format_timestamp(last.received_at),
-            last.customer_order_id,
-        ],
-        ensure_ascii=False,
-    )
+    parts = [
+        _VERSION,
+        criteria.digest(),
+        format_timestamp(last.received_at),
+        last.customer_order_id,
+    ]
+    if last.business_unit_id is not None:
+        parts.append(last.business_unit_id)
+    payload = json.dumps(parts, ensure_ascii=False)
     return base64.urlsafe_b64encode(payload.encode("utf-8")).decode("ascii").rstrip("=")
 
 
@@ -148,12 +184,21 @@ def position_of(token: str, criteria: SearchCriteria) -> SearchPosition:
             "order: start the search again without it"
         )
     try:
-        version, digest, received_at, after = decoded
-        position = SearchPosition(parse_timestamp(received_at), after)
+        # The business unit of the last order only when the answer spans several.
+        version, digest, received_at, after, *unit = decoded
+        position = SearchPosition(parse_timestamp(received_at), after, *unit)
     except (ValueError, TypeError):
         raise InvalidPageToken("is not a page token this service issued") from None
-    if version != _VERSION or not isinstance(after, str) or id_violation(after) is not None:
+    if (
+        version != _VERSION
+        or any(not _is_id(value) for value in (after, *unit))
+        or len(unit) != (1 if criteria.across_business_units else 0)
+    ):
         raise InvalidPageToken("is not a page token this service issued")
     if digest != criteria.digest():
         raise InvalidPageToken("was issued for a search with other criteria")
     return position
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and id_violation(value) is None

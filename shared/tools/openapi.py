@@ -33,6 +33,7 @@ from shared.domain.correlation import HEADER as CORRELATION_HEADER
 from shared.domain.limits import (
     FIRESTORE_MAX_INDEXED_VALUE_BYTES,
     MAX_BODY_BYTES,
+    MAX_FULFILLMENT_STATUS_BYTES,
     MAX_ID_BYTES,
     MAX_PROJECTED_BYTES,
 )
@@ -117,10 +118,12 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     "`customerOrderId` differs from the path, or a projection (`customerId`, `status`) is "
     f"over {MAX_PROJECTED_BYTES} bytes of UTF-8, a searched value (an `itemId`, the "
     "`customerAccountId`, an `additionalInformation` value) is over "
-    f"{FIRESTORE_MAX_INDEXED_VALUE_BYTES}, or the stored order with its search fields would "
+    f"{FIRESTORE_MAX_INDEXED_VALUE_BYTES}, a fulfillment's `status` over "
+    f"{MAX_FULFILLMENT_STATUS_BYTES}, or the stored order with its search fields would "
     "pass Firestore's limits for a document or its index entries; `errors` lists every "
     "violation as a JSON pointer. (search) No criterion, `itemId` with "
-    "`additionalInformationValue`, or a page token of another search. "
+    "`additionalInformationValue`, `fulfillmentStatus` with a criterion other than "
+    "`receivedAt`, or a page token of another search. "
     "(store update) A body that breaks the request's schema, more than remains of an item, "
     "no `fulfillmentId` where the order has several store fulfillments, or an order that "
     "cannot hold the store's record. Nothing recorded.",
@@ -167,8 +170,9 @@ class ProblemDetails(TypedDict):
 
 @with_config(ConfigDict(extra="forbid"))
 class CustomerOrderSummary(TypedDict):
-    """One order found: the proxy approach's three members, its receivedAt and any pickup."""
+    """One order found: where it is stored, the proxy's three members, receivedAt, any pickup."""
 
+    businessUnitId: str
     customerOrderId: str
     customerId: str
     status: str
@@ -234,8 +238,14 @@ def _schemas() -> dict[str, Any]:
         ".additionalInformation[]), `itemId` (one of items[]) and a `receivedAt` range. "
         "`itemId` and `additionalInformationValue` exclude each other (Firestore matches one "
         "array member per query). Each value is matched exactly, as stored, and is at most "
-        f"{FIRESTORE_MAX_INDEXED_VALUE_BYTES} bytes of UTF-8. An order is found by its stored "
-        "version only. Paging: at most "
+        f"{FIRESTORE_MAX_INDEXED_VALUE_BYTES} bytes of UTF-8. `fulfillmentStatus` (one, or an "
+        f"array of up to {MAX_STATUSES}, each at most {MAX_FULFILLMENT_STATUS_BYTES} bytes) "
+        "finds what is to be picked up at this business unit: the orders of EVERY business "
+        "unit (a store-to-store order is stored under the one it was sold in) with a "
+        "fulfillment to be picked up here whose status, the store's or else the OMS's, is one "
+        "of those (`READY_FOR_PICKUP`: waiting for pickup); it combines with `receivedAt` "
+        "only, and each summary's `businessUnitId` says where the order is stored. An order "
+        "is found by its stored version only. Paging: at most "
         f"`pageSize` orders (1 to {MAX_PAGE_SIZE}, default {MAX_PAGE_SIZE}) a page, the next "
         "page asked for with the `nextPageToken` of the one before and the same criteria; an "
         "order that gets a new version while the pages are read moves to the top."
@@ -250,6 +260,10 @@ def _schemas() -> dict[str, Any]:
     result_definitions["CustomerOrderSummary"]["properties"]["receivedAt"].update(
         format="date-time",
         description="When ingest received the stored version: the answer's order.",
+    )
+    result_definitions["CustomerOrderSummary"]["properties"]["businessUnitId"].update(
+        description="The business unit whose path the order is stored under: the searched "
+        "one, or for `fulfillmentStatus` possibly another (GET it there)."
     )
     result["properties"]["nextPageToken"].update(
         description="Present when more orders follow; send it as `pageToken`."
@@ -540,8 +554,8 @@ def _ingest_document() -> dict[str, Any]:
                     "responses": {
                         "200": {
                             "description": "A page of the matching orders, newest first (by "
-                            "`receivedAt`, then `customerOrderId`, both descending); an empty "
-                            "list when none match.",
+                            "`receivedAt`, then `businessUnitId` and `customerOrderId`, all "
+                            "descending); an empty list when none match.",
                             "content": {
                                 "application/json": {
                                     "schema": {"$ref": _REF.format(model="SearchResult")}

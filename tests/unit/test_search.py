@@ -1,4 +1,5 @@
-"""The search, with the in-memory adapters: criteria, order, paging, isolation, bad input."""
+"""The search, with the in-memory adapters: criteria, order, paging, isolation, bad input,
+and the search by fulfillment status across business units."""
 
 from __future__ import annotations
 
@@ -13,12 +14,23 @@ import pytest
 from shared.adapters.memory import InMemoryOrderPublisher, InMemoryOrderStore
 from shared.api.oms import oms_api
 from shared.api.service import ApiService
-from shared.domain.http import HttpRequest
+from shared.domain.http import HttpRequest, HttpResponse
+from shared.domain.limits import FIRESTORE_MAX_INDEXED_VALUE_BYTES
 from shared.domain.search import SearchCriteria, SearchPosition, page_token, position_of
-from shared.domain.stored_order import OrderSummary
+from shared.domain.store_state import FULFILLED, READY_FOR_PICKUP
+from shared.domain.store_updates import StoreUpdate, UpdateKind
+from shared.domain.stored_order import OrderSummary, fulfillment_state
 from shared.domain.timestamps import format_timestamp
 from shared.errors import InvalidPageToken, StoreUnavailable
-from tests.support import FORMATS, order_body, order_message, problem_of, store_message
+from tests.support import (
+    FORMATS,
+    order_body,
+    order_message,
+    problem_of,
+    record_store_update,
+    store_message,
+    unique_id,
+)
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -66,6 +78,7 @@ def search(
 def newest_first(count: int) -> list[dict[str, str]]:
     return [
         {
+            "businessUnitId": "BU1",
             "customerOrderId": f"CO-{index}",
             "customerId": "C-1",
             "status": f"S{index}",
@@ -308,3 +321,230 @@ def test_a_query_waits_for_an_index_being_built_but_not_for_a_missing_one() -> N
     )
     assert index_building(building)
     assert not index_building(missing)
+
+
+def test_a_page_token_of_the_release_before_fulfillments_still_pages() -> None:
+    # Issued by the release before the search by fulfillment status (made with its code)
+    # for these criteria, after CO-100234: a client paging through a deployment goes on.
+    previous = (FORMATS / "search-page-token-v2.txt").read_text().strip()
+    criteria = SearchCriteria(customer_id="C-5521", statuses=("READY", "CREATED"), received_from=T0)
+    assert position_of(previous, criteria) == SearchPosition(
+        datetime(2026, 12, 6, 9, 14, 3, 518204, tzinfo=UTC), "CO-100234"
+    )
+
+
+# The search by fulfillment status: what is waiting for pickup at a store.
+
+ITEM = "7310865004703"  # ordered 2 in the sample
+
+
+def with_pickup(
+    order_id: str, store: str | None, status: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    """The sample with one store fulfillment of one item at ``store`` (the OMS's ``status``),
+    or, for None, with no fulfillments: the implicit one at the path's business unit."""
+    body = order_body(order_id, **changes)
+    if store is not None:
+        fulfillment: dict[str, Any] = {
+            "fulfillmentId": "F-1",
+            "deliveryType": "PICKUP_STORE",
+            "businessUnitId": store,
+            "items": [{"itemId": ITEM, "quantity": 2}],
+        }
+        if status is not None:
+            fulfillment["status"] = status
+        body["customerOrder"]["fulfillments"] = [fulfillment]
+    return body
+
+
+def update(store: InMemoryOrderStore, unit: str, order_id: str, kind: UpdateKind) -> None:
+    assert record_store_update(store, unit, order_id, StoreUpdate(unique_id(), kind)).verdict.writes
+
+
+@pytest.fixture
+def pickups() -> InMemoryOrderStore:
+    """Orders of three business units, some to be picked up at BU-B.
+
+    T0+1 A-S2S, sold at BU-A, picked up at BU-B, ready; T0+2 A-OWN, at BU-A, ready;
+    T0+3 B-OWN, BU-B's without fulfillments, ready; T0+4 B-WAIT, BU-B's, not ready;
+    T0+5 C-OMS, sold at BU-C, whose OMS says its fulfillment at BU-B is ready.
+    """
+    store = InMemoryOrderStore()
+    for seconds, unit, order_id, body in (
+        (1, "BU-A", "A-S2S", with_pickup("A-S2S", "BU-B")),
+        (2, "BU-A", "A-OWN", with_pickup("A-OWN", "BU-A")),
+        (3, "BU-B", "B-OWN", with_pickup("B-OWN", None)),
+        (4, "BU-B", "B-WAIT", with_pickup("B-WAIT", None)),
+        (5, "BU-C", "C-OMS", with_pickup("C-OMS", "BU-B", READY_FOR_PICKUP)),
+    ):
+        store_message(store, order_message(unit, order_id, T0 + timedelta(seconds=seconds), body))
+    for unit, order_id in (("BU-A", "A-S2S"), ("BU-A", "A-OWN"), ("BU-B", "B-OWN")):
+        update(store, unit, order_id, UpdateKind.READY)
+    return store
+
+
+def summaries(service: ApiService, body: Any, business_unit: str) -> list[tuple[str, str]]:
+    response = search(service, body, business_unit=business_unit)
+    assert response.status == 200, response.body
+    return [
+        (order["businessUnitId"], order["customerOrderId"])
+        for order in json.loads(response.body)["customerOrders"]
+    ]
+
+
+def test_fulfillment_status_finds_what_waits_at_this_store_whoever_sold_it(
+    pickups: InMemoryOrderStore,
+) -> None:
+    service = oms_api(InMemoryOrderPublisher(), pickups, retry_after_seconds=4)
+    ready = {"fulfillmentStatus": READY_FOR_PICKUP}
+    assert summaries(service, ready, "BU-B") == [
+        ("BU-C", "C-OMS"),
+        ("BU-B", "B-OWN"),
+        ("BU-A", "A-S2S"),
+    ]
+    # BU-A's store has its own order only: the store-to-store order is BU-B's to hand out.
+    assert summaries(service, ready, "BU-A") == [("BU-A", "A-OWN")]
+    assert summaries(service, ready, "BU-C") == []
+    # Handed out, it leaves the list and is found as fulfilled.
+    update(pickups, "BU-A", "A-S2S", UpdateKind.PICKUP)
+    assert summaries(service, ready, "BU-B") == [("BU-C", "C-OMS"), ("BU-B", "B-OWN")]
+    fulfilled = {"fulfillmentStatus": [FULFILLED, "NONE-SUCH"]}
+    assert summaries(service, fulfilled, "BU-B") == [("BU-A", "A-S2S")]
+    both = {"fulfillmentStatus": [READY_FOR_PICKUP, FULFILLED]}
+    assert len(summaries(service, both, "BU-B")) == 3
+    # The business unit's own search still sees its own orders only.
+    assert summaries(service, {"customerId": "C-5521"}, "BU-B") == [
+        ("BU-B", "B-WAIT"),
+        ("BU-B", "B-OWN"),
+    ]
+
+
+def test_fulfillment_status_combines_with_the_received_at_range(
+    pickups: InMemoryOrderStore,
+) -> None:
+    service = oms_api(InMemoryOrderPublisher(), pickups, retry_after_seconds=4)
+    body = {
+        "fulfillmentStatus": READY_FOR_PICKUP,
+        "receivedAt": {
+            "from": format_timestamp(T0 + timedelta(seconds=1)),
+            "before": format_timestamp(T0 + timedelta(seconds=5)),
+        },
+    }
+    assert summaries(service, body, "BU-B") == [("BU-B", "B-OWN"), ("BU-A", "A-S2S")]
+
+
+def test_pages_of_a_fulfillment_search_span_business_units_once_each() -> None:
+    store = InMemoryOrderStore()
+    # Ties on receivedAt across business units: ordered by business unit, then order id,
+    # both descending, as Firestore orders the documents' names.
+    units = ("BU-A", "BU-A-B", "BU-B", "BU-ø")
+    expected = []
+    for second in range(3):
+        for unit in units:
+            for order_id in (f"CO-{second}-1", f"CO-{second}-2"):
+                body = with_pickup(order_id, "STORE-1", READY_FOR_PICKUP)
+                at = T0 + timedelta(seconds=second)
+                store_message(store, order_message(unit, order_id, at, body))
+                expected.append((at, unit.encode(), order_id.encode(), unit, order_id))
+    expected.sort(reverse=True)
+    service = oms_api(InMemoryOrderPublisher(), store, retry_after_seconds=4)
+    request: dict[str, Any] = {"fulfillmentStatus": READY_FOR_PICKUP, "pageSize": 5}
+    seen: list[tuple[str, str]] = []
+    while True:
+        answer = json.loads(search(service, request, business_unit="STORE-1").body)
+        seen.extend(
+            (order["businessUnitId"], order["customerOrderId"])
+            for order in answer["customerOrders"]
+        )
+        if "nextPageToken" not in answer:
+            break
+        request["pageToken"] = answer["nextPageToken"]
+    assert seen == [(unit, order_id) for *_, unit, order_id in expected]
+
+
+def test_a_fulfillment_search_s_page_token_names_the_business_unit_of_its_last_order() -> None:
+    criteria = SearchCriteria(fulfillment_states=("BU-B/READY_FOR_PICKUP",))
+    position = SearchPosition(T0, "CO-1", "BU-A")
+    token = page_token(criteria, position)
+    assert position_of(token, criteria) == position
+    # The statuses are a set; another store's, or a search of one business unit, is another.
+    both = ("BU-B/FULFILLED", "BU-B/READY_FOR_PICKUP")
+    assert position_of(page_token(SearchCriteria(fulfillment_states=both), position),
+                       SearchCriteria(fulfillment_states=both[::-1])) == position  # fmt: skip
+    for other in (
+        SearchCriteria(fulfillment_states=("BU-C/READY_FOR_PICKUP",)),
+        SearchCriteria(received_from=T0),
+    ):
+        with pytest.raises(InvalidPageToken):
+            position_of(token, other)
+    # A position without its business unit does not page a search across business units,
+    # nor one with a business unit a search of one.
+    with pytest.raises(InvalidPageToken, match="not a page token"):
+        position_of(page_token(criteria, SearchPosition(T0, "CO-1")), criteria)
+    one = SearchCriteria(customer_id="C-1")
+    with pytest.raises(InvalidPageToken, match="not a page token"):
+        position_of(page_token(one, position), one)
+    with pytest.raises(InvalidPageToken, match="not a page token"):
+        position_of(page_token(criteria, SearchPosition(T0, "CO-1", "__x__")), criteria)
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"fulfillmentStatus": []}, "/fulfillmentStatus"),
+        ({"fulfillmentStatus": ""}, "/fulfillmentStatus/0"),
+        ({"fulfillmentStatus": 7}, "/fulfillmentStatus"),
+        ({"fulfillmentStatus": ["READY_FOR_PICKUP", 2]}, "/fulfillmentStatus/1"),
+        ({"fulfillmentStatus": [f"S{index}" for index in range(11)]}, "/fulfillmentStatus"),
+        ({"fulfillmentStatus": "x" * 989}, "/fulfillmentStatus/0"),
+        ({"fulfillmentStatus": "READY_FOR_PICKUP", "customerId": "C-1"}, ""),
+        ({"fulfillmentStatus": "READY_FOR_PICKUP", "status": "CREATED"}, ""),
+        ({"fulfillmentStatus": "READY_FOR_PICKUP", "itemId": ITEM}, ""),
+        ({"fulfillmentStatus": "READY_FOR_PICKUP", "customerAccountId": "ACC-778"}, ""),
+        ({"fulfillmentStatus": "READY_FOR_PICKUP", "additionalInformationValue": "R"}, ""),
+        (
+            {
+                "fulfillmentStatus": "READY_FOR_PICKUP",
+                "pageToken": page_token(SearchCriteria(customer_id="C-1"), SearchPosition(T0, "C")),
+            },
+            "/pageToken",
+        ),
+    ],
+)
+def test_bad_fulfillment_searches_are_422_naming_the_member(
+    service: ApiService, body: Any, pointer: str
+) -> None:
+    document = problem_of(search(service, body))
+    assert document["status"] == 422
+    assert document["type"].endswith("invalid-search")
+    assert pointer in {error["pointer"] for error in document["errors"]}
+    if pointer == "":
+        [error] = document["errors"]
+        assert "combines with receivedAt only" in error["detail"]
+
+
+def test_the_longest_fulfillment_status_is_searched_whole_at_the_longest_store() -> None:
+    store, status = "S" * 511, "x" * 988
+    state = SearchCriteria(fulfillment_states=(fulfillment_state(store, status),))
+    assert len(state.fulfillment_states[0].encode()) == FIRESTORE_MAX_INDEXED_VALUE_BYTES
+    body = {"fulfillmentStatus": status}
+    service = oms_api(InMemoryOrderPublisher(), InMemoryOrderStore(), retry_after_seconds=4)
+    assert search(service, body, business_unit=store).status == 200
+
+
+def put(service: ApiService, unit: str, body: dict[str, Any]) -> HttpResponse:
+    raw = json.dumps(body).encode()
+    order_id = body["customerOrder"]["customerOrderId"]
+    path = f"/business-units/{unit}/customer-orders/{order_id}"
+    return service.handle(HttpRequest("PUT", path, "application/json", len(raw), io.BytesIO(raw)))
+
+
+def test_an_oms_fulfillment_status_is_refused_where_its_search_could_not_be_exact() -> None:
+    # {store}/{status} is indexed whole up to 1,500 bytes: 511 + 1 + 988.
+    service = oms_api(InMemoryOrderPublisher(), InMemoryOrderStore(), retry_after_seconds=4)
+    store = "S" * 511
+    longest = with_pickup("CO-1", store, "x" * 988)
+    assert put(service, "BU1", longest).status == 202
+    document = problem_of(put(service, "BU1", with_pickup("CO-1", store, "x" * 989)))
+    assert document["status"] == 422
+    assert "/customerOrder/fulfillments/0/status" in {e["pointer"] for e in document["errors"]}
