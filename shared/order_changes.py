@@ -334,6 +334,11 @@ class StoreUpdateChange:
     def change(self) -> Change:
         return Change.READY if self.update.kind is UpdateKind.READY else Change.PICKUP
 
+    @property
+    def fulfillments(self) -> tuple[Fulfillment, ...]:
+        """The fulfillments of the order as the last attempt read it."""
+        return self._fulfillments
+
     def decide(self, statuses: Statuses) -> Decided:
         order = self._order
         if order is None:

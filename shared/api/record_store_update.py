@@ -41,7 +41,7 @@ from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import FieldViolation
 from shared.domain.messages import StoreUpdateMessage
 from shared.domain.model import PickupRequest, ReadyRequest
-from shared.domain.order_view import Number, parse_spelled
+from shared.domain.order_view import SpelledJson
 from shared.domain.problems import Problem, Rejected, problem
 from shared.domain.store_updates import (
     Assessment,
@@ -134,11 +134,16 @@ class RecordStoreUpdate:
             raise Rejected(
                 problem(422, "store-update-refused", f"the order cannot take it: {exc}")
             ) from None
-        return self._answer(applied, update, target, context)
+        return self._answer(applied, change, target, context)
 
     def _answer(
-        self, applied: Applied, update: StoreUpdate, target: Route, context: RequestContext
+        self,
+        applied: Applied,
+        change: StoreUpdateChange,
+        target: Route,
+        context: RequestContext,
     ) -> HttpResponse:
+        update = change.update
         decision, order = applied.verdict.decision, applied.order
         if decision is Decision.REFUSE_ABSENT or order is None:
             if not context.caller.holds(target.business_unit_id):
@@ -155,7 +160,9 @@ class RecordStoreUpdate:
         assessment = applied.assessment
         detail = "" if assessment is None else assessment.detail
         if decision is Decision.REFUSE_FORBIDDEN:
-            raise Rejected(problem(403, "forbidden", f"{context.caller.identity}: {detail}"))
+            fulfillment = None if assessment is None else assessment.fulfillment
+            store = target.business_unit_id if fulfillment is None else fulfillment.business_unit_id
+            raise forbidden(context.caller, store or target.business_unit_id, f"({detail})")
         refusal = _REFUSALS.get(decision)
         if refusal is not None:
             raise Rejected(_refusal(refusal, detail, update, assessment))
@@ -169,7 +176,7 @@ class RecordStoreUpdate:
             httpStatus=200,
             updateId=update.update_id,
         )
-        view = order.view()
+        view = order.view(change.fulfillments)
         return HttpResponse(
             200, view, {"Content-Type": "application/json", **order_headers(order, view)}
         )
@@ -247,14 +254,15 @@ def _tenders(raw: bytes, request: PickupRequest) -> tuple[RequestedTender, ...]:
     """The tenders, each amount spelled as the POS sent it."""
     if not request.tenders:
         return ()
+    spelled = SpelledJson()
     try:
-        spelled = parse_spelled(raw)["tenders"]
+        sent = spelled.parse(raw)["tenders"]
     except (MalformedJson, KeyError, TypeError):
-        spelled = None
+        sent = None
     tenders = []
     for index, tender in enumerate(request.tenders):
-        amount = spelled[index].get("amount") if isinstance(spelled, list) else None
-        text = str.__str__(amount) if isinstance(amount, Number) else _decimal_text(tender.amount)
+        amount = sent[index].get("amount") if isinstance(sent, list) else None
+        text = spelled.text_of(amount) or _decimal_text(tender.amount)
         if len(text) > MAX_AMOUNT_CHARACTERS:
             raise Rejected(
                 problem(

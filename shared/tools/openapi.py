@@ -619,7 +619,7 @@ def _pos_document() -> dict[str, Any]:
         f"{MAX_AMOUNT_CHARACTERS} characters)."
     )
     order = {"$ref": _REF.format(model="CustomerOrderDocument")}
-    for template, operation_id, summary, model, description in (
+    for template, operation_id, summary, request, description in (
         (
             READY_PATH_TEMPLATE,
             "recordReady",
@@ -653,8 +653,10 @@ def _pos_document() -> dict[str, Any]:
                 "recorded only against the order state it was decided on.",
                 "parameters": [_correlation_parameter()],
                 "requestBody": {
-                    "required": model == "ReadyRequest",
-                    "content": {"application/json": {"schema": {"$ref": _REF.format(model=model)}}},
+                    "required": request == "ReadyRequest",
+                    "content": {
+                        "application/json": {"schema": {"$ref": _REF.format(model=request)}}
+                    },
                 },
                 "responses": {
                     "200": {

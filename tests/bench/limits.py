@@ -12,12 +12,17 @@ goes through the service's own adapter, so the two differ by the adapter's cost.
 the transaction it replaced; both report the client's CPU and its RPCs per message.
 ``process`` runs the processor itself on push envelopes, with its real store and
 event publisher: the RPCs per message with the publish, counted at the clients.
+``store-update`` records one item handed out (and a tender) of an order through the
+pos API in process, with its real store and publisher, on orders stored beforehand;
+``whole-order-pickup`` does what the release before did for a pickup
+(:mod:`tests.bench.whole_order_pickup`): CPU and RPCs per update, counted alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import io
 import itertools
 import json
 import os
@@ -31,12 +36,16 @@ from google.cloud import firestore
 
 from shared.adapters.firestore import FirestoreOrderStore, new_firestore_client
 from shared.adapters.pubsub import PubSubEventPublisher, PubSubOrderPublisher, TopicPublisher
+from shared.api.pos import pos_api
 from shared.config import Settings
+from shared.domain.addresses import pickup_location
+from shared.domain.http import HttpRequest
 from shared.domain.messages import OrderMessage
 from shared.domain.timestamps import ReceivedAtClock, format_timestamp
 from shared.optimistic import OptimisticWriter
 from shared.processor import Processor
 from tests.bench.transactional_store import TransactionalUpsert
+from tests.bench.whole_order_pickup import WholeOrderPickup
 from tests.support import order_message, store_message
 
 # The first call pays for the channel; it goes elsewhere, so a drain counts exactly its backlog.
@@ -262,6 +271,84 @@ def process(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return result
 
 
+def _counted_publisher(settings: Settings, topic: str) -> tuple[TopicPublisher, dict[str, int]]:
+    from google.pubsub_v1 import PublisherClient
+
+    gapic = PublisherClient()
+    publishes = {"count": 0}
+    lock = threading.Lock()
+    publish = gapic.publish
+
+    def counted(*call: Any, **kwargs: Any) -> Any:
+        with lock:
+            publishes["count"] += 1
+        return publish(*call, **kwargs)
+
+    gapic.publish = counted  # type: ignore[method-assign]
+    return (
+        TopicPublisher(gapic, topic, timeout_seconds=settings.publish_timeout_seconds),
+        publishes,
+    )
+
+
+def _updates(args: argparse.Namespace, settings: Settings, *, whole: bool) -> dict[str, Any]:
+    """Each thread records one pickup of an order stored beforehand, as a pos thread does."""
+    client = new_firestore_client(settings)
+    store_ = FirestoreOrderStore(client, timeout_seconds=settings.firestore_timeout_seconds)
+    topic, publishes = _counted_publisher(settings, settings.store_updates_topic_path)
+    clock = ReceivedAtClock()
+    count = args.count or 200
+    for n in range(-1, count):
+        store_message(store_, _message(args.business_unit, f"{args.run}-{n}", clock))
+    if whole:
+        baseline = WholeOrderPickup(store_, topic)
+
+        def work(n: int) -> Any:
+            return baseline.pickup(args.business_unit, f"{args.run}-{n}", clock.now())
+    else:
+        api = pos_api(
+            PubSubOrderPublisher(topic), store_, statuses=settings.statuses, retry_after_seconds=1
+        )
+
+        def work(n: int) -> Any:
+            path = pickup_location(args.business_unit, f"{args.run}-{n}")
+            body = json.dumps(
+                {
+                    "updateId": f"u-{n}",
+                    "items": [{"itemId": "7310865004703", "quantity": 1}],
+                    "tenders": [{"tenderId": f"t-{n}", "amount": 499.75, "method": "CARD"}],
+                }
+            ).encode()
+            answer = api.handle(
+                HttpRequest("POST", path, "application/json", len(body), io.BytesIO(body))
+            )
+            if answer.status != 200:
+                raise RuntimeError(f"the store update answered {answer.status}")
+            return answer
+
+    work(-1)
+    counter = RpcCounter(client)
+    publishes["count"] = 0
+    cpu = time.process_time()
+    result = _drive(work, concurrency=args.concurrency, seconds=None, count=count)
+    done = max(1, result["done"])
+    result["cpu_ms_per_update"] = round(1000 * (time.process_time() - cpu) / done, 3)
+    result |= counter.per_message(done)
+    result["publishes_per_update"] = round(publishes["count"] / done, 2)
+    result["rpcs_per_update"] = round(
+        float(result["rpcs_per_message"]) + result["publishes_per_update"], 2
+    )
+    return result
+
+
+def store_update(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    return _updates(args, settings, whole=False)
+
+
+def whole_order_pickup(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    return _updates(args, settings, whole=True)
+
+
 def store(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return _store(args, settings, transactional=False)
 
@@ -273,7 +360,16 @@ def store_transactional(args: argparse.Namespace, settings: Settings) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.limits")
     parser.add_argument(
-        "what", choices=["publish-raw", "publish", "store", "store-transactional", "process"]
+        "what",
+        choices=[
+            "publish-raw",
+            "publish",
+            "store",
+            "store-transactional",
+            "process",
+            "store-update",
+            "whole-order-pickup",
+        ],
     )
     parser.add_argument("--business-unit", required=True)
     parser.add_argument("--run", required=True)
@@ -285,7 +381,10 @@ def main() -> None:
     settings = Settings.from_env()
     if args.topic:
         settings = Settings(
-            project_id=settings.project_id, orders_topic=args.topic, events_topic=args.topic
+            project_id=settings.project_id,
+            orders_topic=args.topic,
+            store_updates_topic=args.topic,
+            events_topic=args.topic,
         )
     began = datetime.now(UTC)
     modes = {
@@ -294,6 +393,8 @@ def main() -> None:
         "store": store,
         "store-transactional": store_transactional,
         "process": process,
+        "store-update": store_update,
+        "whole-order-pickup": whole_order_pickup,
     }
     result = modes[args.what](args, settings)
     result["began"] = began.isoformat()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
 from shared.domain.events import order_event
-from shared.domain.stored_order import OrderRecord
+from shared.domain.stored_order import OrderRecord, content_of_body
 from shared.domain.timestamps import format_timestamp
 from shared.tools.devstack import (
     LocalStack,
@@ -56,6 +56,9 @@ INGEST_SINK = "bench-ingest-sink"
 # Row 2's events go to a topic nobody subscribes to, from the processor and from
 # bare_push_store alike: the publish is measured, the deliveries (row 3's) are not.
 EVENTS_SINK = "bench-events-sink"
+# Row 7: rounds of updates of orders stored beforehand, each kind in a process of its own.
+STORE_UPDATE_ROUNDS = 3
+STORE_UPDATES = 150
 # Row 3's webhook: the local stack's one, on the receiver the bench runs.
 WEBHOOK = "local"
 RESERVED_PORTS = frozenset({8080, 8081, 8085, 8086})
@@ -613,6 +616,32 @@ class Bench:
             {name: total / SEARCH_ROUNDS for name, total in cpu.items()},
         )
 
+    # -- row 7 ------------------------------------------------------------------------------
+
+    def store_update_row(self) -> None:
+        """A store update (one item handed out, one tender) through the pos API in process,
+        against the whole-order pickup of the release before, alternated, in processes of
+        their own: CPU and RPCs per update."""
+        runs: dict[str, list[dict[str, Any]]] = {"store-update": [], "whole-order-pickup": []}
+        for round_ in range(STORE_UPDATE_ROUNDS):
+            for what in runs:
+                runs[what].append(
+                    self.limit(
+                        what,
+                        "--business-unit",
+                        f"bench-{what}-{self.run_id}-{round_}",
+                        "--run",
+                        f"{self.run_id}-{round_}",
+                        "--topic",
+                        EVENTS_SINK,
+                        "--concurrency",
+                        "4",
+                        "--count",
+                        str(STORE_UPDATES),
+                    )
+                )
+        self.report.store_update(runs)
+
     # -- row 4 ------------------------------------------------------------------------------
 
     def cold_start_row(self) -> None:
@@ -687,7 +716,8 @@ def billed_message_bytes() -> int:
 def billed_event_bytes() -> int:
     """Pub/Sub's size of the same order's event: its data, its ce- attributes, key, time, id."""
     message = order_message("bench-ingest", "bench-order-000001", datetime.now(UTC))
-    event = order_event(OrderRecord.of_message(message, None))
+    content = content_of_body(message.body, message.business_unit_id)
+    event = order_event(OrderRecord.of_message(message, None, content))
     attributes = {**event.attributes, "ce-correlationid": "0" * 36}
     size = sum(len(key) + len(value.encode()) for key, value in attributes.items())
     return len(event.data) + size + len(event.ordering_key) + 20 + 16
@@ -720,7 +750,7 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--workers", help="WORKERS of every function (functions-framework: 1)")
     parser.add_argument("--threads", help="THREADS of every function (default: 4 per CPU)")
     parser.add_argument(
-        "--rows", default="1,2,3,4,6", help="which of rows 1-4 and 6 to run (5 always)"
+        "--rows", default="1,2,3,4,6,7", help="which of rows 1-4, 6 and 7 to run (5 always)"
     )
     parser.add_argument(
         "--tune", action="store_true", help="only row 1, over WORKERS x THREADS and publishers"
@@ -763,6 +793,7 @@ def main(argv: list[str] | None = None) -> int:
             2: bench.processor_row,
             3: bench.end_to_end_row,
             6: bench.search_row,
+            7: bench.store_update_row,
         }
         for row in sorted(set(options.rows) & set(rows)):
             rows[row]()
