@@ -21,16 +21,24 @@ import pytest
 from google.cloud import firestore
 
 from shared.adapters.firestore import FirestoreOrderStore
-from shared.adapters.memory import InMemoryOrderPublisher
+from shared.adapters.memory import InMemoryOrderPublisher, InMemoryOrderStore
 from shared.api.oms import oms_api
+from shared.api.pos import pos_api
 from shared.api.put_order import validate_body
 from shared.api.service import ApiService
 from shared.config import Settings
-from shared.domain.addresses import document_path
-from shared.domain.http import HttpRequest
+from shared.domain.addresses import document_path, pickup_location, ready_location
+from shared.domain.conflict import Statuses
+from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import dump_json
 from shared.domain.search import SearchCriteria
-from shared.domain.search_index import FIRESTORE_MAX_INDEX_ENTRIES, index_cost, indexes_serving
+from shared.domain.search_index import (
+    FIRESTORE_MAX_INDEX_ENTRIES,
+    FULFILLMENT_STATES_INDEX,
+    index_cost,
+    indexes_serving,
+)
+from shared.domain.store_state import FULFILLED, READY_FOR_PICKUP
 from shared.domain.timestamps import format_timestamp, parse_timestamp
 from shared.tools import reindex
 from shared.tools.devstack import LocalStack
@@ -224,6 +232,7 @@ def test_the_answer_says_each_order_s_stored_version(
     assert len(first_page) > 3
     assert answer["customerOrders"] == [
         {
+            "businessUnitId": business_unit_id,
             "customerOrderId": order.customer_order_id,
             "customerId": order.customer_id,
             "status": order.status,
@@ -377,15 +386,22 @@ def test_the_largest_order_has_bounded_index_entries_is_stored_and_found(
     assert len(store.search(business_unit_id, info, limit=5, after=None)) == 1
 
 
-def write_fixture(client: firestore.Client, business_unit_id: str, order_id: str) -> None:
-    fixture = json.loads((FORMATS / "stored-order-before-search.json").read_text())
+def write_fixture(
+    client: firestore.Client,
+    business_unit_id: str,
+    order_id: str,
+    name: str = "stored-order-before-search.json",
+) -> None:
+    """Write the stored-order fixture ``name`` as that release wrote it."""
+    fixture = json.loads((FORMATS / name).read_text())
     fixture.pop("_what")
     document = {
         **fixture,
         "body": fixture["body"].encode(),
         **{
             field: parse_timestamp(fixture[field])
-            for field in ("receivedAt", "createdAt", "processedAt")
+            for field in ("receivedAt", "createdAt", "pickedUpAt", "processedAt")
+            if fixture.get(field) is not None
         },
     }
     client.document(document_path(business_unit_id, order_id)).set(document)
@@ -453,3 +469,206 @@ def test_orders_stored_before_the_search_fields_get_them_from_orders_reindex(
         == 0
     )
     assert "wrote 0, already had them 3" in capsys.readouterr().out
+
+
+# The search by fulfillment status: what is waiting for pickup at a store, whoever sold it.
+
+ITEM = "7310865004703"  # ordered 2 in the sample
+
+
+def with_pickup_at(order_id: str, store: str, status: str | None = None) -> dict[str, Any]:
+    """The sample with one store fulfillment of one item, to be picked up at ``store``."""
+    body = order_body(order_id)
+    fulfillment: dict[str, Any] = {
+        "fulfillmentId": "F-1",
+        "deliveryType": "PICKUP_STORE",
+        "businessUnitId": store,
+        "items": [{"itemId": ITEM, "quantity": 2}],
+    }
+    if status is not None:
+        fulfillment["status"] = status
+    body["customerOrder"]["fulfillments"] = [fulfillment]
+    return body
+
+
+def post(api: ApiService, path: str, body: dict[str, Any]) -> HttpResponse:
+    raw = json.dumps(body).encode()
+    return api.handle(HttpRequest("POST", path, "application/json", len(raw), io.BytesIO(raw)))
+
+
+def waiting(api: ApiService, store: str, *statuses: str) -> list[tuple[str, str]]:
+    answer = search(api, store, {"fulfillmentStatus": list(statuses)})
+    return [
+        (order["businessUnitId"], order["customerOrderId"]) for order in answer["customerOrders"]
+    ]
+
+
+def test_a_store_to_store_order_readied_at_its_store_is_found_there_and_only_there(
+    store: FirestoreOrderStore, api: ApiService
+) -> None:
+    sold_at, pickup_at = unique_id("BU-SOLD"), unique_id("BU-PICK")
+    order_id = unique_id("CO-S2S")
+    store_message(store, order_message(sold_at, order_id, T0, with_pickup_at(order_id, pickup_at)))
+    pos = pos_api(InMemoryOrderPublisher(), store, statuses=Statuses(), retry_after_seconds=1)
+    assert waiting(api, pickup_at, READY_FOR_PICKUP) == []
+    ready = post(pos, ready_location(sold_at, order_id), {"updateId": unique_id("ready")})
+    assert ready.status == 200, ready.body
+    # Waiting at the store it is to be picked up at, stored under the one that sold it...
+    assert waiting(api, pickup_at, READY_FOR_PICKUP) == [(sold_at, order_id)]
+    answer = search(pos, pickup_at, {"fulfillmentStatus": READY_FOR_PICKUP})
+    [summary] = answer["customerOrders"]
+    assert summary == {
+        "businessUnitId": sold_at,
+        "customerOrderId": order_id,
+        "customerId": "C-5521",
+        "status": "CREATED",
+        "receivedAt": format_timestamp(T0),
+    }
+    # ...and not at the one that sold it, whose own search still finds it as its order.
+    assert waiting(api, sold_at, READY_FOR_PICKUP) == []
+    assert found_ids(api, sold_at, {"customerId": "C-5521"}) == [order_id]
+    assert found_ids(api, pickup_at, {"customerId": "C-5521"}) == []
+    # Handed out, it is found fulfilled, no longer waiting.
+    pickup = post(pos, pickup_location(sold_at, order_id), {"updateId": unique_id("pickup")})
+    assert pickup.status == 200, pickup.body
+    assert waiting(api, pickup_at, READY_FOR_PICKUP) == []
+    assert waiting(api, pickup_at, READY_FOR_PICKUP, FULFILLED) == [(sold_at, order_id)]
+
+
+def test_pages_of_a_fulfillment_search_cross_business_units_in_firestore_s_order(
+    store: FirestoreOrderStore, api: ApiService
+) -> None:
+    pickup_at, prefix = unique_id("BU-PICK"), unique_id("BU")
+    # Ties on receivedAt across business units whose ids sort differently as whole paths
+    # ("-" < "/") than segment by segment: the in-memory store claims Firestore's order.
+    units = (f"{prefix}-A", f"{prefix}-A-B", f"{prefix}-B", f"{prefix}-ø")
+    memory = InMemoryOrderStore()
+    expected = []
+    for second in range(3):
+        for unit in units:
+            for order_id in (f"CO-{second}-1", f"CO-{second}-2"):
+                at = T0 + timedelta(seconds=second)
+                body = with_pickup_at(order_id, pickup_at, READY_FOR_PICKUP)
+                for target in (store, memory):
+                    store_message(target, order_message(unit, order_id, at, body))
+                expected.append((unit, order_id))
+    # Orders of another store and status, everywhere, which the search must skip.
+    for unit in units:
+        body = with_pickup_at("CO-other", unique_id("BU-ELSEWHERE"), READY_FOR_PICKUP)
+        store_message(store, order_message(unit, "CO-other", T0, body))
+    in_firestore = every_page(api, pickup_at, {"fulfillmentStatus": READY_FOR_PICKUP})
+    assert sorted(in_firestore) == sorted(expected)
+    assert len(set(in_firestore)) == len(in_firestore) == 24
+    in_memory = oms_api(InMemoryOrderPublisher(), memory, retry_after_seconds=1)
+    assert every_page(in_memory, pickup_at, {"fulfillmentStatus": READY_FOR_PICKUP}) == in_firestore
+
+
+def every_page(
+    api: ApiService, business_unit_id: str, body: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Every order found, page after page of 5, with the business unit each is stored under."""
+    seen: list[tuple[str, str]] = []
+    request = {**body, "pageSize": 5}
+    while True:
+        answer = search(api, business_unit_id, request)
+        seen.extend(
+            (order["businessUnitId"], order["customerOrderId"])
+            for order in answer["customerOrders"]
+        )
+        if "nextPageToken" not in answer:
+            return seen
+        request["pageToken"] = answer["nextPageToken"]
+
+
+def test_the_fulfillment_search_finds_what_it_should_and_terraform_has_its_index(
+    store: FirestoreOrderStore,
+) -> None:
+    pickup_at = unique_id("BU-PICK")
+    statuses = (READY_FOR_PICKUP, FULFILLED, "PICKING")
+    placed = []
+    for index in range(12):
+        unit = f"BU-SELLER-{index % 3}-{pickup_at}"
+        order_id = f"CO-{index:02d}"
+        at = T0 + timedelta(minutes=index // 2)
+        status = statuses[index % 3]
+        body = with_pickup_at(order_id, pickup_at, status)
+        store_message(store, order_message(unit, order_id, at, body))
+        placed.append((at, unit, order_id, status))
+    tf = load()
+    created = composite_indexes(tf) | single_field_indexes(tf)
+    ranges: list[dict[str, Any]] = [
+        {},
+        {"received_from": T0 + timedelta(minutes=2)},
+        {"received_before": T0 + timedelta(minutes=4)},
+        {"received_from": T0 + timedelta(minutes=1), "received_before": T0 + timedelta(minutes=5)},
+    ]
+    runs = 0
+    for wanted_statuses in ((READY_FOR_PICKUP,), (READY_FOR_PICKUP, "PICKING"), ("NONE",)):
+        for window in ranges:
+            criteria = SearchCriteria(
+                fulfillment_states=tuple(f"{pickup_at}/{status}" for status in wanted_statuses),
+                **window,
+            )
+            found = store.search(pickup_at, criteria, limit=100, after=None)
+            frm, before = window.get("received_from"), window.get("received_before")
+            wanted = sorted(
+                (
+                    (at, unit.encode(), order_id.encode(), unit, order_id)
+                    for at, unit, order_id, status in placed
+                    if status in wanted_statuses
+                    and (frm is None or at >= frm)
+                    and (before is None or at < before)
+                ),
+                reverse=True,
+            )
+            assert [(o.business_unit_id, o.customer_order_id) for o in found] == [
+                (unit, order_id) for *_, unit, order_id in wanted
+            ], criteria
+            serving = set(indexes_serving(criteria))
+            assert serving == {FULFILLMENT_STATES_INDEX}
+            assert not serving - created, f"no index in terraform/ serves {criteria}"
+            runs += 1
+    assert runs == 12
+
+
+def test_orders_of_the_release_before_fulfillments_get_their_states_from_orders_reindex(
+    store: FirestoreOrderStore,
+    api: ApiService,
+    firestore_client: firestore.Client,
+    stack: LocalStack,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    unit = unique_id("BU-REINDEX")
+    picked, waiting_id, oldest = unique_id("CO-PICKED"), unique_id("CO-OPEN"), unique_id("CO-OLD")
+    write_fixture(firestore_client, unit, picked, "stored-order-picked-up-before-fulfillments.json")
+    write_fixture(firestore_client, unit, waiting_id)
+    write_fixture(firestore_client, unit, oldest, "stored-order-before-pickups.json")
+    new_id = unique_id("CO-NEW")
+    store_message(store, order_message(unit, new_id, T0, with_pickup_at(new_id, unit, FULFILLED)))
+    # GET shows the order the release before picked up as fulfilled; the search does not
+    # find it so until its document has the field.
+    stored = store.get(unit, picked)
+    assert stored is not None
+    assert stored.fulfillment_states == (f"{unit}/{FULFILLED}",)
+    assert waiting(api, unit, FULFILLED) == [(unit, new_id)]
+    argv = ["--project", stack.config.project_id, "--business-unit", unit]
+    assert reindex.main([*argv, "--dry-run"]) == 0
+    assert f"{unit}: read 4, would write 3, already had them 1" in capsys.readouterr().out
+    assert waiting(api, unit, FULFILLED) == [(unit, new_id)]
+    before = firestore_client.document(document_path(unit, picked)).get().to_dict()
+    assert reindex.main(argv) == 0
+    assert f"{unit}: read 4, wrote 3, already had them 1" in capsys.readouterr().out
+    assert sorted(waiting(api, unit, FULFILLED)) == sorted([(unit, new_id), (unit, picked)])
+    after = firestore_client.document(document_path(unit, picked)).get().to_dict()
+    assert after is not None
+    assert before is not None
+    # The one field written, the rest as the release before left it.
+    assert after.pop("fulfillmentStates") == [f"{unit}/{FULFILLED}"]
+    assert after == before
+    for order_id in (waiting_id, oldest):
+        document = firestore_client.document(document_path(unit, order_id)).get().to_dict()
+        assert document is not None
+        assert document["fulfillmentStates"] == []
+        assert document["itemIds"] == ["7310865004703", "7310865071231"]
+    assert reindex.main(argv) == 0
+    assert f"{unit}: read 4, wrote 0, already had them 4" in capsys.readouterr().out
