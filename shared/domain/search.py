@@ -11,7 +11,7 @@ One criterion looks beyond the business unit's own orders: the fulfillment state
 the orders with a fulfillment to be picked up at the searched business unit, under
 whichever business unit's path the OMS stored them (a store-to-store order is stored
 under the one it was sold in). It combines with the ``receivedAt`` range only
-(docs/design.md#the-pickup-search-across-business-units).
+(docs/design.md#searching-by-fulfillment-status).
 
 A page token names the position of the last order of its page (with its business
 unit when the answer spans several) and a digest of the criteria it was issued

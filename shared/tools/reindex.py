@@ -2,10 +2,13 @@
 
 A document written by a release before the search by item, account and additional
 information has only ``customerId`` and ``status`` to be found by; its next version
-gets the rest. This writes them now, from each stored body, to every order that has
-none, in the business units named (or all), and changes nothing else. It is safe to
-run again, and beside the processor: each write is conditional on the document not
-having changed since it was read.
+gets the rest. One written before fulfillments has no ``fulfillmentStates``, so the
+search by fulfillment status does not find it (an order that release picked up reads
+as fulfilled at its business unit) until its next version or store update. This writes
+the missing fields now, from each stored document, to every order that lacks them, in
+the business units named (or all), and changes nothing else. It is safe to run again,
+and beside the processor: each write is conditional on the document not having
+changed since it was read.
 
 Exit codes: 0 done, 2 the command could not run (Firestore unreachable).
 """

@@ -548,3 +548,22 @@ def test_an_oms_fulfillment_status_is_refused_where_its_search_could_not_be_exac
     document = problem_of(put(service, "BU1", with_pickup("CO-1", store, "x" * 989)))
     assert document["status"] == 422
     assert "/customerOrder/fulfillments/0/status" in {e["pointer"] for e in document["errors"]}
+
+
+def test_an_order_cancelled_after_it_was_readied_is_still_found_waiting_with_its_status(
+    pickups: InMemoryOrderStore,
+) -> None:
+    # Readied items do not stop a cancellation; the associate sees it and puts them back.
+    body = with_pickup("A-S2S", "BU-B")
+    body["customerOrder"]["status"] = "CANCELLED"
+    message = order_message("BU-A", "A-S2S", T0 + timedelta(minutes=1), body)
+    assert store_message(pickups, message).verdict.writes
+    service = oms_api(InMemoryOrderPublisher(), pickups, retry_after_seconds=4)
+    answer = json.loads(
+        search(service, {"fulfillmentStatus": READY_FOR_PICKUP}, business_unit="BU-B").body
+    )
+    assert [(o["customerOrderId"], o["status"]) for o in answer["customerOrders"]] == [
+        ("A-S2S", "CANCELLED"),
+        ("C-OMS", "CREATED"),
+        ("B-OWN", "CREATED"),
+    ]
