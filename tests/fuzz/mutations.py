@@ -53,7 +53,8 @@ HOSTILE_VALUES: list[Json] = [
     None, True, False, 0, -1, 1.5, -0.0, 1e308, 2**53 + 1, 2**63 - 1, 2**63, -(2**63) - 1,
     10**400, "", " ", "x" * 1500, "x" * 1501, "é" * 751, "\ud800", "a\ud800b", "\x00",
     "\u2028", "a/b", "..", ".", "__x__", "%2F", "a%0Ab", "CO-100234", "BU1", "C-5521",
-    "CREATED", "CANCELLED", "PICKED_UP",
+    "CREATED", "CANCELLED", "PICKED_UP", "PICKUP_STORE", "HOME_DELIVERY_WAREHOUSE", "F-STORE",
+    "F-HOME", "SOFA", "7310865004703", "1e-7", "0.1", 1e-7, 0.1, 3.0000000000000004,
     "0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00-01:00", "0001-01-01T00:00:00Z",
     "9999-12-31T23:59:59.999999-01:00", "9999-12-31T23:59:59.999999Z",
     "9999-12-31T23:59:59.999999+01:00", "2026-12-01T00:00:00Z", "2026-12-01",
@@ -71,6 +72,8 @@ MEMBER_NAMES = [
     "invoicingAmount", "additionalInformation", "id", "value", "displayText", "receiptLabel",
     "minimumDownPaymentAmount", "isLocked", "pickedUpAt", "receivedAt", "from", "before",
     "pageSize", "pageToken", "additionalInformationValue", "businessUnitId", "sourceVersion",
+    "fulfillments", "fulfillmentId", "deliveryType", "quantity", "updateId", "tenders",
+    "tenderId", "amount", "method", "readyQuantity", "pickedUpQuantity", "storeState",
     "", "__proto__", "x" * 1501,
 ]  # fmt: skip
 # Raw JSON text no encoder writes: what only a hand-made body holds.
@@ -82,7 +85,8 @@ RAW_SPLICES = [
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "TRACE", "PUT", "POST"]
 BUSINESS_UNITS = ["BU1", "BU2", "__x__", "..", "%2F", "a%2Fb", "B%07U", "%C3%A9", "%FF", "x" * 600]
 ORDER_IDS = [
-    "CO-100234", "CO-PICKED", "CO-CANCELLED", "CO-ODD", "CO-DEEP", "CO-NEW", "..", "a%2Fb",
+    "CO-100234", "CO-PICKED", "CO-CANCELLED", "CO-ODD", "CO-DEEP", "CO-FULFILLED", "CO-NEW",
+    "..", "a%2Fb",
     "a%0Ab", "%E2%80%A8", "%FF", "__x__", "x" * 1500, "CO-1%3Apickup",
 ]  # fmt: skip
 SUFFIXES = ["", ":pickup", ":search", ":ready", ":fulfill", "/", "?a=1", "%3Apickup", "/x"]

@@ -41,6 +41,22 @@ def nested(levels: int) -> Any:
     return value
 
 
+def fulfilled(customer_order_id: str) -> dict[str, Any]:
+    """The sample with a store fulfillment of both items at BU1 and one at the warehouse."""
+    document = body(customer_order_id)
+    document["customerOrder"]["items"].append(
+        {"itemId": "SOFA", "quantityOrdered": 1, "unitPrice": 1000.10}
+    )
+    document["customerOrder"]["fulfillments"] = [
+        {"fulfillmentId": "F-STORE", "deliveryType": "PICKUP_STORE", "businessUnitId": BU,
+         "items": [{"itemId": "7310865004703", "quantity": 2},
+                   {"itemId": "7310865071231", "quantity": 1}]},
+        {"fulfillmentId": "F-HOME", "deliveryType": "HOME_DELIVERY_WAREHOUSE",
+         "items": [{"itemId": "SOFA", "quantity": 1}]},
+    ]  # fmt: skip
+    return document
+
+
 def at_depth(customer_order_id: str, depth: int) -> dict[str, Any]:
     """An order nested ``depth`` deep by a member of its own."""
     return body(customer_order_id, deep=nested(depth - 2))
@@ -87,6 +103,7 @@ def world_messages() -> list[PubSubCase]:
         # A hand-made message: the processor stores what its digest vouches for.
         order_case(BU, "CO-ODD", b"[1]"),
         order_case(BU, "CO-DEEP", encoded(at_depth("CO-DEEP", MAX_JSON_NESTING))),
+        order_case(BU, "CO-FULFILLED", encoded(fulfilled("CO-FULFILLED"))),
         order_case("BU2", "CO-100234", encoded(body("CO-100234"))),
     ]  # fmt: skip
 
@@ -142,6 +159,9 @@ def ingest_seeds() -> list[tuple[str, HttpCase]]:
         raw_put("put-sample", sample),
         raw_put("put-sample-versioned", sample, **{"Source-Version": "7", "Correlation-Id": "c1"}),
         raw_put("put-chunked", sample, **{"Transfer-Encoding": "chunked"}),
+        raw_put("put-fulfilled", encoded(fulfilled("CO-NEW"))),
+        ("put-fulfilled-existing", HttpCase("PUT", _order_path("CO-FULFILLED"), dict(JSON_HEADERS),
+                                            encoded(fulfilled("CO-FULFILLED")))),
         ("put-existing", HttpCase("PUT", _order_path("CO-100234"), dict(JSON_HEADERS),
                                   encoded(body("CO-100234", status="UPDATED")))),
         ("put-cancellation-of-picked-up", HttpCase(
@@ -194,6 +214,17 @@ def pos_seeds() -> list[tuple[str, HttpCase]]:
         ("ready-of-items", HttpCase("POST", _order_path("CO-100234", ":ready"), dict(JSON_HEADERS),
                                     encoded({"updateId": "r-2", "fulfillmentId": "F1",
                                              "items": [{"itemId": "7310865071231", "quantity": 1}]}))),
+        ("ready-of-store-fulfillment", HttpCase(
+            "POST", _order_path("CO-FULFILLED", ":ready"), dict(JSON_HEADERS),
+            encoded({"updateId": "r-5", "fulfillmentId": "F-STORE",
+                     "items": [{"itemId": "7310865004703", "quantity": 1}]}))),
+        ("pickup-of-store-fulfillment", HttpCase(
+            "POST", _order_path("CO-FULFILLED", ":pickup"), dict(JSON_HEADERS),
+            encoded({"updateId": "p-5", "fulfillmentId": "F-STORE",
+                     "tenders": [{"tenderId": "t-9", "amount": 999.5, "method": "CASH"}]}))),
+        ("ready-of-warehouse-fulfillment", HttpCase(
+            "POST", _order_path("CO-FULFILLED", ":ready"), dict(JSON_HEADERS),
+            b'{"updateId": "r-6", "fulfillmentId": "F-HOME"}')),
         ("ready-of-deep", HttpCase("POST", _order_path("CO-DEEP", ":ready"), dict(JSON_HEADERS),
                                    b'{"updateId": "r-3"}')),
         ("ready-as-store-bu1", HttpCase("POST", _order_path("CO-100234", ":ready"),
