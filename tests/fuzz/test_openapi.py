@@ -87,10 +87,17 @@ def test_the_search_is_described_with_its_request_and_answer() -> None:
     result = build_document()["components"]["schemas"]["SearchResult"]
     assert result["required"] == ["customerOrders"]
     summary = build_document()["components"]["schemas"]["CustomerOrderSummary"]
-    assert sorted(summary["required"]) == ["customerId", "customerOrderId", "receivedAt", "status"]
+    assert sorted(summary["required"]) == [
+        "businessUnitId",
+        "customerId",
+        "customerOrderId",
+        "receivedAt",
+        "status",
+    ]
     criteria = build_document()["components"]["schemas"]["SearchRequest"]["properties"]
     assert set(criteria) == {*SEARCH_CRITERIA, "pageSize", "pageToken"}
     assert criteria["status"]["anyOf"][0]["maxItems"] == MAX_STATUSES
+    assert criteria["fulfillmentStatus"]["anyOf"][0]["maxItems"] == MAX_STATUSES
 
 
 def test_every_problem_type_but_the_internal_error_belongs_to_a_status() -> None:
