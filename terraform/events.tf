@@ -2,8 +2,8 @@
 # stored version to the events topic, and Pub/Sub delivers it to each webhook of
 # var.event_webhooks by a push subscription of its own. No delivery code of ours: payload
 # unwrapping makes each push the event as a plain HTTP request (CloudEvents binary mode),
-# a filter keeps a store's webhook to its business units, and Pub/Sub retries, signs and
-# dead-letters.
+# a filter keeps a store's webhook to the orders its business units concern, and Pub/Sub
+# retries, signs and dead-letters.
 
 resource "google_pubsub_topic" "events" {
   #checkov:skip=CKV_GCP_83:Google-managed encryption is the project's standard for order events; a customer-managed key would add key administration without a requirement for it.
@@ -84,8 +84,10 @@ resource "google_pubsub_subscription" "webhook" {
   topic   = each.value.replay ? google_pubsub_topic.webhook_replay[each.value.webhook].id : google_pubsub_topic.events.id
   labels  = local.labels
 
-  # Only the listed business units' events; Pub/Sub acknowledges the others unseen.
-  filter = local.webhooks[each.value.webhook].filter
+  # Only the events of orders the listed business units concern (the path's unit or a
+  # fulfillment's pickup store: one bu-* attribute each); Pub/Sub acknowledges the others
+  # unseen. A filter cannot change in place: a new one replaces the subscription.
+  filter = local.webhooks[each.value.webhook].store_filter
 
   # One order's events reach the webhook one at a time, in the order they were stored.
   enable_message_ordering = true

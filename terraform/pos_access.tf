@@ -45,7 +45,7 @@ resource "google_firestore_field" "grants_unindexed" {
   depends_on = [google_project_service.enabled]
 }
 
-# The operators who run `orders-stores` (docs/deploying.md#who-runs-orders-stores). The
+# The operators who run `orders-stores` (docs/deploying.md#the-pos-functions-callers). The
 # grants are documents of the orders database, and Firestore's roles cannot be narrower
 # than a database: the same role as the pos function, on that database alone.
 resource "google_project_iam_member" "stores_operators" {

@@ -1,7 +1,7 @@
 # The webhooks of var.event_webhooks, named and filtered: locals only, so that
 # tests/terraform evaluates them with `terraform console`, offline. Each name is the one
 # shared/config.py gives the local stack's webhooks (webhook_*_name), and each filter the
-# one shared/domain/events.py subscription_filter writes; tests hold them together.
+# one shared/domain/events.py store_filter writes; tests hold them together.
 locals {
   webhooks = {
     for webhook in var.event_webhooks : webhook.name => {
@@ -11,9 +11,6 @@ locals {
       subscription   = "${var.events_topic_name}-${webhook.name}"
       dead_letter    = "${var.events_topic_name}-${webhook.name}-dead-letter"
       replay         = "${var.events_topic_name}-${webhook.name}-replay"
-      filter = length(webhook.business_units) == 0 ? null : join(" OR ", [
-        for unit in webhook.business_units : "attributes.ce-businessunitid = \"${unit}\""
-      ])
       # The filter by the stores an event concerns (its path's unit and its fulfillments'
       # pickup stores), one attribute key per store: shared/domain/events.py store_filter.
       store_filter = length(webhook.business_units) == 0 ? null : join(" OR ", [

@@ -284,29 +284,6 @@ def is_event(attributes: Mapping[str, str]) -> bool:
     return SPECVERSION_ATTRIBUTE in attributes
 
 
-def subscription_filter(business_units: Sequence[str]) -> str | None:
-    """The Pub/Sub filter delivering only these business units' events; ``None`` for all.
-
-    ``terraform/events.tf`` builds the same expression (a test compares them).
-    """
-    if not business_units:
-        return None
-    expression = " OR ".join(
-        f'attributes.{BUSINESS_UNIT_ATTRIBUTE} = "{_escaped(unit)}"' for unit in business_units
-    )
-    size = len(expression.encode("utf-8"))
-    if size > MAX_FILTER_BYTES:
-        raise ValueError(
-            f"the filter for {len(business_units)} business units is {size} bytes, over "
-            f"Pub/Sub's {MAX_FILTER_BYTES}: split them over several webhooks"
-        )
-    return expression
-
-
-def _escaped(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 # --- A store's events: the stores an order concerns (docs/platform.md#pubsub-subscription-filters)
 #
 # A filter reads attributes only, and one attribute holds one value: an order picked up at

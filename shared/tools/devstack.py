@@ -39,7 +39,7 @@ from shared.config import (
     webhook_replay_name,
     webhook_subscription_name,
 )
-from shared.domain.events import subscription_filter
+from shared.domain.events import store_filter
 from shared.domain.messages import STORE_UPDATES_PUSH_PATH
 from shared.tools import dev_identity
 from shared.tools.devstatus import StatusBoard
@@ -63,7 +63,8 @@ class LocalWebhook:
 
     Subscribed as Terraform subscribes a deployed webhook: pushed with payload
     unwrapping, ordered, dead-lettered, with a replay topic; a business-unit list
-    becomes the subscription's filter, applied by the filter bridge.
+    becomes the subscription's store filter (the events that concern those units, also
+    under another unit's path), applied by the filter bridge.
     """
 
     name: str
@@ -75,7 +76,7 @@ class LocalWebhook:
 
     @property
     def filter(self) -> str | None:
-        return subscription_filter(self.business_units)
+        return store_filter(self.business_units)
 
 
 DEFAULT_WEBHOOKS = (LocalWebhook("local"),)

@@ -7,9 +7,8 @@ subscription's filter against the message's attributes (the headers of an unwrap
 push), forwards a match to the webhook unchanged and answers with the webhook's
 status, and acknowledges a message that does not match without delivering it.
 
-It understands the filters :func:`shared.domain.events.subscription_filter` and
-:func:`shared.domain.events.store_filter` write (``attributes.KEY = "VALUE"`` and
-``attributes:KEY``, "has key", joined by ``OR``) and refuses any other at start.
+It understands the filters :func:`shared.domain.events.store_filter` writes
+(``attributes:KEY``, "has key", joined by ``OR``) and refuses any other at start.
 Development tooling only: production pushes straight to the webhook.
 """
 
@@ -28,7 +27,6 @@ from typing import Any
 
 from shared.tools.functions import LOOPBACK
 
-_TERM = re.compile(r'attributes\.(?P<key>[A-Za-z0-9_-]+) = "(?P<value>(?:[^"\\]|\\.)*)"')
 _HAS_KEY = re.compile(r'attributes:(?:(?P<key>[A-Za-z0-9_-]+)|"(?P<literal>(?:[^"\\]|\\.)*)")')
 # Headers that describe the hop, not the message.
 _HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encoding"})
@@ -37,22 +35,18 @@ _HOP_HEADERS = frozenset({"host", "content-length", "connection", "accept-encodi
 @dataclass(frozen=True)
 class Route:
     target: str
-    # (attribute, value) pairs, any one of which matches; a value of None: the key is there.
-    accepts: tuple[tuple[str, str | None], ...]
+    # Attribute keys, any one of which present matches.
+    accepts: tuple[str, ...]
 
 
-def parse_filter(expression: str) -> tuple[tuple[str, str | None], ...]:
-    """The terms of an ``a = "x" OR b:y`` filter: (key, value), or (key, None) for a key
-    that must be there; ``ValueError`` for anything else."""
-    terms: list[tuple[str, str | None]] = []
+def parse_filter(expression: str) -> tuple[str, ...]:
+    """The keys of an ``attributes:a OR attributes:b`` filter; ``ValueError`` for anything else."""
+    keys: list[str] = []
     for term in expression.split(" OR "):
-        if (equality := _TERM.fullmatch(term.strip())) is not None:
-            terms.append((equality["key"], _unescaped(equality["value"])))
-        elif (has_key := _HAS_KEY.fullmatch(term.strip())) is not None:
-            terms.append((has_key["key"] or _unescaped(has_key["literal"]), None))
-        else:
+        if (has_key := _HAS_KEY.fullmatch(term.strip())) is None:
             raise ValueError(f"the local filter bridge cannot evaluate {expression!r}")
-    return tuple(terms)
+        keys.append(has_key["key"] or _unescaped(has_key["literal"]))
+    return tuple(keys)
 
 
 def _unescaped(literal: str) -> str:
@@ -61,11 +55,8 @@ def _unescaped(literal: str) -> str:
 
 def matches(route: Route, headers: Mapping[str, str]) -> bool:
     # Payload unwrapping makes each attribute a header; header names are case-insensitive.
-    lowered = {key.lower(): value for key, value in headers.items()}
-    return any(
-        key.lower() in lowered if value is None else lowered.get(key.lower()) == value
-        for key, value in route.accepts
-    )
+    lowered = {key.lower() for key in headers}
+    return any(key.lower() in lowered for key in route.accepts)
 
 
 def _handler(routes: Mapping[str, Route]) -> type[BaseHTTPRequestHandler]:

@@ -18,7 +18,7 @@ from shared.config import (
     webhook_replay_name,
     webhook_subscription_name,
 )
-from shared.domain.events import BUSINESS_UNIT_ATTRIBUTE, store_filter, subscription_filter
+from shared.domain.events import MAX_STORES_PER_FILTER, store_filter
 from tests.terraform.observability import (
     documented_form,
     evaluate,
@@ -68,18 +68,11 @@ def test_each_webhook_is_named_as_the_local_stack_names_it(webhooks: dict[str, A
     }
 
 
-def test_a_business_unit_list_is_the_filter_the_code_writes(webhooks: dict[str, Any]) -> None:
-    oms, store = webhooks["webhooks"]["oms"], webhooks["webhooks"]["store-bu1"]
-    assert oms["filter"] is None
-    assert store["filter"] == subscription_filter(["BU1", "BU-2"])
-    assert store["filter"] == (
-        f'attributes.{BUSINESS_UNIT_ATTRIBUTE} = "BU1" OR attributes.{BUSINESS_UNIT_ATTRIBUTE} = "BU-2"'
-    )
-
-
-def test_the_store_filter_is_the_one_the_code_writes() -> None:
+def test_the_store_filter_is_the_one_the_code_writes(webhooks: dict[str, Any]) -> None:
     """Terraform's twin of store_filter, for units of every shape the variable accepts."""
-    units = ["BU1", "bu1", "BU-2", "BU1", "Z_9"]
+    assert webhooks["webhooks"]["store-bu1"]["store_filter"] == store_filter(["BU1", "BU-2"])
+    assert webhooks["webhooks"]["oms"]["store_filter"] is None
+    units = ["BU1", "bu1", "BU-2", "BU1", "Z_9", "Söder 町", 'a "quoted" OR id']
     evaluated = evaluate(
         "local.webhooks",
         {
@@ -89,12 +82,6 @@ def test_the_store_filter_is_the_one_the_code_writes() -> None:
         },
     )
     assert evaluated["s"]["store_filter"] == store_filter(units)
-    assert (
-        evaluate("local.webhooks", {"event_webhooks": _webhooks_var(WEBHOOKS)})["oms"][
-            "store_filter"
-        ]
-        is None
-    )
     # Terraform's sha256 digests a string's UTF-8 bytes, as the code does, for any id.
     digest = terraform_console(
         [TERRAFORM_DIR / "variables.tf"], 'substr(sha256("Söder 町"), 0, 16)', REQUIRED_VARIABLES
@@ -118,8 +105,8 @@ def test_the_audience_names_the_webhook(webhooks: dict[str, Any]) -> None:
         ([{"name": "Bad_Name", "url": "https://x"}], "lowercase letters, digits or hyphens"),
         ([{"name": "plain", "url": "http://x.example.com"}], "must be an https:// URL"),
         (
-            [{"name": "b", "url": "https://x", "business_units": ["BU 1"]}],
-            "written into its filter",
+            [{"name": "b", "url": "https://x", "business_units": ["BU1", ""]}],
+            "may not be empty",
         ),
     ],
 )
@@ -143,14 +130,18 @@ def _check_units(units: list[str]) -> Any:
 
 
 def test_terraform_and_the_code_agree_on_the_most_business_units_a_filter_holds() -> None:
-    units = [f"BU-{index:04}" for index in range(5)]
-    assert subscription_filter(units) is not None
+    """Seven units of any id, the longest included; an eighth is refused by both."""
+    units = [chr(0x4E00 + index) * 170 for index in range(MAX_STORES_PER_FILTER)]
+    assert MAX_STORES_PER_FILTER == 7
+    assert store_filter(units) is not None
     with pytest.raises(ValueError, match="over Pub/Sub's 256"):
-        subscription_filter([*units, "BU-0005"])
+        store_filter([*units, "BU8"])
     assert not _check_units(units).failed
-    refused = _check_units([*units, "BU-0005"])
+    # A unit named twice costs once, in both.
+    assert not _check_units([*units, units[0]]).failed
+    refused = _check_units([*units, "BU8"])
     assert refused.failed
-    assert "at most 256 bytes" in refused.text
+    assert "at most 7 business units" in refused.text
 
 
 def test_each_delivery_is_an_unwrapped_ordered_signed_push_with_its_dead_letters(
@@ -159,7 +150,7 @@ def test_each_delivery_is_an_unwrapped_ordered_signed_push_with_its_dead_letters
     subscription = tf.resource("google_pubsub_subscription.webhook")
     assert subscription["for_each"] == ref("local.webhook_deliveries")
     assert subscription["enable_message_ordering"] is True
-    assert subscription["filter"] == ref("local.webhooks[each.value.webhook].filter")
+    assert subscription["filter"] == ref("local.webhooks[each.value.webhook].store_filter")
     push = only(subscription["push_config"])
     assert push["push_endpoint"] == ref("local.webhooks[each.value.webhook].url")
     token = only(push["oidc_token"])
