@@ -18,7 +18,7 @@ from typing import Any
 
 from shared.domain.addresses import ordering_key
 from shared.domain.ids import id_violation
-from shared.domain.jsonbody import FieldViolation, parse_json
+from shared.domain.jsonbody import FieldViolation, dump_json, parse_json
 from shared.errors import MalformedJson
 from shared.tools.errors import UsageError
 from shared.tools.sync.versions import DEFAULT_SOURCE, BadVersion, VersionSource, read_version
@@ -173,6 +173,12 @@ def parse_record(
             '({"businessUnitId": "...", "customerOrder": {"customerOrderId": "...", ...}})',
             violations,
         )  # fmt: skip
+    unsendable = _unsendable(value["customerOrder"])
+    if unsendable is not None:
+        return _bad(
+            raw, seq, source, line, 422, "validation-failed",
+            f"line {line}: the order cannot be sent", [unsendable],
+        )  # fmt: skip
     try:
         source_version = read_version(value, versions)
     except BadVersion as exc:
@@ -209,6 +215,21 @@ def _envelope_violations(value: Any) -> list[FieldViolation]:
             _id_violations(order, "customerOrderId", "/customerOrder/customerOrderId")
         )
     return violations
+
+
+def _unsendable(order: dict[str, Any]) -> FieldViolation | None:
+    """Why the order cannot be written as the JSON body it is sent as, or ``None``.
+
+    The body is written again from the parsed record (shared.tools.sync.client.order_bytes),
+    and a number past a double's range (``1e400``) parses as infinity, which JSON cannot hold.
+    """
+    try:
+        dump_json(order)
+    except ValueError:
+        return FieldViolation(
+            "/customerOrder", "holds a number beyond a double's range (such as 1e400)"
+        )
+    return None
 
 
 def _id_violations(container: dict[str, Any], name: str, pointer: str) -> list[FieldViolation]:
