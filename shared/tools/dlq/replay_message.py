@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.domain import events
 from shared.domain.addresses import ordering_key
 from shared.domain.timestamps import format_timestamp
 from shared.tools.dlq.records import DEAD_LETTER_ATTRIBUTE_PREFIX, DeadLetter
@@ -34,6 +35,13 @@ def build_replay_message(letter: DeadLetter, replayed_at: datetime) -> ReplayMes
         if not name.startswith(DEAD_LETTER_ATTRIBUTE_PREFIX)
     }
     attributes[REPLAYED_AT] = format_timestamp(replayed_at)
+    if letter.is_event and not any(
+        name.startswith(events.STORE_ATTRIBUTE_PREFIX) for name in attributes
+    ):
+        # An event of the release before the store filters names no store, and a store's
+        # webhook is filtered by them (docs/deploying.md#upgrading-to-the-store-filters):
+        # it gets its business unit's, the one store such an order concerned.
+        attributes.update(events.store_attributes({letter.order.business_unit_id}))
     return ReplayMessage(
         data=letter.data,
         attributes=attributes,
