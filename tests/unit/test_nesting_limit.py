@@ -29,7 +29,7 @@ from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.jsonbody import parse_accepted_json
 from shared.domain.limits import MAX_JSON_NESTING
 from shared.domain.messages import Source
-from shared.domain.order_view import dump_spelled, parse_spelled
+from shared.domain.order_view import SpelledJson
 from shared.domain.search_fields import search_fields_of_body
 from shared.errors import MalformedJson
 from shared.processor import Processor
@@ -173,7 +173,8 @@ def test_the_search_fields_and_the_order_view_are_read_at_the_limit_with_the_sta
     frames_left = MAX_JSON_NESTING + 30
     fields = with_stack_used(lambda: search_fields_of_body(raw), frames_left)
     assert fields.item_ids == ("7310865004703", "7310865071231")
-    shown = with_stack_used(lambda: dump_spelled(parse_spelled(raw)), frames_left)
+    spelled = SpelledJson()
+    shown = with_stack_used(lambda: spelled.dump(spelled.parse(raw)), frames_left)
     assert json.loads(shown) == json.loads(raw)
 
 
