@@ -71,9 +71,26 @@ _SECURITY_SCHEME: dict[str, Any] = {
     "local stack of `make dev` needs none.",
 }
 
+# The pos function verifies the token again itself, and Cloud Run hands it the one it
+# checked without its signature (docs/platform.md#who-calls-the-pos).
+_POS_SECURITY_SCHEME: dict[str, Any] = {
+    **_SECURITY_SCHEME,
+    "description": "A Google-signed ID token (a JWT) of an identity the function's invokers "
+    "list, whose audience is the function's URL, sent twice: `X-Serverless-Authorization: "
+    "Bearer TOKEN`, which Cloud Run checks before the function runs, and `Authorization: "
+    "Bearer TOKEN`, which Cloud Run then passes on as sent and the function verifies again "
+    "(the copy Cloud Run checked reaches the function without its signature). The "
+    "identity's grants say which business units it may read and update (docs/pos.md). The "
+    "local stack of `make dev` takes the tokens of `orders-dev-token`, or none: a POS of "
+    "every store.",
+}
+
 # The problem types each error status can carry; the fuzz tests hold the service to it.
 PROBLEM_SLUGS_BY_STATUS: Mapping[int, tuple[str, ...]] = {
     400: ("malformed-json", "invalid-id", "invalid-header"),
+    # The pos function's own answers (shared/api/access.py); ingest has no authenticator.
+    401: ("unauthenticated",),
+    403: ("forbidden",),
     404: ("not-found",),
     405: ("method-not-allowed",),
     409: (
@@ -103,6 +120,17 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     400: "Malformed JSON (also duplicate member names, NaN or Infinity, invalid UTF-8, "
     "a byte-order mark), an invalid id in the path (`errors` names it), or a malformed "
     "`Source-Version` or `Correlation-Id` header.",
+    401: "The function found no ID token it could verify in `Authorization` (none, not "
+    "Google-signed, expired, for another audience, no verified email, or the copy Cloud Run "
+    "checked, whose signature it removed: send the token in `X-Serverless-Authorization` "
+    "too). Nothing recorded. Cloud Run's own 401, before the function runs, has no problem "
+    "body.",
+    403: "The caller's identity does not hold the business unit (docs/pos.md): GET, an order "
+    "neither in a business unit it holds nor with a fulfillment to be picked up at one of "
+    "its stores; search, the path's business unit; a store update, the store the "
+    "fulfillment is to be picked up at. Also when no such order exists there. Nothing "
+    "recorded; logged with the identity. Cloud Run's own 403, for an identity that may not "
+    "call the function at all, has no problem body.",
     404: "No such resource: any other path, or (GET) no order stored under these ids.",
     405: "Any other method on an order or search path; `Allow` lists the supported ones.",
     409: "(store update) The order does not allow it: it is cancelled, an item asked for "
@@ -128,7 +156,8 @@ _STATUS_DESCRIPTIONS: Mapping[int, str] = {
     "no `fulfillmentId` where the order has several store fulfillments, or an order that "
     "cannot hold the store's record. Nothing recorded.",
     503: "Pub/Sub did not confirm the publish (PUT) or Firestore did not answer (GET, search) "
-    "in time, or an index the search needs is still being built after a deployment; "
+    "in time, the pos function could not fetch the keys that verify ID tokens or read the "
+    "caller's grants, or an index the search needs is still being built after a deployment; "
     "send the request again after `Retry-After` seconds. A PUT answered 503 may or may not "
     "have been published: sending it again (with the same `Source-Version`) is safe.",
 }
@@ -304,6 +333,8 @@ def _problem_response(status: int) -> dict[str, Any]:
         "description": _STATUS_DESCRIPTIONS[status],
         "content": {PROBLEM_CONTENT_TYPE: {"schema": schema}},
     }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"$ref": "#/components/headers/WWWAuthenticate"}}
     if status == 405:
         response["headers"] = {"Allow": {"$ref": "#/components/headers/Allow"}}
     if status == 503:
@@ -396,7 +427,12 @@ def _refs(value: Any) -> list[str]:
     return []
 
 
-def _finished(document: dict[str, Any], *, servers: list[dict[str, Any]]) -> dict[str, Any]:
+def _finished(
+    document: dict[str, Any],
+    *,
+    servers: list[dict[str, Any]],
+    scheme: dict[str, Any] = _SECURITY_SCHEME,
+) -> dict[str, Any]:
     """``document`` with the servers, every operation secured, and only the components used."""
     for path_item in document["paths"].values():
         for method, operation in path_item.items():
@@ -420,7 +456,7 @@ def _finished(document: dict[str, Any], *, servers: list[dict[str, Any]]) -> dic
         "info": document["info"],
         "servers": servers,
         "paths": document["paths"],
-        "components": {**kept, "securitySchemes": {SECURITY_SCHEME: _SECURITY_SCHEME}},
+        "components": {**kept, "securitySchemes": {SECURITY_SCHEME: scheme}},
     }
 
 
@@ -577,6 +613,10 @@ def _ingest_document() -> dict[str, Any]:
                     "description": "The supported methods.",
                     "schema": {"type": "string"},
                 },
+                "WWWAuthenticate": {
+                    "description": "The scheme to authenticate with (RFC 6750).",
+                    "schema": {"type": "string", "pattern": "^Bearer"},
+                },
                 "RetryAfter": {
                     "description": "Seconds to wait before sending again.",
                     "schema": {"type": "string", "pattern": "^[0-9]+$"},
@@ -588,7 +628,9 @@ def _ingest_document() -> dict[str, Any]:
 
 def build_pos_document() -> dict[str, Any]:
     """The POS's API: the ingest API's GET and search, and the pickup instead of the PUT."""
-    return _finished(_pos_document(), servers=_servers("pos", StackConfig.pos_port))
+    return _finished(
+        _pos_document(), servers=_servers("pos", StackConfig.pos_port), scheme=_POS_SECURITY_SCHEME
+    )
 
 
 def _pos_document() -> dict[str, Any]:
@@ -604,7 +646,10 @@ def _pos_document() -> dict[str, Any]:
             "fulfillment's `status`, each fulfillment item's `readyQuantity` and "
             "`pickedUpQuantity`, `customerOrder.tenders`). Once items are handed out, pickup "
             "beats cancellation: no OMS version that would cancel them is stored. The OMS's "
-            "identities cannot call this API, nor the POS's the ingest API. Errors are "
+            "identities cannot call this API, nor the POS's the ingest API. Each identity "
+            "reads the orders of the business units it holds and those with a fulfillment "
+            "to be picked up at one of them, searches only the former, and updates only the "
+            "fulfillments to be picked up at its stores (403 otherwise). Errors are "
             "`application/problem+json` (RFC 9457)."
         ),
     }
@@ -669,6 +714,12 @@ def _pos_document() -> dict[str, Any]:
                 },
             },
         }
+    # Every pos operation is the function's to refuse: whom the token names, what it holds.
+    for path_item in document["paths"].values():
+        for method, operation in path_item.items():
+            if method in _METHODS:
+                responses = {**operation["responses"], **_errors(401, 403)}
+                operation["responses"] = dict(sorted(responses.items()))
     return document
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.problems import Problem
 from shared.tools import asyncapi, openapi
 from shared.tools.functions import REPO_ROOT
 
@@ -184,3 +185,31 @@ def test_every_operation_needs_the_google_id_token(build: Any) -> None:
     urls = [server["url"] for server in document["servers"]]
     assert urls[0] == "https://{host}"
     assert urls[1].startswith("http://localhost:")
+
+
+def test_every_pos_operation_declares_the_function_s_own_401_and_403() -> None:
+    """The pos function refuses whom it cannot verify and what the caller does not hold;
+    ingest has no authenticator, and Cloud Run's own refusals carry no problem body."""
+    pos, ingest = openapi.build_pos_document(), openapi.build_document()
+    operations = [
+        operation
+        for path_item in pos["paths"].values()
+        for method, operation in path_item.items()
+        if method != "parameters"
+    ]
+    assert len(operations) == 4
+    for operation in operations:
+        assert operation["responses"]["401"] == {"$ref": "#/components/responses/Problem401"}
+        assert operation["responses"]["403"] == {"$ref": "#/components/responses/Problem403"}
+    responses = pos["components"]["responses"]
+    for status, slug in ((401, "unauthenticated"), (403, "forbidden")):
+        [_, narrowed] = responses[f"Problem{status}"]["content"]["application/problem+json"][
+            "schema"
+        ]["allOf"]
+        assert narrowed["properties"]["type"]["enum"] == [Problem(status, slug, "").type]
+    assert "WWW-Authenticate" in responses["Problem401"]["headers"]
+    assert (
+        "X-Serverless-Authorization"
+        in pos["components"]["securitySchemes"][openapi.SECURITY_SCHEME]["description"]
+    )
+    assert not {"Problem401", "Problem403"} & set(ingest["components"]["responses"])
