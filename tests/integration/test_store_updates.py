@@ -89,8 +89,11 @@ def post(
 
 
 def store_fulfillment(view: dict[str, Any]) -> dict[str, Any]:
-    [found] = [f for f in view["customerOrder"]["fulfillments"] if f["fulfillmentId"] == "F-STORE"]
-    return found
+    found: list[dict[str, Any]] = [
+        f for f in view["customerOrder"]["fulfillments"] if f["fulfillmentId"] == "F-STORE"
+    ]
+    assert len(found) == 1
+    return found[0]
 
 
 def quantities(view: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

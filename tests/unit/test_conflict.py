@@ -220,7 +220,7 @@ def test_a_store_update_against_every_standing_and_relation(
 
 
 def test_the_table_has_every_case_that_can_occur_and_no_other() -> None:
-    expected = set()
+    expected: set[tuple[Change, Standing, Relation]] = set()
     for change, standing in itertools.product(OMS_CHANGES, Standing):
         if change is Change.UNPICKING and standing is not Standing.PICKED_UP:
             # Nothing handed out, nothing to take back.

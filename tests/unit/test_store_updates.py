@@ -134,10 +134,11 @@ def stack() -> Stack:
 
 
 def _fulfillment(view: dict[str, Any], fulfillment_id: str) -> dict[str, Any]:
-    [found] = [
+    found: list[dict[str, Any]] = [
         f for f in view["customerOrder"]["fulfillments"] if f["fulfillmentId"] == fulfillment_id
     ]
-    return found
+    assert len(found) == 1
+    return found[0]
 
 
 def _quantities(fulfillment: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
