@@ -436,8 +436,9 @@ def _serve_what_was_stored(world: Deployment) -> None:
 def fuzz_dlq(data: bytes) -> None:
     from google.cloud.pubsub_v1 import types
 
+    from shared.config import DEFAULT_STORE_UPDATES_SUBSCRIPTION
     from shared.tools.dlq import filters, queue, render
-    from shared.tools.dlq.replay_message import build_replay_message
+    from shared.tools.dlq.replay_message import ReplayTopics, build_replay_message
 
     try:
         case = deliverable(parse_pubsub_case(data))
@@ -459,7 +460,7 @@ def fuzz_dlq(data: bytes) -> None:
         ),
         delivery_attempt=5,
     )
-    letter = queue._dead_letter(received)
+    letter = queue._dead_letter(received, DEFAULT_STORE_UPDATES_SUBSCRIPTION)
     # What each command prints of it, as orders-dlq's list, show and replay print it.
     shown = [
         *render.list_lines([letter], NOW),
@@ -477,9 +478,17 @@ def fuzz_dlq(data: bytes) -> None:
     acked = (200, 422) if letter.attributes.get("kind") else (200,)
     world = deployment()
     world.begin()
-    replay = build_replay_message(letter, NOW)
+    # Replayed to the topic it came from: pushed to that topic's path of the processor.
+    topics = ReplayTopics(orders="orders", store_updates="store-updates")
+    replay = build_replay_message(letter, NOW, topics)
     answer = world.push(
-        PubSubCase(replay.data, replay.attributes, "replayed", ordering_key=replay.ordering_key)
+        PubSubCase(
+            replay.data,
+            replay.attributes,
+            "replayed",
+            ordering_key=replay.ordering_key,
+            push_path=STORE_UPDATES_PATH if replay.topic == topics.store_updates else "/",
+        )
     )
     if answer.status not in acked:
         raise Finding(f"orders-dlq calls it replayable, the processor answered {answer.status}")

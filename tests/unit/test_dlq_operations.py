@@ -14,9 +14,11 @@ from shared.tools.dlq.operations import (
     purge,
     replay,
 )
-from shared.tools.dlq.replay_message import ReplayMessage
+from shared.tools.dlq.replay_message import ReplayMessage, ReplayTopics
 from shared.tools.errors import DlqError
 from tests.dlq.samples import NOW, dead_letter, order_message
+
+TOPICS = ReplayTopics(orders="projects/p/topics/orders", store_updates="projects/p/topics/updates")
 
 
 class FakeQueue:
@@ -67,7 +69,9 @@ def _replay(
     leased: list[Leased], queue: FakeQueue, republisher: FakeRepublisher
 ) -> tuple[list[Outcome], list[Outcome]]:
     reported: list[Outcome] = []
-    summary = replay(leased, queue, republisher, replayed_at=NOW, report=reported.append)
+    summary = replay(
+        leased, queue, republisher, topics=TOPICS, replayed_at=NOW, report=reported.append
+    )
     return list(summary.outcomes), reported
 
 
@@ -79,6 +83,7 @@ def test_a_message_is_acknowledged_only_after_its_republish_is_confirmed() -> No
 
     assert queue.events == ["confirmed BU1/A", "confirmed BU1/B", "ack a1", "ack b1"]
     assert [outcome.status for outcome in outcomes] == [Status.REPLAYED, Status.REPLAYED]
+    assert outcomes[0].detail == "republished as message new-1 to projects/p/topics/orders"
     assert reported == outcomes
     assert queue.released == []
 
@@ -116,7 +121,10 @@ def test_a_failed_acknowledgement_after_a_confirmed_republish_counts_as_failed()
     outcomes, _ = _replay([_leased("A", "a1")], queue, republisher)
 
     assert [outcome.status for outcome in outcomes] == [Status.FAILED]
-    assert "republished as message new-1 but not acknowledged" in outcomes[0].detail
+    assert (
+        "republished as message new-1 to projects/p/topics/orders but not acknowledged"
+        in outcomes[0].detail
+    )
 
 
 def test_long_runs_are_republished_and_acknowledged_chunk_by_chunk() -> None:
@@ -137,7 +145,9 @@ def test_summary_counts_each_status() -> None:
     republisher = FakeRepublisher(queue, failing=frozenset({"BU1/A"}))
     leased = [_leased("A", "a1"), _leased("B", "b1"), Leased("x1", dead_letter(data=b"?"))]
 
-    summary = replay(leased, queue, republisher, replayed_at=NOW, report=lambda _: None)
+    summary = replay(
+        leased, queue, republisher, topics=TOPICS, replayed_at=NOW, report=lambda _: None
+    )
 
     assert (summary.count(Status.REPLAYED), summary.count(Status.SKIPPED)) == (1, 1)
     assert summary.count(Status.FAILED) == 1

@@ -59,6 +59,8 @@ def test_summary_json_has_the_fields_for_machines() -> None:
         "customerOrderId": "CO-1",
         "receivedAt": "2026-11-29T10:00:00.000000Z",
         "kind": "order",
+        "updateId": None,
+        "source": "orders",
         "deliveryCount": 5,
         "sourceSubscription": SOURCE,
         "deadLetteredAt": "2026-11-29T11:00:00.000000Z",

@@ -11,7 +11,9 @@ from shared.tools.dlq.replay_message import ReplayMessage
 from shared.tools.dlq.republisher import PubSubRepublisher
 
 TOPIC = "projects/p/topics/t"
-MESSAGE = ReplayMessage(data=b"{}", attributes={"receivedAt": "x"}, ordering_key="BU1/CO-1")
+MESSAGE = ReplayMessage(
+    data=b"{}", attributes={"receivedAt": "x"}, ordering_key="BU1/CO-1", topic=TOPIC
+)
 
 
 class PausingClient:
@@ -23,6 +25,7 @@ class PausingClient:
         self.published: list[tuple[str, bytes, dict[str, Any]]] = []
         self.paused: set[str] = set()
         self.resumed: list[str] = []
+        self.resumed_on: list[str] = []
 
     def publish(self, topic: str, data: bytes, **kwargs: Any) -> Future[str]:
         self.published.append((topic, data, kwargs))
@@ -39,10 +42,11 @@ class PausingClient:
             raise RuntimeError("Ordering key is not paused.")
         self.paused.discard(ordering_key)
         self.resumed.append(ordering_key)
+        self.resumed_on.append(topic)
 
 
 def republisher(client: PausingClient) -> PubSubRepublisher:
-    return PubSubRepublisher(client, TOPIC, timeout=0.05)
+    return PubSubRepublisher(client, timeout=0.05)
 
 
 def test_a_confirmed_publish_keeps_data_attributes_and_ordering_key() -> None:
@@ -73,3 +77,13 @@ def test_a_timed_out_publish_is_reported_although_its_key_is_not_paused(outcome:
     [result] = republisher(client).publish_all([MESSAGE])
     assert result.error is not None
     assert client.paused == set()
+
+
+def test_each_message_goes_to_its_own_topic_and_a_failure_resumes_its_key_there() -> None:
+    client = PausingClient(RuntimeError("boom"))
+    other = ReplayMessage(b"{}", {}, "BU1/CO-2", topic="projects/p/topics/store-updates")
+    republisher(client).publish_all([MESSAGE, other])
+    assert [topic for topic, _, _ in client.published] == [TOPIC, other.topic]
+    assert client.resumed == ["BU1/CO-1", "BU1/CO-2"]
+    # A paused key is paused per topic: resumed where it was published.
+    assert client.resumed_on == [TOPIC, other.topic]

@@ -1,6 +1,8 @@
 """``orders-dlq``: list, show, replay and purge dead-lettered customer orders and order events.
 
-The order messages the processor gave up on are in ``customer-orders-dead-letter``;
+The messages the processor gave up on, OMS versions and store updates alike, are in
+``customer-orders-dead-letter``; ``replay`` sends each back to the topic it came from (the
+orders topic or the store-updates topic, told by the subscription that dead-lettered it).
 ``--webhook NAME`` works on the events a webhook did not take instead, and replays them
 to that webhook alone (its replay topic).
 
@@ -24,6 +26,8 @@ from shared.config import (
     DEFAULT_DEAD_LETTER_SUBSCRIPTION,
     DEFAULT_EVENTS_TOPIC,
     DEFAULT_ORDERS_TOPIC,
+    DEFAULT_STORE_UPDATES_SUBSCRIPTION,
+    DEFAULT_STORE_UPDATES_TOPIC,
     webhook_dead_letter_name,
     webhook_replay_name,
 )
@@ -33,7 +37,8 @@ from shared.tools.dlq.clients import new_publisher, new_subscriber, resource_pat
 from shared.tools.dlq.filters import Selection, parse_duration, select, unmatched_orders
 from shared.tools.dlq.operations import Leased, Outcome, Status, purge, replay
 from shared.tools.dlq.records import DeadLetter, OrderRef
-from shared.tools.errors import DlqError
+from shared.tools.dlq.replay_message import ReplayTopics
+from shared.tools.errors import DlqError, NotReplayable
 
 if TYPE_CHECKING:
     from shared.tools.dlq.queue import PubSubDeadLetterQueue
@@ -103,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the dead letters of this webhook of terraform's event_webhooks: its events "
         "queue, and its replay topic for replay",
+    )
+    connection.add_argument(
+        "--store-updates-subscription",
+        default=DEFAULT_STORE_UPDATES_SUBSCRIPTION,
+        metavar="SUBSCRIPTION",
+        help="the processor's subscription of the store-updates topic: what it dead-lettered "
+        "is a store update, replayed to the store-updates topic, or never replayed "
+        "(default: %(default)s)",
     )
     connection.add_argument(
         "--events-topic",
@@ -176,12 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     replaying = commands.add_parser(
         "replay",
         parents=[connection, filters],
-        help="republish to the orders topic with the original receivedAt; ack after confirmation",
+        help="republish each to the topic it came from, unchanged; ack after confirmation",
     )
     replaying.add_argument(
         "--topic",
-        help="where to republish, a name or projects/P/topics/T "
-        f"(default: {DEFAULT_ORDERS_TOPIC}, or the webhook's replay topic)",
+        help="where OMS versions go, a name or projects/P/topics/T "
+        f"(default: {DEFAULT_ORDERS_TOPIC}; with --webhook, where its events go: its replay topic)",
+    )
+    replaying.add_argument(
+        "--store-updates-topic",
+        default=DEFAULT_STORE_UPDATES_TOPIC,
+        metavar="TOPIC",
+        help="where store updates go, a name or projects/P/topics/T (default: %(default)s)",
     )
     replaying.add_argument(
         "--dry-run", action="store_true", help="print what would be replayed; change nothing"
@@ -272,6 +291,7 @@ def _dead_letter_queue(args: argparse.Namespace) -> Iterator[PubSubDeadLetterQue
             where=where(project),
             timeout=args.timeout,
             settle=args.settle,
+            store_updates_subscription=args.store_updates_subscription,
         ) as queue:
             yield queue
     finally:
@@ -333,15 +353,26 @@ def _show_target(target: str) -> Callable[[DeadLetter], bool]:
     return lambda letter: letter.order == order
 
 
+def _replay_topics(args: argparse.Namespace) -> ReplayTopics:
+    """Each letter goes back to its own topic; a webhook's, to its replay topic alone."""
+    project = _project(args)
+    topic = resource_path(project, "topics", args.topic)
+    if args.webhook is not None:
+        return ReplayTopics(events=topic)
+    return ReplayTopics(
+        orders=topic, store_updates=resource_path(project, "topics", args.store_updates_topic)
+    )
+
+
 def _replay(args: argparse.Namespace) -> int:
-    topic = resource_path(_project(args), "topics", args.topic)
+    topics = _replay_topics(args)
     with _dead_letter_queue(args) as queue:
         chosen = _chosen(args, queue.scan(), _now())
         if not chosen:
             print(f"nothing to replay in {args.subscription}")
             return EXIT_OK
         if args.dry_run:
-            return _print_dry_run(chosen, topic)
+            return _print_dry_run(chosen, topics)
         from shared.tools.dlq.republisher import PubSubRepublisher
 
         publisher = new_publisher()
@@ -350,7 +381,8 @@ def _replay(args: argparse.Namespace) -> int:
                 summary = replay(
                     chosen,
                     queue,
-                    PubSubRepublisher(publisher, topic, timeout=args.timeout),
+                    PubSubRepublisher(publisher, timeout=args.timeout),
+                    topics=topics,
                     replayed_at=_now(),
                     report=progress.report,
                 )
@@ -358,22 +390,26 @@ def _replay(args: argparse.Namespace) -> int:
             publisher.stop()
     print(
         f"replayed {summary.count(Status.REPLAYED)}, skipped {summary.count(Status.SKIPPED)}, "
-        f"failed {summary.count(Status.FAILED)} (to {topic})"
+        f"failed {summary.count(Status.FAILED)} (to {' or '.join(topics.all())})"
     )
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
-def _print_dry_run(chosen: Sequence[Leased], topic: str) -> int:
-    replayable = [item.letter for item in chosen if item.letter.problem is None]
+def _print_dry_run(chosen: Sequence[Leased], topics: ReplayTopics) -> int:
+    replayable = 0
     for item in chosen:
         letter = item.letter
-        if letter.problem is None:
-            print(f"would replay {render.describe(letter)} to {topic}")
+        try:
+            if letter.problem is not None:
+                raise NotReplayable(letter.problem)
+            topic = topics.of(letter)
+        except NotReplayable as exc:
+            print(f"would skip   {render.describe(letter)}: {exc}")
         else:
-            print(f"would skip   {render.describe(letter)}: {letter.problem}")
+            replayable += 1
+            print(f"would replay {render.describe(letter)} to {topic}")
     print(
-        f"dry run: would replay {len(replayable)}, skip {len(chosen) - len(replayable)}; "
-        "nothing was changed"
+        f"dry run: would replay {replayable}, skip {len(chosen) - replayable}; nothing was changed"
     )
     return EXIT_OK
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.tools.dlq.records import DeadLetter
-from shared.tools.dlq.replay_message import ReplayMessage, build_replay_message
+from shared.tools.dlq.replay_message import ReplayMessage, ReplayTopics, build_replay_message
 from shared.tools.errors import DlqError, NotReplayable
 
 # Publishes of one chunk are in flight together; acks follow per chunk.
@@ -84,13 +84,14 @@ def replay(
     queue: LeaseHolder,
     republisher: Republisher,
     *,
+    topics: ReplayTopics,
     replayed_at: datetime,
     report: Report,
 ) -> Summary:
     outcomes: list[Outcome] = []
     for start in range(0, len(leased), CHUNK_SIZE):
         chunk = leased[start : start + CHUNK_SIZE]
-        for outcome in _replay_chunk(chunk, queue, republisher, replayed_at):
+        for outcome in _replay_chunk(chunk, queue, republisher, topics, replayed_at):
             report(outcome)
             outcomes.append(outcome)
     return Summary(tuple(outcomes))
@@ -100,6 +101,7 @@ def _replay_chunk(
     chunk: Sequence[Leased],
     queue: LeaseHolder,
     republisher: Republisher,
+    topics: ReplayTopics,
     replayed_at: datetime,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
@@ -107,7 +109,7 @@ def _replay_chunk(
     skipped: list[str] = []
     for item in chunk:
         try:
-            replayable.append((item, build_replay_message(item.letter, replayed_at)))
+            replayable.append((item, build_replay_message(item.letter, replayed_at, topics)))
         except NotReplayable as exc:
             outcomes.append(Outcome(item.letter, Status.SKIPPED, f"not replayable, {exc}"))
             skipped.append(item.ack_id)
@@ -115,8 +117,8 @@ def _replay_chunk(
 
     results = republisher.publish_all([message for _, message in replayable])
     confirmed = [
-        (item, result.message_id)
-        for (item, _), result in zip(replayable, results, strict=True)
+        (item, f"{result.message_id} to {message.topic}")
+        for (item, message), result in zip(replayable, results, strict=True)
         if result.message_id is not None
     ]
     unconfirmed = [
@@ -134,6 +136,7 @@ def _replay_chunk(
 
 
 def _acknowledge(queue: LeaseHolder, confirmed: Sequence[tuple[Leased, str]]) -> list[Outcome]:
+    """``confirmed``: each letter with its new message id and topic, as the report says it."""
     if not confirmed:
         return []
     try:
@@ -143,14 +146,14 @@ def _acknowledge(queue: LeaseHolder, confirmed: Sequence[tuple[Leased, str]]) ->
             Outcome(
                 item.letter,
                 Status.FAILED,
-                f"republished as message {message_id} but not acknowledged ({exc}); it stays "
+                f"republished as message {published} but not acknowledged ({exc}); it stays "
                 "in the queue and replaying it again is harmless",
             )
-            for item, message_id in confirmed
+            for item, published in confirmed
         ]
     return [
-        Outcome(item.letter, Status.REPLAYED, f"republished as message {message_id}")
-        for item, message_id in confirmed
+        Outcome(item.letter, Status.REPLAYED, f"republished as message {published}")
+        for item, published in confirmed
     ]
 
 

@@ -27,6 +27,7 @@ from google.auth.exceptions import GoogleAuthError
 from google.cloud.pubsub_v1 import SubscriberClient
 
 from shared.adapters.pubsub import is_retryable
+from shared.config import DEFAULT_STORE_UPDATES_SUBSCRIPTION
 from shared.errors import one_line
 from shared.tools.dlq.operations import Leased
 from shared.tools.dlq.records import parse_dead_letter
@@ -58,9 +59,11 @@ class PubSubDeadLetterQueue:
         timeout: float,
         settle: float,
         lease_seconds: int | None = None,
+        store_updates_subscription: str = DEFAULT_STORE_UPDATES_SUBSCRIPTION,
     ) -> None:
         self._subscriber = subscriber
         self._subscription = subscription
+        self._store_updates_subscription = store_updates_subscription
         self._where = where
         self._timeout = timeout
         self._settle = settle
@@ -97,7 +100,9 @@ class PubSubDeadLetterQueue:
             if received:
                 self._hold([item.ack_id for item in received])
                 for item in received:
-                    found[item.message.message_id] = Leased(item.ack_id, _dead_letter(item))
+                    found[item.message.message_id] = Leased(
+                        item.ack_id, _dead_letter(item, self._store_updates_subscription)
+                    )
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= self._settle:
                 return list(found.values())
@@ -227,7 +232,7 @@ class PubSubDeadLetterQueue:
             ) from None
 
 
-def _dead_letter(received: Any) -> Any:
+def _dead_letter(received: Any, store_updates_subscription: str) -> Any:
     message = received.message
     return parse_dead_letter(
         message_id=message.message_id,
@@ -235,4 +240,5 @@ def _dead_letter(received: Any) -> Any:
         data=bytes(message.data),
         attributes=dict(message.attributes),
         ordering_key=message.ordering_key,
+        store_updates_subscription=store_updates_subscription,
     )

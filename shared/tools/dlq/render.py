@@ -9,10 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.events import TYPE_ATTRIBUTE
+from shared.domain.fulfillments import quantity_text
+from shared.domain.messages import StoreUpdateMessage
 from shared.domain.timestamps import format_timestamp
 from shared.tools.dlq.records import DeadLetter, OrderRef
 
 MISSING = "-"
+ONE_FULFILLMENT = "(not named: the order's one store fulfillment)"
 LIST_HEADER = (
     "BUSINESS UNIT",
     "ORDER",
@@ -74,13 +77,22 @@ def list_lines(letters: Sequence[DeadLetter], now: datetime) -> list[str]:
     ]
 
 
+def _kind(letter: DeadLetter) -> str:
+    if letter.is_event:
+        return "event"
+    return "store-update" if letter.store_update is not None else "order"
+
+
 def summary_json(letter: DeadLetter, now: datetime) -> dict[str, Any]:
+    update = letter.store_update
     return {
         "messageId": letter.message_id,
         "businessUnitId": letter.business_unit_id,
         "customerOrderId": letter.customer_order_id,
         "receivedAt": letter.received_at_text,
-        "kind": "event" if letter.is_event else "order",
+        "kind": _kind(letter),
+        "updateId": None if update is None else update.update.update_id,
+        "source": None if letter.source is None else letter.source.value,
         "deliveryCount": letter.delivery_count,
         "sourceSubscription": letter.source_subscription,
         "deadLetteredAt": format_timestamp(letter.dead_lettered_at),
@@ -101,11 +113,36 @@ def detail_json(letter: DeadLetter, now: datetime) -> dict[str, Any]:
     return detail
 
 
+def store_update_lines(message: StoreUpdateMessage) -> list[str]:
+    """What a store update asks, and the order state it was decided on."""
+    update, basis = message.update, message.basis
+    items = (
+        "everything of the fulfillment not yet done"
+        if update.items is None
+        else ", ".join(f"{item.item_id} x {quantity_text(item.quantity)}" for item in update.items)
+    )
+    tenders = ", ".join(
+        f"{tender.tender_id} {tender.amount} {tender.method}" for tender in update.tenders
+    )
+    return [
+        f"store update: {update.kind.value} updateId={update.update_id}"
+        + (" (an empty pickup: everything, as before updateIds)" if update.legacy else ""),
+        f"  fulfillment: {update.fulfillment_id or ONE_FULFILLMENT}",
+        f"  items: {items}",
+        *([f"  tenders: {tenders}"] if tenders else []),
+        f"  recorded at {format_timestamp(message.recorded_at)} by {message.caller or MISSING}",
+        f"  decided on: {basis.version}, {basis.store_updates} store update(s) recorded before",
+    ]
+
+
 def detail_lines(letter: DeadLetter, now: datetime) -> list[str]:
+    update = letter.store_update
     lines = [
         f"message {letter.message_id}, dead-lettered {format_timestamp(letter.dead_lettered_at)} "
         f"({format_age(letter.age(now))} ago)",
         f"ordering key: {letter.ordering_key or MISSING}",
+        *([] if letter.source is None else [f"from the {letter.source.value} topic"]),
+        *([] if update is None else store_update_lines(update)),
         "attributes:",
         *(f"  {name}: {value}" for name, value in sorted(letter.attributes.items())),
     ]
@@ -123,6 +160,12 @@ def describe(letter: DeadLetter) -> str:
     """A short identification for per-message report lines."""
     order = str(letter.order) if letter.order else "(no order attributes)"
     received = _text(letter.received_at_text)
+    update = letter.store_update
+    if update is not None:
+        return (
+            f"{order} store update {update.update.kind.value} updateId={update.update.update_id} "
+            f"recordedAt={received} message {letter.message_id}"
+        )
     kind = f" {letter.attributes.get(TYPE_ATTRIBUTE)}" if letter.is_event else ""
     return f"{order}{kind} receivedAt={received} message {letter.message_id}"
 

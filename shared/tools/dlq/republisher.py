@@ -1,4 +1,4 @@
-"""Republishes replay messages to the orders topic, each with its ordering key ``BU/ID``."""
+"""Republishes replay messages, each to its own topic with its ordering key ``BU/ID``."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from shared.tools.dlq.replay_message import ReplayMessage
 
 
 class PubSubRepublisher:
-    def __init__(self, publisher: PublisherClient, topic: str, *, timeout: float) -> None:
+    def __init__(self, publisher: PublisherClient, *, timeout: float) -> None:
         self._publisher = publisher
-        self._topic = topic
         self._timeout = timeout
 
     def publish_all(self, messages: Sequence[ReplayMessage]) -> list[PublishResult]:
@@ -33,7 +32,7 @@ class PubSubRepublisher:
     def _publish(self, message: ReplayMessage) -> Any:
         try:
             return self._publisher.publish(
-                self._topic,
+                message.topic,
                 message.data,
                 ordering_key=message.ordering_key,
                 retry=publish_retry(self._timeout),
@@ -51,12 +50,12 @@ class PubSubRepublisher:
         except Exception as exc:  # noqa: BLE001 - any failure leaves the publish unconfirmed
             # A failed publish pauses its ordering key for this client; without
             # resuming, every later version of the order in this run would fail too.
-            self._resume_if_paused(message.ordering_key)
+            self._resume_if_paused(message.topic, message.ordering_key)
             return PublishResult(error=one_line(exc))
         return PublishResult(message_id=message_id)
 
-    def _resume_if_paused(self, ordering_key: str) -> None:
+    def _resume_if_paused(self, topic: str, ordering_key: str) -> None:
         # A publish that timed out is still pending, so its key is not paused (yet),
         # and the client raises RuntimeError when asked to resume a key that is not.
         with contextlib.suppress(RuntimeError):
-            self._publisher.resume_publish(self._topic, ordering_key)
+            self._publisher.resume_publish(topic, ordering_key)
