@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -12,8 +13,9 @@ import pytest
 
 from shared.tools.devstack import free_ports
 from shared.tools.sync.cli import main
+from shared.tools.sync.client import order_bytes
 from tests.support import order_body
-from tests.unit.sync_fakes import Answer, ScriptedServer, problem, sequence
+from tests.unit.sync_fakes import Answer, ScriptedServer, SeenRequest, problem, sequence
 from tests.unit.test_sync_push import FakeIngest, line, versioned_line
 
 
@@ -245,3 +247,54 @@ def test_a_bad_version_pointer_is_a_usage_error(
 
     assert exit_.value.code == 2
     assert "--version-pointer: 'revision' is not a JSON pointer" in capsys.readouterr().err
+
+
+def _shown_with_a_store_record(sent: dict[str, object]) -> dict[str, object]:
+    """The order as GET shows it once a store readied and handed out some of it
+    (shared/domain/order_view.py): an implicit fulfillment with the store's members, tenders."""
+    return {
+        **sent,
+        "fulfillments": [
+            {
+                "fulfillmentId": "default",
+                "deliveryType": "PICKUP_STORE",
+                "businessUnitId": "BU1",
+                "items": [
+                    {"itemId": "I-1", "quantity": 2, "readyQuantity": 2, "pickedUpQuantity": 1}
+                ],
+                "status": "READY_FOR_PICKUP",
+            }
+        ],
+        "tenders": [{"tenderId": "T-1", "amount": 10.5, "method": "CARD"}],
+    }
+
+
+def test_verify_compares_the_oms_s_body_not_what_a_store_recorded_beside_it(
+    export: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = {f"CO-{n}": order_body(f"CO-{n}")["customerOrder"] for n in range(5)}
+
+    def service(request: SeenRequest) -> Answer:
+        order_id = request.path.rsplit("/", 1)[1]
+        if order_id not in sent:  # the probe of the URL before the run
+            return problem(404, "not-found")
+        shown = _shown_with_a_store_record(sent[order_id])
+        headers = {"Received-At": "2026-11-29T10:00:00.000001Z", "ETag": f'"{"e" * 64}"'}
+        if order_id == "CO-0":
+            # This release: the digest of the OMS's body, whatever is shown beside it.
+            headers["OMS-Body-SHA256"] = hashlib.sha256(order_bytes(sent[order_id])).hexdigest()
+        if order_id == "CO-4":
+            shown["status"] = "SHIPPED"
+        return Answer(200, {"customerOrder": shown}, headers=headers)
+
+    with ScriptedServer(service) as server:
+        code, out, _ = run(
+            "verify", str(export), "--url", server.url, "--settle", "0", "--no-progress",
+            capsys=capsys,
+        )  # fmt: skip
+
+    # CO-0 by its digest; CO-1..CO-3 by their members, the store's left out; CO-4 differs
+    # in a member of the OMS's.
+    assert code == 1
+    assert (counts(out)["matches"], counts(out)["differs"]) == (4, 1)
+    assert re.search(r"^differs +BU1/CO-4 .*first difference at /status$", out, re.MULTILINE)

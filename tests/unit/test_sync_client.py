@@ -331,3 +331,23 @@ def test_a_stored_version_that_is_not_one_is_an_unexpected_answer(method: str) -
     assert outcome.status == 200
     assert outcome.problem["title"] == "Unexpected answer"
     assert "Source-Version must be" in outcome.problem["detail"]
+
+
+def test_get_order_takes_the_oms_body_digest_from_its_header_and_else_from_the_etag() -> None:
+    """Once a store recorded something, the ETag is the digest of the order as shown; the
+    OMS's body has its own header. A service of the release before had only the ETag."""
+    stored = order("CO-7")
+
+    def script(request: SeenRequest) -> Answer:
+        headers = {"Received-At": "2026-11-29T10:00:00.000001Z", "ETag": f'"{"e" * 64}"'}
+        if request.path.endswith("/CO-7"):
+            headers["OMS-Body-SHA256"] = "b" * 64
+        return Answer(200, {"customerOrder": stored}, headers=headers)
+
+    with ScriptedServer(script) as server, OrdersClient(server.url, retry=FAST) as client:
+        current = client.get_order("BU1", "CO-7")
+        before = client.get_order("BU1", "CO-8")
+
+    assert isinstance(current, Found)
+    assert isinstance(before, Found)
+    assert (current.body_sha256, before.body_sha256) == ("b" * 64, "e" * 64)

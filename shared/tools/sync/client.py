@@ -19,6 +19,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from shared.api.get_order import OMS_BODY_SHA256_HEADER
 from shared.domain.addresses import order_location
 from shared.domain.conflict import parse_source_version
 from shared.domain.ids import validate_id
@@ -61,8 +62,9 @@ class Found:
     customer_order: dict[str, Any]
     received_at: str
     attempts: int
-    # Hex SHA-256 of the stored body (the GET's ETag): equal to the digest of the
-    # bytes a PUT sent exactly when the store holds those bytes.
+    # Hex SHA-256 of the body the OMS sent (the GET's OMS-Body-SHA256): equal to the
+    # digest of the bytes a PUT sent exactly when the store holds those bytes, whatever a
+    # store recorded beside them. The release before had no such header: its ETag was it.
     body_sha256: str = ""
     # The Source-Version the stored version was PUT with; None when it had none.
     source_version: int | None = None
@@ -229,7 +231,7 @@ class OrdersClient:
             stored,
             response.headers.get("Received-At", ""),
             read.attempts,
-            response.headers.get("ETag", "").strip('"'),
+            oms_body_sha256(response.headers),
             read.source_version,
         )
 
@@ -419,6 +421,20 @@ def problem_document(response: requests.Response) -> dict[str, Any]:
 def unexpected_answer(response: requests.Response, detail: str) -> dict[str, Any]:
     """A problem document for an answer the ingest API would not give."""
     return {"title": "Unexpected answer", "status": response.status_code, "detail": detail}
+
+
+def oms_body_sha256(headers: Mapping[str, str]) -> str:
+    """The SHA-256 of the OMS's body a GET answered: ``OMS-Body-SHA256``, or the ETag of a
+    service of the release before, which answered the body alone (its ETag is the body's).
+
+    Since stores record their updates beside the body, the ETag is the digest of the
+    order as shown (docs/oms.md#reading-an-order), which differs once a store recorded
+    anything.
+    """
+    digest = headers.get(OMS_BODY_SHA256_HEADER)
+    if digest is None:
+        digest = headers.get("ETag", "").removeprefix("W/").strip('"')
+    return digest.strip()
 
 
 def _json_object(response: requests.Response) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from shared.domain.fulfillments import FULFILLMENTS_MEMBER
 from shared.domain.messages import sha256_hex
 from shared.tools.errors import ServiceRefused, SyncError
 from shared.tools.sync.client import (
@@ -24,7 +25,7 @@ from shared.tools.sync.client import (
     Rejected,
     order_bytes,
 )
-from shared.tools.sync.compare import first_difference
+from shared.tools.sync.compare import first_difference, oms_members
 from shared.tools.sync.keyed import KeyOrderedWorkers
 from shared.tools.sync.push import REFUSALS, Progress
 from shared.tools.sync.records import BadRecord, OrderRecord, Record
@@ -148,8 +149,13 @@ class Verify:
                     )
                 if outcome.body_sha256 == sha256_hex(order_bytes(record.customer_order)):
                     return MATCHES, ""
-                # Other bytes, perhaps the same order: the OMS itself may have sent it.
-                difference = first_difference(record.customer_order, outcome.customer_order)
+                # Other bytes, perhaps the same order: the OMS itself may have sent it. Its
+                # members are compared; what a store recorded in it is the store's.
+                sent_fulfillments = FULFILLMENTS_MEMBER in record.customer_order
+                difference = first_difference(
+                    oms_members(record.customer_order, sent_fulfillments=sent_fulfillments),
+                    oms_members(outcome.customer_order, sent_fulfillments=sent_fulfillments),
+                )
                 if difference is None:
                     return MATCHES, ""
                 result = (DIFFERS, f"first difference at {difference or '/'}")
