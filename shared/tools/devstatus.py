@@ -6,17 +6,20 @@ shared/log.py). :class:`StatusBoard` echoes every line unchanged, counts those f
 every few seconds, when a count changed, prints one line::
 
     status: PUT 3 accepted, 1 refused, 0 503, 0 500 | orders 2 stored, 1 skipped, 0 failed \
-| backlog 0 | events 2 published, 2 delivered | pickups 1 recorded, 0 refused | conflicts 1
+| backlog 0 | events 2 published, 2 delivered \
+| store updates 1 ready, 1 pickup, 0 repeated, 0 refused | conflicts 1
 
 ``failed`` counts failed deliveries (each redelivery again), ``skipped`` the deliveries
-acknowledged without a write (duplicates, stale versions, conflicts, pickups the POS was
-refused); events are those the processor published and those the local webhook receiver
-accepted (a repeat counts again); pickups those the POS function recorded (a repeat
-included) and refused (409, 404, bad input); conflicts the OMS cancellations refused
-because the order was picked up. The Pub/Sub emulator reports no backlog, so the backlog
-is the accepted PUTs and recorded pickups not yet stored or skipped; messages published
-around them (``orders-dlq replay``, a test's own publish) make it an estimate, never below
-zero.
+acknowledged without a write (duplicates, among them each store update's own message once
+the pos function wrote it, stale versions, conflicts, superseded and not-recorded store
+updates); events are those the processor published and those the local webhook receiver
+accepted (a repeat counts again); store updates those the pos function recorded, by kind
+(``event=ready``, ``event=pickup``), answered again for the same updateId (repeated), and
+refused (409, 404, 403, bad input); conflicts the OMS versions refused for cancelling what
+was handed out. The Pub/Sub emulator reports no backlog, so the backlog is the accepted
+PUTs and recorded store updates (each published a message; a repeat publishes none) not
+yet stored or skipped; messages published around them (``orders-dlq replay``, a test's own
+publish) make it an estimate, never below zero.
 """
 
 from __future__ import annotations
@@ -31,8 +34,12 @@ from typing import BinaryIO
 from shared.log import LOGGER_NAME
 
 _FIELD = re.compile(r"(?<!\S)(event|outcome|decision)=(\S+)")
-_SKIPPED = frozenset({"duplicate", "stale", "conflict", "cancelled", "no-order"})
-_FAILED = frozenset({"refused", "undecodable", "unavailable"})
+# The processor's decisions (shared/processor.py DECISIONS and NOT_RECORDED; a test holds
+# these to them): acknowledged without a write, and failed (nacked).
+SKIPPED_DECISIONS = frozenset({"duplicate", "stale", "conflict", "superseded", "not-recorded"})
+FAILED_DECISIONS = frozenset({"refused", "undecodable", "unavailable"})
+# The pos function's store updates, by the event of their lines.
+_STORE_UPDATES = {"ready": "ready", "pickup": "picked_up"}
 
 
 @dataclass(frozen=True)
@@ -46,13 +53,16 @@ class Status:
     failed_deliveries: int = 0
     published: int = 0
     delivered: int = 0
-    pickups: int = 0
-    refused_pickups: int = 0
+    ready: int = 0
+    picked_up: int = 0
+    repeated_updates: int = 0
+    refused_updates: int = 0
     conflicts: int = 0
 
     @property
     def backlog(self) -> int:
-        return max(0, self.accepted + self.pickups - self.stored - self.skipped)
+        published = self.accepted + self.ready + self.picked_up
+        return max(0, published - self.stored - self.skipped)
 
     def line(self) -> str:
         return (
@@ -60,7 +70,8 @@ class Status:
             f"{self.unavailable} 503, {self.failed_puts} 500 | orders {self.stored} stored, "
             f"{self.skipped} skipped, {self.failed_deliveries} failed | backlog {self.backlog} "
             f"| events {self.published} published, {self.delivered} delivered "
-            f"| pickups {self.pickups} recorded, {self.refused_pickups} refused "
+            f"| store updates {self.ready} ready, {self.picked_up} pickup, "
+            f"{self.repeated_updates} repeated, {self.refused_updates} refused "
             f"| conflicts {self.conflicts}"
         )
 
@@ -87,11 +98,14 @@ class StatusCounter:
         event = found.get("event")
         if event == "put" and "outcome" in found:
             key = {"failed": "failed_puts"}.get(found["outcome"], found["outcome"])
-        elif event == "pickup" and "outcome" in found:
+        elif event in _STORE_UPDATES and "outcome" in found:
             outcome = found["outcome"]
-            if outcome not in ("recorded", "repeated", "refused"):
+            if outcome == "recorded":
+                key = _STORE_UPDATES[event]
+            elif outcome in ("repeated", "refused"):
+                key = f"{outcome}_updates"
+            else:
                 return
-            key = "refused_pickups" if outcome == "refused" else "pickups"
         elif event == "process" and "decision" in found:
             decision = found["decision"]
             if decision == "conflict":
@@ -99,9 +113,9 @@ class StatusCounter:
                     self._counts["conflicts"] += 1
             key = (
                 "skipped"
-                if decision in _SKIPPED
+                if decision in SKIPPED_DECISIONS
                 else "failed_deliveries"
-                if decision in _FAILED
+                if decision in FAILED_DECISIONS
                 else decision
             )
         elif event == "publish":

@@ -137,8 +137,8 @@ def test_devstack_prints_what_a_short_run_did_on_one_status_line(
             wait_for(lambda: http.get(url, timeout=30).status_code == 200)  # noqa: B023
     expected = (
         "status: PUT 3 accepted, 1 refused, 0 503, 0 500 | orders 2 stored, 1 skipped, "
-        "0 failed | backlog 0 | events 2 published, 2 delivered | pickups 0 recorded, "
-        "0 refused | conflicts 0"
+        "0 failed | backlog 0 | events 2 published, 2 delivered | store updates 0 ready, "
+        "0 pickup, 0 repeated, 0 refused | conflicts 0"
     )
     # Version 1 of the first order came after version 2: stale, so skipped; each stored
     # version is one event, which the webhook receiver prints.

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from shared.log import OrderIdsFilter, get_logger, log_event, order_context, text_handler
-from shared.tools.devstatus import Status, StatusBoard, StatusCounter, fields
+from shared.tools.devstatus import (
+    FAILED_DECISIONS,
+    SKIPPED_DECISIONS,
+    Status,
+    StatusBoard,
+    StatusCounter,
+    fields,
+)
 
 
 @pytest.fixture
@@ -65,11 +72,15 @@ def test_the_counter_reads_the_fields_the_functions_append(
             ("processor", {"event": "publish", "eventType": "customer-order.created"}),
             ("webhook", {"event": "webhook", "outcome": "delivered"}),
             ("webhook", {"event": "webhook", "outcome": "failed"}),
+            ("pos", {"event": "ready", "outcome": "recorded", "httpStatus": 200}),
             ("pos", {"event": "pickup", "outcome": "recorded", "httpStatus": 200}),
             ("pos", {"event": "pickup", "outcome": "repeated", "httpStatus": 200}),
-            ("pos", {"event": "pickup", "outcome": "refused", "problemType": "order-cancelled"}),
+            ("pos", {"event": "ready", "outcome": "refused", "problemType": "order-cancelled"}),
+            ("pos", {"event": "pickup", "outcome": "refused", "problemType": "already-picked-up"}),
+            ("pos", {"event": "pickup", "outcome": "unavailable", "httpStatus": 503}),
             ("processor", {"event": "process", "decision": "conflict", "rule": "pickup"}),
-            ("processor", {"event": "process", "decision": "duplicate", "change": "pickup"}),
+            ("processor", {"event": "process", "decision": "duplicate", "change": "ready"}),
+            ("processor", {"event": "process", "decision": "superseded", "change": "pickup"}),
         ],
     )  # fmt: skip
     counter = StatusCounter()
@@ -81,20 +92,31 @@ def test_the_counter_reads_the_fields_the_functions_append(
         unavailable=1,
         failed_puts=1,
         stored=1,
-        # The duplicate, the conflict, and the pickup's own message.
-        skipped=3,
+        # The duplicate, the conflict, the store update's own message (the pos function
+        # wrote it) and the one the order changed under.
+        skipped=4,
         failed_deliveries=2,
         published=1,
         delivered=1,
-        pickups=2,
-        refused_pickups=1,
+        ready=1,
+        picked_up=1,
+        repeated_updates=1,
+        refused_updates=2,
         conflicts=1,
     )
     assert counter.status().line() == (
-        "status: PUT 2 accepted, 1 refused, 1 503, 1 500 | orders 1 stored, 3 skipped, "
-        "2 failed | backlog 0 | events 1 published, 1 delivered | pickups 2 recorded, "
-        "1 refused | conflicts 1"
+        "status: PUT 2 accepted, 1 refused, 1 503, 1 500 | orders 1 stored, 4 skipped, "
+        "2 failed | backlog 0 | events 1 published, 1 delivered | store updates 1 ready, "
+        "1 pickup, 1 repeated, 2 refused | conflicts 1"
     )
+
+
+def test_every_decision_of_the_processor_is_counted_stored_skipped_or_failed() -> None:
+    from shared.processor import DECISIONS, NOT_RECORDED
+
+    decisions = {*DECISIONS.values(), NOT_RECORDED}
+    assert decisions - {"stored"} == set(SKIPPED_DECISIONS)
+    assert not FAILED_DECISIONS & decisions
 
 
 def test_only_the_projects_loggers_lines_count() -> None:
@@ -109,8 +131,9 @@ def test_the_backlog_is_what_was_accepted_and_not_yet_stored_or_skipped() -> Non
     assert Status(accepted=5, stored=2, skipped=1).backlog == 2
     # Orders published around ingest (a replay) never make it negative.
     assert Status(accepted=1, stored=3).backlog == 0
-    # Each recorded pickup published a message the processor decides too.
-    assert Status(accepted=2, pickups=1, stored=2).backlog == 1
+    # Each recorded store update published a message the processor decides too; a repeat
+    # published none.
+    assert Status(accepted=2, ready=1, picked_up=1, repeated_updates=3, stored=2).backlog == 2
 
 
 def test_the_board_echoes_every_line_and_prints_the_status_only_when_it_changed() -> None:
@@ -125,7 +148,7 @@ def test_the_board_echoes_every_line_and_prints_the_status_only_when_it_changed(
     assert out.getvalue().splitlines() == [
         line.rstrip(),
         b"status: PUT 1 accepted, 0 refused, 0 503, 0 500 | orders 0 stored, 0 skipped, "
-        b"0 failed | backlog 1 | events 0 published, 0 delivered | pickups 0 recorded, "
-        b"0 refused | conflicts 0",
+        b"0 failed | backlog 1 | events 0 published, 0 delivered | store updates 0 ready, "
+        b"0 pickup, 0 repeated, 0 refused | conflicts 0",
         b"\xff not utf-8",
     ]
