@@ -19,15 +19,20 @@ resource "google_firestore_database" "orders" {
 # Only what the search reads is indexed, each field in the one way it needs
 # (shared/domain/search_index.py; a test keeps both equal, another runs every
 # combination of criteria on the emulator and checks these indexes serve it).
-# Firestore would index every field both ways by default: the body's bytes, and
-# createdAt, pickedUpAt and processedAt, whose values only grow.
+# Firestore would index every field both ways by default: the body's bytes, the store's
+# record, and createdAt, pickedUpAt and processedAt, whose values only grow. A field exempt
+# here can still be in a composite index (the search's are).
 locals {
   order_collection_group = "customer-orders"
   unindexed_order_fields = [
     "body", "customerId", "status", "customerAccountId", "itemIds", "additionalInformationValues",
-    "bodySha256", "sourceVersion", "createdAt", "pickedUpAt", "correlationId", "messageId",
-    "processedAt",
+    "fulfillmentStates", "bodySha256", "sourceVersion", "createdAt", "storeState", "pickedUpAt",
+    "lastStoreUpdate", "correlationId", "messageId", "processedAt",
   ]
+  # Each store update's own document, under its order's (shared/domain/stored_order.py
+  # UPDATE_FIELDS): read by its id alone, never searched, so no field is indexed.
+  store_update_collection_group = "store-updates"
+  unindexed_store_update_fields = ["digest", "kind", "recordedAt", "correlationId", "caller"]
   # Each searched field with receivedAt descending: Firestore merges these for any
   # combination of criteria, where one index per combination would take 23.
   search_indexes = {
@@ -48,6 +53,19 @@ resource "google_firestore_field" "unindexed" {
   field      = each.key
 
   # An empty block disables every single-field index of the field.
+  index_config {}
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_firestore_field" "store_update_unindexed" {
+  for_each = toset(local.unindexed_store_update_fields)
+
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = local.store_update_collection_group
+  field      = each.key
+
   index_config {}
 
   depends_on = [google_project_service.enabled]

@@ -117,7 +117,7 @@ resource "google_cloudfunctions2_function" "processor" {
   project     = var.project_id
   name        = local.processor_function_name
   location    = var.region
-  description = "Stores each order pushed by ${var.processor_subscription_name} in Firestore under the conflict rule and publishes its event to ${var.events_topic_name}."
+  description = "Applies each order pushed by ${var.processor_subscription_name} and each store update pushed by ${var.store_updates_subscription_name} in Firestore under the conflict rule and publishes its event to ${var.events_topic_name}."
   labels      = local.labels
 
   build_config {
@@ -134,7 +134,8 @@ resource "google_cloudfunctions2_function" "processor" {
   }
 
   # No event_trigger: Eventarc's managed subscription can be neither ordered nor
-  # dead-lettered, so google_pubsub_subscription.processor pushes here instead.
+  # dead-lettered, so google_pubsub_subscription.processor pushes here instead, and
+  # google_pubsub_subscription.store_updates to its /store-updates path.
   service_config {
     service_account_email = google_service_account.processor.email
     # Pub/Sub push from this project counts as internal traffic.
@@ -191,7 +192,7 @@ resource "google_cloudfunctions2_function" "pos" {
   project     = var.project_id
   name        = local.pos_function_name
   location    = var.region
-  description = "The stores' POS reads customer orders and records pickups here; a pickup is published to ${var.orders_topic_name} before it is stored."
+  description = "The stores' POS reads customer orders and records store updates here; each is published to ${var.store_updates_topic_name} before it is stored."
   labels      = local.labels
 
   build_config {
@@ -221,7 +222,7 @@ resource "google_cloudfunctions2_function" "pos" {
       WORKERS              = "1"
       THREADS              = tostring(var.function_request_concurrency)
       GOOGLE_CLOUD_PROJECT = var.project_id
-      ORDERS_TOPIC         = google_pubsub_topic.orders.name
+      STORE_UPDATES_TOPIC  = google_pubsub_topic.store_updates.name
       FIRESTORE_DATABASE   = local.firestore_database
       LOG_EXECUTION_ID     = "true"
       PICKED_UP_STATUS     = local.status_env.PICKED_UP_STATUS
@@ -236,6 +237,13 @@ resource "google_cloudfunctions2_function" "pos" {
   depends_on = [
     google_project_service.enabled,
     time_sleep.iam_propagation,
+    # What it publishes must reach the processor: a message published before the topic
+    # has a subscription is lost.
+    google_pubsub_subscription.store_updates,
+    # Named here so that the release before's grant on the orders topic, which its pos
+    # function needs until this one serves, is removed only after this function was
+    # replaced (create_before_destroy in terraform/pubsub.tf).
+    google_pubsub_topic_iam_member.pos_publisher,
   ]
 }
 

@@ -60,16 +60,20 @@ locals {
     }
     processor_decisions = {
       name        = "${var.function_name_prefix}-processor-decisions"
-      description = "Deliveries the processor decided, by decision: stored, duplicate, stale, conflict (a cancellation refused after a pickup), cancelled, no-order (the message of a pickup the pos function refused), all acknowledged; refused, undecodable (never storable, dead-lettered); unavailable (Firestore down, redelivered)."
+      description = "Deliveries the processor decided, of OMS versions and store updates, by decision: stored, duplicate, stale, conflict (an OMS version refused for cancelling what was handed out), superseded (a store update decided on an order state that is gone), not-recorded (a store update the order does not allow, as the POS was told), all acknowledged; refused, undecodable (never storable, dead-lettered); unavailable (Firestore down, redelivered)."
       filter      = "${local.processor_lines} AND jsonPayload.event=\"process\""
       labels = merge({
         decision = {
           extractor   = "EXTRACT(jsonPayload.decision)"
-          description = "stored, duplicate, stale, conflict, cancelled, no-order, refused, undecodable or unavailable"
+          description = "stored, duplicate, stale, conflict, superseded, not-recorded, refused, undecodable or unavailable"
         }
         rule = {
           extractor   = "EXTRACT(jsonPayload.rule)"
-          description = "what decided the delivery: first, sourceVersion, receivedAt or pickup (the stored order's standing); empty when it was never decided"
+          description = "what decided the delivery: first, sourceVersion, receivedAt, pickup (what was handed out) or store (a store update's fit); empty when it was never decided"
+        }
+        change = {
+          extractor   = "EXTRACT(jsonPayload.change)"
+          description = "what the message does: update, cancellation or unpicking (an OMS version), ready or pickup (a store update); empty when it could not be decoded"
         }
       }, local.business_unit_label)
     }
@@ -80,22 +84,27 @@ locals {
       labels = merge({
         event_type = {
           extractor   = "EXTRACT(jsonPayload.eventType)"
-          description = "customer-order.created, .updated, .picked-up or .cancellation-refused"
+          description = "customer-order.created, .updated, .ready-for-pickup, .picked-up or .cancellation-refused"
         }
       }, local.business_unit_label)
     }
+    # Named for what it counted first: the release before's pickups continue as event=pickup.
     pickups = {
       name        = "${var.function_name_prefix}-pickups"
-      description = "Pickups the pos function answered, by outcome: recorded, repeated (200), refused (4xx, by problem type), unavailable (a deliberate 503), failed (500)."
-      filter      = "${local.pos_lines} AND jsonPayload.event=\"pickup\""
+      description = "Store updates the pos function answered (:ready and :pickup), by event and outcome: recorded, repeated (200), refused (4xx, by problem type), unavailable (a deliberate 503), failed (500)."
+      filter      = "${local.pos_lines} AND (jsonPayload.event=\"ready\" OR jsonPayload.event=\"pickup\")"
       labels = merge({
+        event = {
+          extractor   = "EXTRACT(jsonPayload.event)"
+          description = "ready (items readied for pickup) or pickup (items handed out)"
+        }
         outcome = {
           extractor   = "EXTRACT(jsonPayload.outcome)"
           description = "recorded, repeated, refused, unavailable or failed"
         }
         problem_type = {
           extractor   = "EXTRACT(jsonPayload.problemType)"
-          description = "the problem slug of a refusal or a 503 (order-cancelled, not-found, ...); empty when recorded"
+          description = "the problem slug of a refusal or a 503 (already-picked-up, order-cancelled, not-found, ...); empty when recorded or repeated"
         }
       }, local.business_unit_label)
     }
@@ -120,7 +129,7 @@ locals {
     }
     conflicts = {
       name        = "${var.function_name_prefix}-conflicts"
-      description = "OMS cancellations the processor refused because the order was picked up (acknowledged; a cancellation-refused event tells the OMS)."
+      description = "OMS versions the processor refused because they would cancel, remove or order less of what a store handed out (acknowledged; a cancellation-refused event tells the OMS)."
       filter      = "${local.processor_lines} AND jsonPayload.event=\"process\" AND jsonPayload.decision=\"conflict\""
       labels      = local.business_unit_label
     }
@@ -210,6 +219,8 @@ locals {
     processor_service      = local.processor_function_name
     orders_topic           = var.orders_topic_name
     processor_subscription = var.processor_subscription_name
+    store_updates_topic    = var.store_updates_topic_name
+    store_updates_sub      = var.store_updates_subscription_name
     dead_letter_topic      = var.dead_letter_topic_name
     dead_letter_sub        = var.dead_letter_subscription_name
     max_attempts           = var.max_delivery_attempts
@@ -239,6 +250,8 @@ locals {
     pos_service            = local.pos_function_name
     orders_topic           = var.orders_topic_name
     processor_subscription = var.processor_subscription_name
+    store_updates_topic    = var.store_updates_topic_name
+    store_updates_sub      = var.store_updates_subscription_name
     dead_letter_sub        = var.dead_letter_subscription_name
     put_outcomes           = local.metric_types.put_outcomes
     put_answers            = local.metric_types.put_answers

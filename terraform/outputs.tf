@@ -18,13 +18,23 @@ output "processor_subscription" {
   value       = google_pubsub_subscription.processor.name
 }
 
+output "store_updates_topic" {
+  description = "Name of the topic the pos function publishes store updates to (in var.project_id): its only publisher grant."
+  value       = google_pubsub_topic.store_updates.name
+}
+
+output "store_updates_subscription" {
+  description = "Name of the ordered push subscription feeding the store updates to the processor's /store-updates path."
+  value       = google_pubsub_subscription.store_updates.name
+}
+
 output "dead_letter_topic" {
   description = "Name of the dead-letter topic."
   value       = google_pubsub_topic.dead_letter.name
 }
 
 output "dead_letter_subscription" {
-  description = "Name of the pull subscription holding dead-lettered orders (gcloud pubsub subscriptions pull NAME)."
+  description = "Name of the pull subscription holding dead-lettered orders and store updates (orders-dlq list)."
   value       = google_pubsub_subscription.dead_letter.name
 }
 
@@ -75,7 +85,7 @@ output "events_push_service_account" {
 }
 
 output "pos_url" {
-  description = "The pos function's URL: the stores' POS reads orders and records pickups here."
+  description = "The pos function's URL: the stores' POS reads orders and records store updates (:ready, :pickup) here."
   value       = google_cloudfunctions2_function.pos.service_config[0].uri
 }
 

@@ -22,7 +22,7 @@ resource "google_service_account" "pos" {
   project      = var.project_id
   account_id   = "${var.function_name_prefix}-pos"
   display_name = "customer-order-events pos function"
-  description  = "Runs the pos function: reads and writes Firestore, publishes pickups to the orders topic."
+  description  = "Runs the pos function: reads and writes Firestore, publishes store updates to the store-updates topic."
 
   depends_on = [google_project_service.enabled]
 }
@@ -31,7 +31,7 @@ resource "google_service_account" "push_invoker" {
   project      = var.project_id
   account_id   = "${var.function_name_prefix}-push"
   display_name = "customer-order-events Pub/Sub push identity"
-  description  = "Signs the OIDC token of the processor subscription's pushes; may only invoke the processor."
+  description  = "Signs the OIDC token of the processor's two subscriptions' pushes; may only invoke the processor."
 
   depends_on = [google_project_service.enabled]
 }
@@ -114,7 +114,7 @@ resource "time_sleep" "iam_propagation" {
     processor = google_project_iam_member.processor_firestore_user.id
     pos       = google_project_iam_member.pos_firestore_user.id
     publisher = google_pubsub_topic_iam_member.ingest_publisher.id
-    pickups   = google_pubsub_topic_iam_member.pos_publisher.id
+    updates   = google_pubsub_topic_iam_member.pos_publisher.id
     events    = google_pubsub_topic_iam_member.processor_events_publisher.id
   }
 }

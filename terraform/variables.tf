@@ -40,8 +40,30 @@ variable "processor_subscription_name" {
   }
 }
 
+variable "store_updates_topic_name" {
+  description = "Topic the pos function publishes store updates to, its only publisher grant (docs/deploying.md#identities-and-iam). Matches shared/config.py DEFAULT_STORE_UPDATES_TOPIC."
+  type        = string
+  default     = "customer-order-store-updates"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.store_updates_topic_name))
+    error_message = "store_updates_topic_name must be a valid Pub/Sub topic name."
+  }
+}
+
+variable "store_updates_subscription_name" {
+  description = "Ordered push subscription that feeds the store updates to the processor's /store-updates path. Matches shared/config.py DEFAULT_STORE_UPDATES_SUBSCRIPTION."
+  type        = string
+  default     = "customer-order-store-updates-processor"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$", var.store_updates_subscription_name))
+    error_message = "store_updates_subscription_name must be a valid Pub/Sub subscription name."
+  }
+}
+
 variable "dead_letter_topic_name" {
-  description = "Topic that receives orders the processor failed max_delivery_attempts times. Matches shared/config.py DEFAULT_DEAD_LETTER_TOPIC."
+  description = "Topic that receives the orders and store updates the processor failed max_delivery_attempts times. Matches shared/config.py DEFAULT_DEAD_LETTER_TOPIC."
   type        = string
   default     = "customer-orders-dead-letter"
 
@@ -203,7 +225,7 @@ variable "notification_channels" {
 }
 
 variable "oldest_unacked_message_age_threshold_seconds" {
-  description = "Alert when the oldest message on the processor subscription has waited longer than this."
+  description = "Alert when the oldest message on either of the processor's subscriptions (orders, store updates) has waited longer than this."
   type        = number
   default     = 900
 

@@ -17,10 +17,13 @@ from shared.config import (
     DEFAULT_MAX_DELIVERY_ATTEMPTS,
     DEFAULT_ORDERS_TOPIC,
     DEFAULT_PROCESSOR_SUBSCRIPTION,
+    DEFAULT_STORE_UPDATES_SUBSCRIPTION,
+    DEFAULT_STORE_UPDATES_TOPIC,
     Settings,
 )
 from shared.domain import search_index, stored_order
 from shared.domain.addresses import CUSTOMER_ORDERS
+from shared.domain.messages import STORE_UPDATES_PUSH_PATH
 from shared.tools.devstack import LocalStack, StackConfig
 from shared.tools.functions import FUNCTIONS
 from tests.terraform.firestore_indexes import composite_indexes, single_field_indexes
@@ -36,6 +39,9 @@ from tests.terraform.tfconfig import (
 )
 
 PROCESSOR_SUBSCRIPTION = "google_pubsub_subscription.processor"
+STORE_UPDATES_SUBSCRIPTION = "google_pubsub_subscription.store_updates"
+# The processor's two push subscriptions, each of its own topic, alike in all but that.
+PUSH_SUBSCRIPTIONS = (PROCESSOR_SUBSCRIPTION, STORE_UPDATES_SUBSCRIPTION)
 PROCESSOR_URI = ref("google_cloudfunctions2_function.processor.service_config[0].uri")
 PUBSUB_AGENT = ref("local.pubsub_service_agent")
 REQUIRED_VARIABLES = {"project_id": "demo-project", "region": "europe-west1"}
@@ -65,8 +71,27 @@ def test_the_processor_subscription_is_ordered_on_the_orders_topic(tf: Terraform
     assert tf.resource("google_pubsub_topic.orders")["name"] == ref("var.orders_topic_name")
 
 
-def test_the_dead_letter_policy_points_at_the_dead_letter_topic(tf: TerraformConfig) -> None:
-    policy = only(tf.resource(PROCESSOR_SUBSCRIPTION)["dead_letter_policy"])
+def test_the_store_updates_have_a_topic_and_an_ordered_subscription_of_their_own(
+    tf: TerraformConfig,
+) -> None:
+    subscription = tf.resource(STORE_UPDATES_SUBSCRIPTION)
+    assert subscription["enable_message_ordering"] is True
+    assert subscription["topic"] == ref("google_pubsub_topic.store_updates.id")
+    assert subscription["name"] == ref("var.store_updates_subscription_name")
+    topic = tf.resource("google_pubsub_topic.store_updates")
+    assert topic["name"] == ref("var.store_updates_topic_name")
+    # Kept as long as the orders topic's messages, to seek both subscriptions back alike.
+    assert topic.get("message_retention_duration") == (
+        tf.resource("google_pubsub_topic.orders").get("message_retention_duration")
+    )
+    assert tf.default("store_updates_topic_name") != tf.default("orders_topic_name")
+
+
+@pytest.mark.parametrize("address", PUSH_SUBSCRIPTIONS)
+def test_the_dead_letter_policy_points_at_the_dead_letter_topic(
+    tf: TerraformConfig, address: str
+) -> None:
+    policy = only(tf.resource(address)["dead_letter_policy"])
     assert policy["dead_letter_topic"] == ref("google_pubsub_topic.dead_letter.id")
     assert policy["max_delivery_attempts"] == ref("var.max_delivery_attempts")
     dead_letter_topic = tf.resource("google_pubsub_topic.dead_letter")
@@ -85,8 +110,11 @@ def test_max_delivery_attempts_is_validated_to_5_through_100(attempts: str, acce
         assert "max_delivery_attempts must be a whole number from 5 to 100" in result.text
 
 
-def test_the_retry_policy_backs_off_exponentially_between_bounds(tf: TerraformConfig) -> None:
-    retry = only(tf.resource(PROCESSOR_SUBSCRIPTION)["retry_policy"])
+@pytest.mark.parametrize("address", PUSH_SUBSCRIPTIONS)
+def test_the_retry_policy_backs_off_exponentially_between_bounds(
+    tf: TerraformConfig, address: str
+) -> None:
+    retry = only(tf.resource(address)["retry_policy"])
     assert retry == {
         "minimum_backoff": "${var.retry_minimum_backoff_seconds}s",
         "maximum_backoff": "${var.retry_maximum_backoff_seconds}s",
@@ -101,18 +129,34 @@ def test_the_retry_policy_backs_off_exponentially_between_bounds(tf: TerraformCo
     assert "retry_maximum_backoff_seconds must be from" in refused.text
 
 
+@pytest.mark.parametrize(
+    ("address", "path"), [(PROCESSOR_SUBSCRIPTION, ""), (STORE_UPDATES_SUBSCRIPTION, STORE_UPDATES_PUSH_PATH)]
+)  # fmt: skip
 def test_pushes_carry_an_oidc_token_of_the_invoker_for_the_processor_url(
-    tf: TerraformConfig,
+    tf: TerraformConfig, address: str, path: str
 ) -> None:
-    push = only(tf.resource(PROCESSOR_SUBSCRIPTION)["push_config"])
-    assert push["push_endpoint"] == PROCESSOR_URI
+    push = only(tf.resource(address)["push_config"])
+    # The path tells the processor which topic a push came from (functions/processor/main.py).
+    assert push["push_endpoint"] == (
+        "${google_cloudfunctions2_function.processor.service_config[0].uri}" + path
+        if path
+        else PROCESSOR_URI
+    )
     token = only(push["oidc_token"])
     assert token["service_account_email"] == ref("google_service_account.push_invoker.email")
+    # The service's URL whatever the path: the audience Cloud Run accepts.
     assert token["audience"] == PROCESSOR_URI
+    # Pushed only once the push identity may invoke the processor.
+    assert tf.resource(address)["depends_on"] == [
+        ref("google_cloud_run_v2_service_iam_member.processor_push_invoker")
+    ]
 
 
-def test_the_ack_deadline_is_not_below_the_processor_timeout(tf: TerraformConfig) -> None:
-    subscription = tf.resource(PROCESSOR_SUBSCRIPTION)
+@pytest.mark.parametrize("address", PUSH_SUBSCRIPTIONS)
+def test_the_ack_deadline_is_not_below_the_processor_timeout(
+    tf: TerraformConfig, address: str
+) -> None:
+    subscription = tf.resource(address)
     service = only(tf.resource("google_cloudfunctions2_function.processor")["service_config"])
     ack_deadline = resolve(tf, subscription["ack_deadline_seconds"])
     timeout = resolve(tf, service["timeout_seconds"])
@@ -124,7 +168,7 @@ def test_the_ack_deadline_is_not_below_the_processor_timeout(tf: TerraformConfig
 
 
 def test_undelivered_messages_are_retained(tf: TerraformConfig) -> None:
-    for address in (PROCESSOR_SUBSCRIPTION, "google_pubsub_subscription.dead_letter"):
+    for address in (*PUSH_SUBSCRIPTIONS, "google_pubsub_subscription.dead_letter"):
         subscription = tf.resource(address)
         assert subscription["message_retention_duration"] == "${var.message_retention_seconds}s"
         assert only(subscription["expiration_policy"]) == {"ttl": ""}, address
@@ -178,9 +222,10 @@ def test_every_identity_holds_only_what_its_job_needs(tf: TerraformConfig) -> No
             ("google_project_iam_member", "roles/datastore.user", project),
             ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.events.name")),
         },
+        # The store-updates topic alone: it cannot publish an OMS version (issue 28, item 5).
         ref("google_service_account.pos.member"): {
             ("google_project_iam_member", "roles/datastore.user", project),
-            ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.orders.name")),
+            ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.store_updates.name")),
         },
         ref("google_service_account.push_invoker.member"): {
             ("google_cloud_run_v2_service_iam_member", "roles/run.invoker", ref("google_cloudfunctions2_function.processor.service_config[0].service")),
@@ -188,6 +233,7 @@ def test_every_identity_holds_only_what_its_job_needs(tf: TerraformConfig) -> No
         PUBSUB_AGENT: {
             ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.dead_letter.name")),
             ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ref("google_pubsub_subscription.processor.name")),
+            ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ref("google_pubsub_subscription.store_updates.name")),
             ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.webhook_dead_letter[each.key].name")),
             ("google_pubsub_subscription_iam_member", "roles/pubsub.subscriber", ref("google_pubsub_subscription.webhook[each.key].name")),
         },
@@ -377,8 +423,18 @@ def test_every_stored_field_but_the_searched_ones_is_exempt_from_indexing(
     for name, block in tf.resources_of("google_firestore_field").items():
         assert block["database"] == ref("local.firestore_database")
         # The POS grants' own collections: tests/terraform/test_pos_access.py.
-        if name != "grants_unindexed":
+        if name not in ("grants_unindexed", "store_update_unindexed"):
             assert block["collection"] == ref("local.order_collection_group")
+
+
+def test_no_field_of_a_store_update_s_document_is_indexed(tf: TerraformConfig) -> None:
+    # Read by its id alone (shared/adapters/firestore.py), never searched.
+    assert tf.locals["store_update_collection_group"] == stored_order.STORE_UPDATES
+    assert set(tf.locals["unindexed_store_update_fields"]) == set(stored_order.UPDATE_FIELDS)
+    unindexed = tf.resource("google_firestore_field.store_update_unindexed")
+    assert unindexed["for_each"] == ref("toset(local.unindexed_store_update_fields)")
+    assert unindexed["collection"] == ref("local.store_update_collection_group")
+    assert unindexed["index_config"] == [{}]
 
 
 def test_terraform_creates_exactly_the_search_s_indexes(tf: TerraformConfig) -> None:
@@ -424,10 +480,16 @@ def test_an_alert_fires_when_anything_is_dead_lettered(tf: TerraformConfig) -> N
     assert condition["threshold_value"] == 0
 
 
-def test_an_alert_fires_when_the_processor_falls_behind(tf: TerraformConfig) -> None:
-    condition = threshold(tf, "google_monitoring_alert_policy.processor_backlog_age")
+@pytest.mark.parametrize(
+    ("alert", "subscription"),
+    [("processor_backlog_age", "processor"), ("store_updates_backlog_age", "store_updates")],
+)
+def test_an_alert_fires_when_either_subscription_falls_behind(
+    tf: TerraformConfig, alert: str, subscription: str
+) -> None:
+    condition = threshold(tf, f"google_monitoring_alert_policy.{alert}")
     assert "pubsub.googleapis.com/subscription/oldest_unacked_message_age" in condition["filter"]
-    assert "${google_pubsub_subscription.processor.name}" in condition["filter"]
+    assert f"${{google_pubsub_subscription.{subscription}.name}}" in condition["filter"]
     assert condition["comparison"] == "COMPARISON_GT"
     assert condition["threshold_value"] == ref("var.oldest_unacked_message_age_threshold_seconds")
 
@@ -459,6 +521,8 @@ def test_the_outputs_tell_the_platform_team_what_was_deployed(tf: TerraformConfi
         "ingest_url",
         "orders_topic",
         "processor_subscription",
+        "store_updates_topic",
+        "store_updates_subscription",
         "dead_letter_topic",
         "dead_letter_subscription",
         "ingest_service_account",
@@ -475,6 +539,9 @@ def test_the_outputs_tell_the_platform_team_what_was_deployed(tf: TerraformConfi
     )
     assert tf.outputs["pos_service_account"]["value"] == ref("google_service_account.pos.email")
     assert tf.outputs["orders_topic"]["value"] == ref("google_pubsub_topic.orders.name")
+    assert tf.outputs["store_updates_topic"]["value"] == ref(
+        "google_pubsub_topic.store_updates.name"
+    )
     assert tf.outputs["dead_letter_subscription"]["value"] == ref(
         "google_pubsub_subscription.dead_letter.name"
     )
@@ -489,6 +556,8 @@ def test_terraform_defaults_match_the_local_stack(
     assert tf.default("orders_topic_name") == DEFAULT_ORDERS_TOPIC
     assert tf.default("events_topic_name") == DEFAULT_EVENTS_TOPIC
     assert tf.default("processor_subscription_name") == DEFAULT_PROCESSOR_SUBSCRIPTION
+    assert tf.default("store_updates_topic_name") == DEFAULT_STORE_UPDATES_TOPIC
+    assert tf.default("store_updates_subscription_name") == DEFAULT_STORE_UPDATES_SUBSCRIPTION
     assert tf.default("dead_letter_topic_name") == DEFAULT_DEAD_LETTER_TOPIC
     assert tf.default("dead_letter_subscription_name") == DEFAULT_DEAD_LETTER_SUBSCRIPTION
     assert tf.default("max_delivery_attempts") == DEFAULT_MAX_DELIVERY_ATTEMPTS
@@ -521,6 +590,8 @@ def test_terraform_defaults_match_the_local_stack(
         f"topics/{tf.default('orders_topic_name')}",
         f"topics/{tf.default('dead_letter_topic_name')}",
         f"subscriptions/{tf.default('processor_subscription_name')}",
+        f"topics/{tf.default('store_updates_topic_name')}",
+        f"subscriptions/{tf.default('store_updates_subscription_name')}",
         f"subscriptions/{tf.default('dead_letter_subscription_name')}",
         f"topics/{events}",
         *webhook,
@@ -539,6 +610,14 @@ def test_terraform_defaults_match_the_local_stack(
         "deadLetterTopic": f"projects/{project}/topics/{tf.default('dead_letter_topic_name')}",
         "maxDeliveryAttempts": tf.default("max_delivery_attempts"),
     }
+    updates = names[f"subscriptions/{tf.default('store_updates_subscription_name')}"]
+    assert updates["topic"] == (
+        f"projects/{project}/topics/{tf.default('store_updates_topic_name')}"
+    )
+    assert updates["enableMessageOrdering"] is True
+    assert updates["pushConfig"]["pushEndpoint"].endswith(STORE_UPDATES_PUSH_PATH)
+    # One dead-letter topic for both, as in terraform/pubsub.tf.
+    assert updates["deadLetterPolicy"] == processor["deadLetterPolicy"]
     dead_letters = names[f"subscriptions/{tf.default('dead_letter_subscription_name')}"]
     assert dead_letters["topic"] == processor["deadLetterPolicy"]["deadLetterTopic"]
 

@@ -145,11 +145,11 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
     }
     assert extractors == {
         "put_outcomes": {"outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
-        "processor_decisions": {"decision": "EXTRACT(jsonPayload.decision)", "rule": "EXTRACT(jsonPayload.rule)"},
+        "processor_decisions": {"decision": "EXTRACT(jsonPayload.decision)", "rule": "EXTRACT(jsonPayload.rule)", "change": "EXTRACT(jsonPayload.change)"},
         "put_answers": {"status": "EXTRACT(httpRequest.status)"},
         "put_answers_good": {},
         "events_published": {"event_type": "EXTRACT(jsonPayload.eventType)"},
-        "pickups": {"outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
+        "pickups": {"event": "EXTRACT(jsonPayload.event)", "outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
         "pos_refusals": {"identity": "EXTRACT(jsonPayload.identity)", "status": "EXTRACT(jsonPayload.httpStatus)"},
         "conflicts": {},
     }  # fmt: skip
@@ -291,6 +291,7 @@ def test_each_slo_has_a_fast_and_a_slow_multiwindow_burn_rate_alert(
 ALERT_RUNBOOKS = {
     "google_monitoring_alert_policy.dead_letters": "dead_letters",
     "google_monitoring_alert_policy.processor_backlog_age": "processor_backlog_age",
+    "google_monitoring_alert_policy.store_updates_backlog_age": "store_updates_backlog_age",
 }
 
 
@@ -298,7 +299,7 @@ def rendered_runbooks() -> dict[str, str]:
     rendered: dict[str, str] = evaluate(
         "merge("
         '{for key, alert in local.burn_rate_alerts : key => templatefile("runbooks/${alert.slo}.md", merge(local.runbook_vars, alert))},'
-        '{for name in ["dead_letters", "processor_backlog_age"] : name => templatefile("runbooks/${name}.md", local.runbook_vars)})'
+        '{for name in ["dead_letters", "processor_backlog_age", "store_updates_backlog_age"] : name => templatefile("runbooks/${name}.md", local.runbook_vars)})'
     )
     return rendered
 
@@ -435,3 +436,22 @@ def test_the_existing_alerts_name_metrics_that_exist(
         condition = only(only(tf.resource(address)["conditions"])["condition_threshold"])
         text = re.sub(r"\$\{[^}]+\}", "x", condition["filter"])
         assert check_filter(text, metrics).startswith("pubsub.googleapis.com/")
+
+
+def test_the_backlog_and_dead_letter_charts_show_both_of_the_processor_s_subscriptions() -> None:
+    filters = [text for _, text, _ in dashboard_filters(rendered_dashboard())]
+    for metric in (
+        "num_undelivered_messages",
+        "oldest_unacked_message_age",
+        "dead_letter_message_count",
+    ):
+        shown = [
+            text for text in filters if f'"pubsub.googleapis.com/subscription/{metric}"' in text
+        ]
+        subscriptions = {
+            name for text in shown for name in re.findall(r'subscription_id="([^"]+)"', text)
+        }
+        assert {
+            "customer-orders-processor",
+            "customer-order-store-updates-processor",
+        } <= subscriptions, metric

@@ -2,8 +2,9 @@
 
 Every identity's rights are tests/terraform/test_configuration.py's one table; here, the IAM
 split the issue asks for (the OMS's members invoke ingest alone, the POS's pos alone), the
-pos identity's grants, the statuses both deciding functions are told, and the pickups and
-conflicts metrics' filters over log entries as the functions write them.
+pos identity's grants (it publishes to the store-updates topic alone), the statuses both
+deciding functions are told, and the store updates' and conflicts metrics' filters over log
+entries as the functions write them.
 """
 
 from __future__ import annotations
@@ -85,9 +86,15 @@ def test_the_pos_and_the_processor_are_told_the_statuses(tf: TerraformConfig) ->
         "CANCELLED_STATUSES": ref('join(",", var.cancelled_statuses)'),
     }
     pos = tf.resource("google_cloudfunctions2_function.pos")["service_config"][0]
-    assert pos["environment_variables"]["ORDERS_TOPIC"] == ref("google_pubsub_topic.orders.name")
-    assert "EVENTS_TOPIC" not in pos["environment_variables"]
+    env = pos["environment_variables"]
+    assert env["STORE_UPDATES_TOPIC"] == ref("google_pubsub_topic.store_updates.name")
+    # It publishes to no other topic.
+    assert "ORDERS_TOPIC" not in env
+    assert "EVENTS_TOPIC" not in env
     assert pos["service_account_email"] == ref("google_service_account.pos.email")
+    # The name is the one Settings reads.
+    settings = Settings.from_env({"GOOGLE_CLOUD_PROJECT": "p", "STORE_UPDATES_TOPIC": "u"})
+    assert settings.store_updates_topic_path == "projects/p/topics/u"
 
 
 # --- The IAM split ----------------------------------------------------------------------------
@@ -123,12 +130,26 @@ def test_the_pos_is_reachable_but_authenticated(tf: TerraformConfig) -> None:
     )
 
 
-def test_the_pos_identity_reads_and_writes_the_orders_database_and_publishes_orders_only(
+def test_the_pos_identity_reads_and_writes_the_orders_database_and_publishes_store_updates_only(
     tf: TerraformConfig,
 ) -> None:
-    assert iam_grants(tf)[ref("google_service_account.pos.member")] == {
+    """It cannot forge the OMS (issue 28, item 5): no grant on the orders topic, where ingest
+    alone publishes; the processor refuses an OMS version pushed from the store-updates
+    topic (tests/unit/test_store_updates.py)."""
+    grants = iam_grants(tf)
+    assert grants[ref("google_service_account.pos.member")] == {
         ("google_project_iam_member", "roles/datastore.user", ref("var.project_id")),
-        ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.orders.name")),
+        ("google_pubsub_topic_iam_member", "roles/pubsub.publisher", ref("google_pubsub_topic.store_updates.name")),
+    }  # fmt: skip
+    publishers = {
+        member: {target for kind, role, target in held if role == "roles/pubsub.publisher"}
+        for member, held in grants.items()
+    }
+    assert {
+        m for m, topics in publishers.items() if ref("google_pubsub_topic.orders.name") in topics
+    } == {ref("google_service_account.ingest.member")}
+    assert {m for m, topics in publishers.items() if ref("google_pubsub_topic.store_updates.name") in topics} == {
+        ref("google_service_account.pos.member")
     }  # fmt: skip
     condition = only(tf.resource("google_project_iam_member.pos_firestore_user")["condition"])
     assert condition["expression"] == (
@@ -138,6 +159,19 @@ def test_the_pos_identity_reads_and_writes_the_orders_database_and_publishes_ord
     triggers = tf.resource("time_sleep.iam_propagation")["triggers"]
     assert ref("google_project_iam_member.pos_firestore_user.id") in triggers.values()
     assert ref("google_pubsub_topic_iam_member.pos_publisher.id") in triggers.values()
+
+
+def test_an_upgrade_keeps_the_pos_function_publishing_throughout(tf: TerraformConfig) -> None:
+    """The release before's pos function publishes to the orders topic until the new one
+    serves; the new one publishes to the store-updates topic, which must then be subscribed."""
+    grant = tf.resource("google_pubsub_topic_iam_member.pos_publisher")
+    # Replaced (its topic changes): the new grant first, the old one removed after the
+    # resources that depend on it, the pos function among them, were updated.
+    assert only(grant["lifecycle"])["create_before_destroy"] is True
+    depends_on = tf.resource("google_cloudfunctions2_function.pos")["depends_on"]
+    assert ref("google_pubsub_topic_iam_member.pos_publisher") in depends_on
+    # A message published to a topic without a subscription is lost.
+    assert ref("google_pubsub_subscription.store_updates") in depends_on
 
 
 def test_the_statuses_reach_the_code_as_terraform_joins_them() -> None:
@@ -179,8 +213,10 @@ def _line(logger: str, **fields: object) -> str:
     )
 
 
-def _pickup(outcome: str, status: int, problem: str | None = None, unit: str = "BU1") -> Entry:
-    fields: dict[str, object] = {"event": "pickup", "outcome": outcome, "httpStatus": status}
+def _update(
+    event: str, outcome: str, status: int, problem: str | None = None, unit: str = "BU1"
+) -> Entry:
+    fields: dict[str, object] = {"event": event, "outcome": outcome, "httpStatus": status}
     if problem is not None:
         fields["problemType"] = problem
     if unit:
@@ -202,14 +238,18 @@ def _decision(decision: str, rule: str, service: str = PROCESSOR_SERVICE) -> Ent
 
 
 ENTRIES = [
-    _pickup("recorded", 200),
-    _pickup("repeated", 200, unit="BU2"),
-    _pickup("refused", 409, "order-cancelled"),
-    _pickup("refused", 404, "not-found"),
+    _update("pickup", "recorded", 200),
+    _update("pickup", "repeated", 200, unit="BU2"),
+    _update("pickup", "refused", 409, "already-picked-up"),
+    _update("pickup", "refused", 404, "not-found"),
     # A path whose ids are invalid names no business unit.
-    _pickup("refused", 400, "invalid-id", unit=""),
-    _pickup("unavailable", 503, "publish-unavailable"),
-    _pickup("failed", 500),
+    _update("pickup", "refused", 400, "invalid-id", unit=""),
+    _update("pickup", "unavailable", 503, "publish-unavailable"),
+    _update("pickup", "failed", 500),
+    _update("ready", "recorded", 200),
+    _update("ready", "repeated", 200),
+    _update("ready", "refused", 409, "order-cancelled"),
+    _update("ready", "unavailable", 503, "store-unavailable"),
     _decision("conflict", "pickup"),
     _decision("duplicate", "pickup"),
     _decision("stored", "first"),
@@ -243,23 +283,33 @@ def labelled() -> dict[str, Any]:
     return counters
 
 
-def test_pickups_count_each_answered_pickup_by_outcome_and_problem_type(
+def test_pickups_count_each_answered_store_update_by_event_outcome_and_problem_type(
     labelled: dict[str, Any],
 ) -> None:
     pickups = labelled["pickups"]
+    # The name it had when it counted pickups alone: their series go on.
     assert pickups["name"] == "customer-orders-pickups"
 
-    def key(outcome: str, problem: str, unit: str) -> tuple[tuple[str, str], ...]:
-        return (("business_unit", unit), ("outcome", outcome), ("problem_type", problem))
+    def key(event: str, outcome: str, problem: str, unit: str) -> tuple[tuple[str, str], ...]:
+        return (
+            ("business_unit", unit),
+            ("event", event),
+            ("outcome", outcome),
+            ("problem_type", problem),
+        )
 
     assert _counted(pickups) == {
-        key("recorded", "", "BU1"): 1,
-        key("repeated", "", ""): 1,
-        key("refused", "order-cancelled", "BU1"): 1,
-        key("refused", "not-found", "BU1"): 1,
-        key("refused", "invalid-id", ""): 1,
-        key("unavailable", "publish-unavailable", "BU1"): 1,
-        key("failed", "", "BU1"): 1,
+        key("pickup", "recorded", "", "BU1"): 1,
+        key("pickup", "repeated", "", ""): 1,
+        key("pickup", "refused", "already-picked-up", "BU1"): 1,
+        key("pickup", "refused", "not-found", "BU1"): 1,
+        key("pickup", "refused", "invalid-id", ""): 1,
+        key("pickup", "unavailable", "publish-unavailable", "BU1"): 1,
+        key("pickup", "failed", "", "BU1"): 1,
+        key("ready", "recorded", "", "BU1"): 1,
+        key("ready", "repeated", "", "BU1"): 1,
+        key("ready", "refused", "order-cancelled", "BU1"): 1,
+        key("ready", "unavailable", "store-unavailable", "BU1"): 1,
     }
 
 
