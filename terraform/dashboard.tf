@@ -4,7 +4,7 @@
 resource "google_monitoring_dashboard" "operations" {
   project = var.project_id
   dashboard_json = templatefile("${path.module}/dashboards/operations.json", merge(local.dashboard_vars, {
-    availability_slo = google_monitoring_slo.availability.name
+    availability_slo = google_monitoring_slo.request["availability"].name
     freshness_slo    = google_monitoring_slo.freshness.name
   }))
 

@@ -11,7 +11,7 @@ locals {
 
   # Everything the deployment calls; none is switched off on destroy, because
   # other workloads in the project may rely on it.
-  services = toset([
+  services = toset(concat([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -23,7 +23,7 @@ locals {
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "storage.googleapis.com",
-  ])
+  ], local.budgeted ? ["billingbudgets.googleapis.com"] : []))
 }
 
 resource "google_project_service" "enabled" {

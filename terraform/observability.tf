@@ -29,6 +29,27 @@ locals {
     "log_id(\"run.googleapis.com/requests\")",
     "httpRequest.requestMethod=\"PUT\"",
   ])
+  # Reads: GET or HEAD of one order, and the search (a POST to ...:search), on either
+  # function. Pickups: a POST to ...:pickup on pos. A custom method follows a literal colon
+  # (a colon inside an id arrives as %3A, shared/domain/addresses.py), and requestUrl is the
+  # whole URL, query string included.
+  read_requests = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "(resource.labels.service_name=\"${local.ingest_function_name}\" OR resource.labels.service_name=\"${local.pos_function_name}\")",
+    "log_id(\"run.googleapis.com/requests\")",
+    "(httpRequest.requestMethod=\"GET\" OR httpRequest.requestMethod=\"HEAD\" OR (httpRequest.requestMethod=\"POST\" AND httpRequest.requestUrl=~\":search($|[?])\"))",
+  ])
+  pickup_requests = join(" AND ", [
+    "resource.type=\"cloud_run_revision\"",
+    "resource.labels.service_name=\"${local.pos_function_name}\"",
+    "log_id(\"run.googleapis.com/requests\")",
+    "httpRequest.requestMethod=\"POST\"",
+    "httpRequest.requestUrl=~\":pickup($|[?])\"",
+  ])
+  # An answer that did not do what was asked, so the caller must try again: any 5xx, a
+  # deliberate 503 included (nothing was published or read), and the 429 Cloud Run sends
+  # when no instance is free (the code never answers 429). The SLOs count these bad.
+  failed_answer = "(httpRequest.status>=500 OR httpRequest.status=429)"
 
   # The business unit as a label only for the units listed: REGEXP_EXTRACT yields the empty
   # string for every other unit (a failed extraction gives a string label its default), so
@@ -133,27 +154,50 @@ locals {
       filter      = "${local.processor_lines} AND jsonPayload.event=\"process\" AND jsonPayload.decision=\"conflict\""
       labels      = local.business_unit_label
     }
-    # The availability SLO's total and good events. Cloud Run's request log, not our
-    # lines, so that a 5xx that never reached the code counts too.
+    # The request-based SLOs' total and bad events (local.request_slos). Cloud Run's
+    # request log, not our lines, so that an answer that never reached the code (a crash,
+    # a timeout, no instance free) counts too.
     put_answers = {
       name        = "${var.function_name_prefix}-put-answers"
       description = "Every PUT Cloud Run answered for the ingest function (its request log), by HTTP status."
       filter      = local.ingest_put_requests
-      labels = {
-        status = {
-          extractor   = "EXTRACT(httpRequest.status)"
-          description = "the HTTP status Cloud Run sent"
-        }
-      }
+      labels      = local.status_label
     }
-    # Good: answered below 500, or the deliberate 503 that the ingest function logged as
-    # outcome "unavailable" (a 503 has one entry in each log; only this one counts good).
-    # Cloud Run's own 5xx (crash, timeout) and the 500 of a bug are therefore bad.
-    put_answers_good = {
-      name        = "${var.function_name_prefix}-put-answers-good"
-      description = "PUTs answered without a 5xx other than a deliberate 503: the availability SLO's good events."
-      filter      = "(${local.ingest_put_requests} AND httpRequest.status<500) OR (${local.ingest_lines} AND jsonPayload.event=\"put\" AND jsonPayload.outcome=\"unavailable\")"
+    put_answers_failed = {
+      name        = "${var.function_name_prefix}-put-answers-failed"
+      description = "PUTs answered 429 or 5xx, a deliberate 503 included: the OMS could not deliver the order. The availability SLO's bad events."
+      filter      = "${local.ingest_put_requests} AND ${local.failed_answer}"
       labels      = {}
+    }
+    read_answers = {
+      name        = "${var.function_name_prefix}-read-answers"
+      description = "Every GET, HEAD and search Cloud Run answered for the ingest and pos functions (their request logs), by HTTP status."
+      filter      = local.read_requests
+      labels      = local.status_label
+    }
+    read_answers_failed = {
+      name        = "${var.function_name_prefix}-read-answers-failed"
+      description = "GETs, HEADs and searches answered 429 or 5xx (Firestore unavailable, a crash, no instance free): the reads SLO's bad events."
+      filter      = "${local.read_requests} AND ${local.failed_answer}"
+      labels      = {}
+    }
+    pickup_answers = {
+      name        = "${var.function_name_prefix}-pickup-answers"
+      description = "Every pickup Cloud Run answered for the pos function (its request log), by HTTP status."
+      filter      = local.pickup_requests
+      labels      = local.status_label
+    }
+    pickup_answers_failed = {
+      name        = "${var.function_name_prefix}-pickup-answers-failed"
+      description = "Pickups answered 429 or 5xx (the pickup could not be published or stored, a crash, no instance free): the pickups SLO's bad events."
+      filter      = "${local.pickup_requests} AND ${local.failed_answer}"
+      labels      = {}
+    }
+  }
+  status_label = {
+    status = {
+      extractor   = "EXTRACT(httpRequest.status)"
+      description = "the HTTP status Cloud Run sent"
     }
   }
 
@@ -186,17 +230,49 @@ locals {
   # so that the alert stops soon after the burning does.
   slo_rolling_period_days = 30
   slo_service_id          = "${var.function_name_prefix}-order-events"
-  slo_filters = {
-    availability_total = "metric.type=\"${local.metric_types.put_answers}\" AND resource.type=\"cloud_run_revision\""
-    availability_good  = "metric.type=\"${local.metric_types.put_answers_good}\" AND resource.type=\"cloud_run_revision\""
-    freshness          = "metric.type=\"${local.metric_types.end_to_end_lag}\" AND resource.type=\"cloud_run_revision\""
+  slo_filters = merge(
+    {
+      for name, sli in local.request_slos : "${name}_total" => "metric.type=\"${local.metric_types[sli.total]}\" AND resource.type=\"cloud_run_revision\""
+    },
+    {
+      for name, sli in local.request_slos : "${name}_bad" => "metric.type=\"${local.metric_types[sli.bad]}\" AND resource.type=\"cloud_run_revision\""
+    },
+    { freshness = "metric.type=\"${local.metric_types.end_to_end_lag}\" AND resource.type=\"cloud_run_revision\"" },
+  )
+  # The request-based SLOs: bad answers (429 or 5xx) among all, by the counters above.
+  # availability keeps the slo_id it was created with.
+  request_slos = {
+    availability = {
+      slo_id       = "put-availability"
+      display_name = "PUTs answered without a 429 or 5xx"
+      total        = "put_answers"
+      bad          = "put_answers_failed"
+    }
+    reads = {
+      slo_id       = "read-availability"
+      display_name = "GETs and searches answered without a 429 or 5xx"
+      total        = "read_answers"
+      bad          = "read_answers_failed"
+    }
+    pickups = {
+      slo_id       = "pickup-availability"
+      display_name = "Pickups answered without a 429 or 5xx"
+      total        = "pickup_answers"
+      bad          = "pickup_answers_failed"
+    }
+  }
+  slo_goals = {
+    availability = var.availability_slo_goal
+    freshness    = var.freshness_slo_goal
+    reads        = var.reads_slo_goal
+    pickups      = var.pickups_slo_goal
   }
   burn_rates = {
     fast = { burn_rate = 14.4, hours = 1, severity = "CRITICAL" }
     slow = { burn_rate = 6, hours = 6, severity = "ERROR" }
   }
   burn_rate_alerts = merge([
-    for slo in ["availability", "freshness"] : {
+    for slo in keys(local.slo_goals) : {
       for speed, rate in local.burn_rates : "${slo}_${speed}_burn" => merge(rate, {
         slo          = slo
         speed        = speed
@@ -228,6 +304,35 @@ locals {
     availability_goal      = "${var.availability_slo_goal * 100} %"
     freshness_goal         = "${var.freshness_slo_goal * 100} %"
     freshness_seconds      = var.freshness_threshold_seconds
+    pos_service            = local.pos_function_name
+    firestore_database     = var.firestore_database
+    reads_goal             = "${var.reads_slo_goal * 100} %"
+    pickups_goal           = "${var.pickups_slo_goal * 100} %"
+    outage_minutes         = local.outage_window_seconds / 60
+    outage_window_minutes  = local.outage_alignment_seconds / 60
+  }
+
+  # Outages the SLOs see late or not at all (terraform/outage_alerts.tf): failures that
+  # keep coming while no order is stored. Each alert holds when both hold for
+  # outage_window_seconds: at least one failure in every window of
+  # outage_alignment_seconds, and no stored order at all. An intake outage (the ingest
+  # identity lost its publisher grant, the topic is gone, no instance free) answers every
+  # PUT 429 or 5xx and so stores nothing; a processor outage (Firestore down) fails every
+  # delivery. Traffic that stores something, however many requests fail, is the SLOs'.
+  outage_window_seconds    = 600
+  outage_alignment_seconds = 300
+  stored_orders            = "metric.type=\"${local.metric_types.processor_decisions}\" AND resource.type=\"cloud_run_revision\" AND metric.labels.decision=\"stored\""
+  outage_alerts = {
+    intake_outage = {
+      title    = "orders refused at intake"
+      failures = "metric.type=\"${local.metric_types.put_answers_failed}\" AND resource.type=\"cloud_run_revision\""
+      failing  = "PUTs answered 429 or 5xx"
+    }
+    processor_outage = {
+      title    = "processor stores nothing"
+      failures = "metric.type=\"${local.metric_types.processor_decisions}\" AND resource.type=\"cloud_run_revision\" AND metric.labels.decision=\"unavailable\""
+      failing  = "deliveries failing as unavailable (Firestore or the events topic)"
+    }
   }
 
   # What each webhook's alerts are rendered with (terraform/runbooks/webhook_*.md).

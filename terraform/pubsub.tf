@@ -4,6 +4,12 @@ resource "google_pubsub_topic" "orders" {
   name    = var.orders_topic_name
   labels  = local.labels
 
+  # Every message stays this long, acknowledged or not, so that the processor's
+  # subscription (or a new one) can be sought back to a time before a bad release and
+  # replayed through the conflict rule (docs/operations.md#replaying-after-a-bug). Stored
+  # once for all subscriptions, so retain_acked_messages on the subscription adds nothing.
+  message_retention_duration = "${var.orders_topic_retention_seconds}s"
+
   depends_on = [google_project_service.enabled]
 }
 
@@ -16,6 +22,10 @@ resource "google_pubsub_topic" "store_updates" {
   project = var.project_id
   name    = var.store_updates_topic_name
   labels  = local.labels
+
+  # As the orders topic's, so that the store-updates subscription can be sought back and
+  # replayed with the processor's (docs/operations.md#replaying-after-a-bug).
+  message_retention_duration = "${var.orders_topic_retention_seconds}s"
 
   depends_on = [google_project_service.enabled]
 }

@@ -13,25 +13,34 @@ resource "google_monitoring_custom_service" "orders" {
   depends_on = [google_project_service.enabled]
 }
 
-# Availability: PUTs answered without a 5xx other than a deliberate 503 (observability.tf
-# says which entries are good and which are all).
-resource "google_monitoring_slo" "availability" {
+# Availability of each operation (local.request_slos): answers that were not a 429 or 5xx,
+# out of all that Cloud Run answered (observability.tf says which entries are bad and
+# which are all). A deliberate 503 is bad: the caller could not get done what it asked.
+resource "google_monitoring_slo" "request" {
+  for_each = local.request_slos
+
   project             = var.project_id
   service             = google_monitoring_custom_service.orders.service_id
-  slo_id              = "put-availability"
-  display_name        = "PUTs answered without an unplanned 5xx"
-  goal                = var.availability_slo_goal
+  slo_id              = each.value.slo_id
+  display_name        = each.value.display_name
+  goal                = local.slo_goals[each.key]
   rolling_period_days = local.slo_rolling_period_days
   user_labels         = local.labels
 
   request_based_sli {
     good_total_ratio {
-      good_service_filter  = local.slo_filters.availability_good
-      total_service_filter = local.slo_filters.availability_total
+      bad_service_filter   = local.slo_filters["${each.key}_bad"]
+      total_service_filter = local.slo_filters["${each.key}_total"]
     }
   }
 
   depends_on = [google_logging_metric.counter]
+}
+
+# The PUTs' SLO of the releases before the reads and pickups had theirs.
+moved {
+  from = google_monitoring_slo.availability
+  to   = google_monitoring_slo.request["availability"]
 }
 
 # Freshness: stored orders whose end-to-end lag is below the bound (a bucket boundary of
@@ -59,14 +68,10 @@ resource "google_monitoring_slo" "freshness" {
 }
 
 locals {
-  slo_names = {
-    availability = google_monitoring_slo.availability.name
-    freshness    = google_monitoring_slo.freshness.name
-  }
-  slo_goals = {
-    availability = var.availability_slo_goal
-    freshness    = var.freshness_slo_goal
-  }
+  slo_names = merge(
+    { for name, slo in google_monitoring_slo.request : name => slo.name },
+    { freshness = google_monitoring_slo.freshness.name },
+  )
 }
 
 # A fast and a slow burn per SLO; both conditions (the long window and its short

@@ -155,6 +155,17 @@ variable "dead_letter_topic_retention_seconds" {
   }
 }
 
+variable "orders_topic_retention_seconds" {
+  description = "How long the orders topic keeps every message, acknowledged or not, so that the processor's subscription can be sought back to a time before a bad release and replayed (docs/operations.md#replaying-after-a-bug). Pub/Sub allows 600 s to 31 days; storage is billed."
+  type        = number
+  default     = 604800
+
+  validation {
+    condition     = var.orders_topic_retention_seconds >= 600 && var.orders_topic_retention_seconds <= 2678400 && floor(var.orders_topic_retention_seconds) == var.orders_topic_retention_seconds
+    error_message = "orders_topic_retention_seconds must be a whole number from 600 (10 minutes) to 2678400 (31 days)."
+  }
+}
+
 variable "ingest_invoker_members" {
   description = "Who may call the ingest function, as IAM members (e.g. serviceAccount:oms@oms-project.iam.gserviceaccount.com). Public access is refused."
   type        = list(string)
@@ -221,6 +232,29 @@ variable "notification_channels" {
   validation {
     condition     = alltrue([for channel in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", channel))])
     error_message = "Each notification channel must be a full name: projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "billing_account" {
+  description = "The Cloud Billing account (XXXXXX-XXXXXX-XXXXXX) the project is billed to, for a monthly budget with alerts (docs/deploying.md#the-billing-budget). Null, with monthly_budget: no budget."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.billing_account == null || can(regex("^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$", var.billing_account))
+    error_message = "billing_account must be a billing account id such as 012345-6789AB-CDEF01 (upper-case hex)."
+  }
+}
+
+variable "monthly_budget" {
+  description = "The project's monthly budget, a whole amount in the billing account's currency; alerts at 50, 90 and 100 % of it spent and at 100 % forecast. Null, with billing_account: no budget."
+  type        = number
+  default     = null
+
+  validation {
+    # try(): a null amount cannot be compared, and is valid when billing_account is null too.
+    condition     = try(var.monthly_budget > 0 && floor(var.monthly_budget) == var.monthly_budget, false) ? var.billing_account != null : var.monthly_budget == null && var.billing_account == null
+    error_message = "monthly_budget must be a whole amount above 0, set together with billing_account (or both left null)."
   }
 }
 
@@ -348,7 +382,7 @@ variable "labels" {
 }
 
 variable "availability_slo_goal" {
-  description = "Share of PUTs, over 30 days, answered without a 5xx other than a deliberate 503 (docs/operations.md#service-level-objectives)."
+  description = "Share of PUTs, over 30 days, answered without a 429 or 5xx, a deliberate 503 included (docs/operations.md#service-level-objectives)."
   type        = number
   default     = 0.999
 
@@ -367,6 +401,28 @@ variable "freshness_slo_goal" {
   validation {
     condition     = var.freshness_slo_goal > 0 && var.freshness_slo_goal <= 0.999
     error_message = "freshness_slo_goal must be greater than 0 and at most 0.999."
+  }
+}
+
+variable "reads_slo_goal" {
+  description = "Share of GETs and searches on ingest and pos, over 30 days, answered without a 429 or 5xx. Below availability's: at a few reads an hour, one failure must not page (docs/operations.md#service-level-objectives)."
+  type        = number
+  default     = 0.99
+
+  validation {
+    condition     = var.reads_slo_goal > 0 && var.reads_slo_goal <= 0.999
+    error_message = "reads_slo_goal must be greater than 0 and at most 0.999."
+  }
+}
+
+variable "pickups_slo_goal" {
+  description = "Share of pickups, over 30 days, answered without a 429 or 5xx. Below availability's: at a few pickups an hour, one failure must not page (docs/operations.md#service-level-objectives)."
+  type        = number
+  default     = 0.99
+
+  validation {
+    condition     = var.pickups_slo_goal > 0 && var.pickups_slo_goal <= 0.999
+    error_message = "pickups_slo_goal must be greater than 0 and at most 0.999."
   }
 }
 

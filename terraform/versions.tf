@@ -32,3 +32,13 @@ provider "google-beta" {
   project = var.project_id
   region  = var.region
 }
+
+# The Cloud Billing Budget API needs a quota project when Terraform runs with a person's
+# Application Default Credentials; only the budget (terraform/budget.tf) goes through it.
+provider "google" {
+  alias                 = "billing"
+  project               = var.project_id
+  region                = var.region
+  user_project_override = true
+  billing_project       = var.project_id
+}

@@ -6,11 +6,13 @@
   and ``httpRequest`` too, and everything else is ``jsonPayload`` (Google Cloud,
   "Structured logging", special JSON fields).
 - :func:`request_log_entry` is the entry Cloud Run writes itself for each request
-  (log ``run.googleapis.com/requests``, LogEntry.httpRequest's ``requestMethod`` and
-  ``status``).
+  (log ``run.googleapis.com/requests``, LogEntry.httpRequest's ``requestMethod``,
+  ``requestUrl``, the whole URL with its query string, and ``status``).
 - :func:`matches` evaluates a filter of the Logging query language, the subset the
   metrics use: comparisons (``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``) of a field path
-  with a quoted string or a number, ``log_id("...")``, ``NOT``, ``AND``, ``OR`` and
+  with a quoted string or a number, regular-expression matches (``=~``, ``!~``: the
+  pattern found anywhere in the field's text, as RE2 does for the patterns used here),
+  ``log_id("...")``, ``NOT``, ``AND``, ``OR`` and
   parentheses. NOT binds tightest, then OR, then AND, as Google documents. Anything else
   is a ``ValueError``, so that a filter outside the subset fails its test instead of
   being judged wrongly.
@@ -69,13 +71,16 @@ def cloud_run_entry(line: str, service: str, log: str = "run.googleapis.com/stde
     return entry
 
 
-def request_log_entry(service: str, method: str, status: int) -> Entry:
+def request_log_entry(service: str, method: str, status: int, url: str = "") -> Entry:
     """The request-log entry Cloud Run writes for one request to ``service``."""
+    request: dict[str, Any] = {"requestMethod": method, "status": status}
+    if url:
+        request["requestUrl"] = url
     return {
         "logName": f"projects/{PROJECT}/logs/run.googleapis.com%2Frequests",
         "resource": _resource(service),
         "severity": "ERROR" if status >= 500 else "INFO",
-        "httpRequest": {"requestMethod": method, "status": status},
+        "httpRequest": request,
     }
 
 
@@ -96,7 +101,7 @@ def field(entry: Mapping[str, Any], path: str) -> Any:
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<string>"(?:[^"\\]|\\.)*")
-      | (?P<op><=|>=|!=|=|<|>)
+      | (?P<op>=~|!~|<=|>=|!=|=|<|>)
       | (?P<paren>[()])
       | (?P<comma>,)
       | (?P<word>[A-Za-z_][\w.]*)
@@ -133,6 +138,11 @@ def _literal(kind: str, text: str) -> str | float:
 
 
 def _compare(actual: Any, op: str, expected: str | float) -> bool:
+    if op in ("=~", "!~"):
+        if not isinstance(expected, str):
+            raise ValueError(f"{op} needs a quoted pattern, not {expected!r}")
+        found = isinstance(actual, str) and re.search(expected, actual) is not None
+        return found if op == "=~" else not found
     if actual is _MISSING or isinstance(actual, (Mapping, list)):
         return False
     if isinstance(expected, float):

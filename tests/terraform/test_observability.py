@@ -1,7 +1,8 @@
 """The log-based metrics, SLOs, alerts and dashboard of terraform/, read and evaluated offline.
 
 Filters are evaluated by ``terraform console`` (tests/terraform/observability.py); that
-they match what the functions really log is tests/integration/test_log_metrics.py.
+they match what the functions really log is tests/integration/test_log_metrics.py, and
+that each outage fires its alerts is tests/integration/test_outage_alerts.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.logging_query import compile_filter, request_log_entry
 from tests.terraform.observability import (
     SLO_NAMES,
     documented_form,
@@ -58,7 +60,8 @@ def observed() -> dict[str, Any]:
     value: dict[str, Any] = evaluate(
         "{counters = local.counter_metrics, lag = local.lag_metric, slo = local.slo_filters,"
         " alerts = local.burn_rate_alerts, types = local.metric_types,"
-        " runbook_vars = local.runbook_vars}"
+        " runbook_vars = local.runbook_vars, outages = local.outage_alerts,"
+        " request_slos = local.request_slos, stored_orders = local.stored_orders}"
     )
     return value
 
@@ -133,7 +136,11 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "put_outcomes",
         "processor_decisions",
         "put_answers",
-        "put_answers_good",
+        "put_answers_failed",
+        "read_answers",
+        "read_answers_failed",
+        "pickup_answers",
+        "pickup_answers_failed",
         "events_published",
         "pickups",
         "pos_refusals",
@@ -147,7 +154,11 @@ def test_every_decision_is_counted_from_its_own_field(observed: dict[str, Any]) 
         "put_outcomes": {"outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
         "processor_decisions": {"decision": "EXTRACT(jsonPayload.decision)", "rule": "EXTRACT(jsonPayload.rule)", "change": "EXTRACT(jsonPayload.change)"},
         "put_answers": {"status": "EXTRACT(httpRequest.status)"},
-        "put_answers_good": {},
+        "put_answers_failed": {},
+        "read_answers": {"status": "EXTRACT(httpRequest.status)"},
+        "read_answers_failed": {},
+        "pickup_answers": {"status": "EXTRACT(httpRequest.status)"},
+        "pickup_answers_failed": {},
         "events_published": {"event_type": "EXTRACT(jsonPayload.eventType)"},
         "pickups": {"event": "EXTRACT(jsonPayload.event)", "outcome": "EXTRACT(jsonPayload.outcome)", "problem_type": "EXTRACT(jsonPayload.problemType)"},
         "pos_refusals": {"identity": "EXTRACT(jsonPayload.identity)", "status": "EXTRACT(jsonPayload.httpStatus)"},
@@ -211,31 +222,86 @@ def test_the_freshness_bound_is_always_a_bucket_boundary(bound: str) -> None:
 # --- SLOs and their alerts -------------------------------------------------------------------
 
 
-def test_availability_counts_cloud_run_answers_and_freshness_cuts_the_lag(
+def test_each_request_slo_counts_cloud_run_answers_and_freshness_cuts_the_lag(
     tf: TerraformConfig, observed: dict[str, Any]
 ) -> None:
     types, slo = observed["types"], observed["slo"]
     metrics = known_metrics(observed)
-    assert check_filter(slo["availability_total"], metrics) == types["put_answers"]
-    assert check_filter(slo["availability_good"], metrics) == types["put_answers_good"]
+    counted = {"availability": "put", "reads": "read", "pickups": "pickup"}
+    assert set(observed["request_slos"]) == set(counted)
+    for name, operation in counted.items():
+        assert check_filter(slo[f"{name}_total"], metrics) == types[f"{operation}_answers"]
+        assert check_filter(slo[f"{name}_bad"], metrics) == types[f"{operation}_answers_failed"]
     assert check_filter(slo["freshness"], metrics) == types["end_to_end_lag"]
+    # The PUTs' SLO keeps its id, and so its history, across the move to for_each.
+    assert observed["request_slos"]["availability"]["slo_id"] == "put-availability"
 
-    availability = tf.resource("google_monitoring_slo.availability")
-    assert availability["goal"] == ref("var.availability_slo_goal")
-    assert availability["rolling_period_days"] == ref("local.slo_rolling_period_days")
-    ratio = only(only(availability["request_based_sli"])["good_total_ratio"])
+    request = tf.resource("google_monitoring_slo.request")
+    assert request["for_each"] == ref("local.request_slos")
+    assert request["slo_id"] == ref("each.value.slo_id")
+    assert request["goal"] == ref("local.slo_goals[each.key]")
+    assert request["rolling_period_days"] == ref("local.slo_rolling_period_days")
+    ratio = only(only(request["request_based_sli"])["good_total_ratio"])
     assert ratio == {
-        "good_service_filter": ref("local.slo_filters.availability_good"),
-        "total_service_filter": ref("local.slo_filters.availability_total"),
+        "bad_service_filter": ref('local.slo_filters["${each.key}_bad"]'),
+        "total_service_filter": ref('local.slo_filters["${each.key}_total"]'),
     }
     freshness = tf.resource("google_monitoring_slo.freshness")
     assert freshness["goal"] == ref("var.freshness_slo_goal")
     cut = only(only(freshness["request_based_sli"])["distribution_cut"])
     assert cut["distribution_filter"] == ref("local.slo_filters.freshness")
     assert only(cut["range"]) == {"max": ref("var.freshness_threshold_seconds")}
-    assert (tf.default("availability_slo_goal"), tf.default("freshness_slo_goal")) == (0.999, 0.99)
+    defaults = {
+        name: tf.default(f"{name}_slo_goal")
+        for name in ("availability", "freshness", "reads", "pickups")
+    }
+    assert defaults == {"availability": 0.999, "freshness": 0.99, "reads": 0.99, "pickups": 0.99}
+    assert evaluate("local.slo_goals") == defaults
     assert tf.default("freshness_threshold_seconds") == 60
     assert evaluate("local.slo_rolling_period_days") == 30
+
+
+INGEST, POS = "customer-orders-ingest", "customer-orders-pos"
+ORDER = "/business-units/BU1/customer-orders/CO-1"
+# (service, method, path) of a request => the operation whose SLO counts it, or None.
+OPERATIONS = [
+    ((INGEST, "PUT", ORDER), "put"),
+    ((INGEST, "GET", ORDER), "read"),
+    ((INGEST, "HEAD", ORDER), "read"),
+    ((POS, "GET", ORDER), "read"),
+    ((INGEST, "POST", "/business-units/BU1/customer-orders:search"), "read"),
+    ((POS, "POST", "/business-units/BU1/customer-orders:search?x=1"), "read"),
+    ((POS, "POST", f"{ORDER}:pickup"), "pickup"),
+    ((POS, "POST", f"{ORDER}:pickup?x=1"), "pickup"),
+    # A colon inside an id arrives as %3A: an order "CO-1:pickup", not a pickup.
+    ((POS, "POST", f"{ORDER}%3Apickup"), None),
+    ((POS, "GET", f"{ORDER}:pickupx"), "read"),
+    ((INGEST, "POST", f"{ORDER}:pickup"), None),
+    ((POS, "PUT", ORDER), None),
+    (("customer-orders-processor", "POST", "/"), None),
+]
+
+
+@pytest.mark.parametrize(("request_line", "operation"), OPERATIONS)
+@pytest.mark.parametrize("status", [200, 404, 409, 429, 500, 503, 504])
+def test_each_answer_counts_in_its_operation_and_429_and_5xx_count_bad(
+    request_line: tuple[str, str, str], operation: str | None, status: int, observed: dict[str, Any]
+) -> None:
+    service, method, path = request_line
+    entry = request_log_entry(service, method, status, f"https://{service}-x.a.run.app{path}")
+    counters = observed["counters"]
+    counted = {
+        key.removesuffix("_answers")
+        for key in ("put_answers", "read_answers", "pickup_answers")
+        if compile_filter(counters[key]["filter"])(entry)
+    }
+    assert counted == ({operation} if operation else set())
+    failed = {
+        key.removesuffix("_answers_failed")
+        for key in ("put_answers_failed", "read_answers_failed", "pickup_answers_failed")
+        if compile_filter(counters[key]["filter"])(entry)
+    }
+    assert failed == (counted if status == 429 or status >= 500 else set())
 
 
 @pytest.mark.parametrize(
@@ -248,6 +314,10 @@ def test_availability_counts_cloud_run_answers_and_freshness_cuts_the_lag(
         ("freshness_slo_goal", "1", False),
         ("freshness_threshold_seconds", "0", False),
         ("freshness_threshold_seconds", "3601", False),
+        ("reads_slo_goal", "0.95", True),
+        ("reads_slo_goal", "0.9999", False),
+        ("pickups_slo_goal", "0.999", True),
+        ("pickups_slo_goal", "0", False),
     ],
 )
 def test_slo_variables_are_validated(name: str, value: str, accepted: bool) -> None:
@@ -268,6 +338,10 @@ def test_each_slo_has_a_fast_and_a_slow_multiwindow_burn_rate_alert(
         ("availability", "slow", 6, "21600s", "1800s"),
         ("freshness", "fast", 14.4, "3600s", "300s"),
         ("freshness", "slow", 6, "21600s", "1800s"),
+        ("reads", "fast", 14.4, "3600s", "300s"),
+        ("reads", "slow", 6, "21600s", "1800s"),
+        ("pickups", "fast", 14.4, "3600s", "300s"),
+        ("pickups", "slow", 6, "21600s", "1800s"),
     }  # fmt: skip
     policy = tf.resource("google_monitoring_alert_policy.burn_rate")
     assert policy["for_each"] == ref("local.burn_rate_alerts")
@@ -280,10 +354,49 @@ def test_each_slo_has_a_fast_and_a_slow_multiwindow_burn_rate_alert(
         )
         assert condition["comparison"] == "COMPARISON_GT"
         assert condition["threshold_value"] == ref("each.value.burn_rate")
-    assert tf.locals["slo_names"] == {
-        "availability": ref("google_monitoring_slo.availability.name"),
-        "freshness": ref("google_monitoring_slo.freshness.name"),
-    }
+    assert tf.locals["slo_names"] == ref(
+        "merge({for name, slo in google_monitoring_slo.request : name => slo.name},"
+        " {freshness = google_monitoring_slo.freshness.name})"
+    )
+
+
+def test_an_outage_that_stores_nothing_pages_whatever_the_traffic(
+    tf: TerraformConfig, observed: dict[str, Any]
+) -> None:
+    types = observed["types"]
+    metrics = known_metrics(observed)
+    outages = observed["outages"]
+    assert (
+        check_filter(outages["intake_outage"]["failures"], metrics) == types["put_answers_failed"]
+    )
+    assert (
+        check_filter(outages["processor_outage"]["failures"], metrics)
+        == types["processor_decisions"]
+    )
+    assert outages["processor_outage"]["failures"].endswith('metric.labels.decision="unavailable"')
+    assert check_filter(observed["stored_orders"], metrics) == types["processor_decisions"]
+    assert observed["stored_orders"].endswith('metric.labels.decision="stored"')
+
+    policy = tf.resource("google_monitoring_alert_policy.outage")
+    assert policy["for_each"] == ref("local.outage_alerts")
+    assert (policy["combiner"], policy["severity"]) == ("AND", "CRITICAL")
+    assert policy["notification_channels"] == ref("var.notification_channels")
+    failing, absent = policy["conditions"]
+    threshold = only(failing["condition_threshold"])
+    assert threshold["filter"] == ref("each.value.failures")
+    assert (threshold["comparison"], threshold["threshold_value"]) == ("COMPARISON_GT", 0)
+    assert threshold["duration"] == "${local.outage_window_seconds}s"
+    stored = only(absent["condition_absent"])
+    assert stored["filter"] == ref("local.stored_orders")
+    assert stored["duration"] == "${local.outage_window_seconds}s"
+    for condition in (threshold, stored):
+        aggregation = only(condition["aggregations"])
+        assert aggregation == {
+            "alignment_period": "${local.outage_alignment_seconds}s",
+            "per_series_aligner": "ALIGN_SUM",
+            "cross_series_reducer": "REDUCE_SUM",
+        }
+    assert evaluate("[local.outage_window_seconds, local.outage_alignment_seconds]") == [600, 300]
 
 
 # --- Runbooks --------------------------------------------------------------------------------
@@ -299,7 +412,8 @@ def rendered_runbooks() -> dict[str, str]:
     rendered: dict[str, str] = evaluate(
         "merge("
         '{for key, alert in local.burn_rate_alerts : key => templatefile("runbooks/${alert.slo}.md", merge(local.runbook_vars, alert))},'
-        '{for name in ["dead_letters", "processor_backlog_age", "store_updates_backlog_age"] : name => templatefile("runbooks/${name}.md", local.runbook_vars)})'
+        '{for name in ["dead_letters", "processor_backlog_age", "store_updates_backlog_age"] : name => templatefile("runbooks/${name}.md", local.runbook_vars)},'
+        '{for name, alert in local.outage_alerts : name => templatefile("runbooks/${name}.md", local.runbook_vars)})'
     )
     return rendered
 
@@ -315,7 +429,15 @@ def test_every_alert_documents_its_meaning_and_first_three_commands(tf: Terrafor
     assert burn_rate["content"] == ref(
         'templatefile("${path.module}/runbooks/${each.value.slo}.md", merge(local.runbook_vars, each.value))'
     )
-    for address in (*ALERT_RUNBOOKS, "google_monitoring_alert_policy.burn_rate"):
+    outage = only(tf.resource("google_monitoring_alert_policy.outage")["documentation"])
+    assert outage["content"] == ref(
+        'templatefile("${path.module}/runbooks/${each.key}.md", local.runbook_vars)'
+    )
+    for address in (
+        *ALERT_RUNBOOKS,
+        "google_monitoring_alert_policy.burn_rate",
+        "google_monitoring_alert_policy.outage",
+    ):
         links = only(only(tf.resource(address)["documentation"])["dynamic"])["links"]
         assert links["for_each"] == ref("var.runbook_url == null ? [] : [var.runbook_url]")
     document = operations_document()
@@ -340,6 +462,8 @@ def test_the_operations_document_names_every_alert_metric_and_slo(
         )
     for alert in observed["alerts"].values():
         assert f"{alert['slo']} SLO, {alert['speed']} burn" in document
+    for alert in observed["outages"].values():
+        assert alert["title"] in document, alert["title"]
     for metric in [*observed["counters"].values(), observed["lag"]]:
         assert f"`{metric['name']}`" in document, metric["name"]
 
