@@ -16,13 +16,6 @@ locals {
   ]
 }
 
-# The budget filters by project number.
-data "google_project" "budgeted" {
-  count = local.budgeted ? 1 : 0
-
-  project_id = var.project_id
-}
-
 resource "google_billing_budget" "project" {
   count    = local.budgeted ? 1 : 0
   provider = google.billing
@@ -30,8 +23,9 @@ resource "google_billing_budget" "project" {
   billing_account = var.billing_account
   display_name    = "customer-order-events ${var.project_id}"
 
+  # By project number (terraform/pos_access.tf reads the project).
   budget_filter {
-    projects               = ["projects/${data.google_project.budgeted[0].number}"]
+    projects               = ["projects/${data.google_project.this.number}"]
     calendar_period        = "MONTH"
     credit_types_treatment = "INCLUDE_ALL_CREDITS"
   }

@@ -62,7 +62,6 @@ def test_the_budget_exists_only_with_an_account_and_an_amount(tf: TerraformConfi
     assert tf.locals["budgeted"] == ref("var.billing_account != null && var.monthly_budget != null")
     budget = tf.resource("google_billing_budget.project")
     assert budget["count"] == ref("local.budgeted ? 1 : 0")
-    assert tf.data["google_project"]["budgeted"]["count"] == ref("local.budgeted ? 1 : 0")
     assert (tf.default("billing_account"), tf.default("monthly_budget")) == (None, None)
     # Its API is enabled with it, and only then.
     assert 'local.budgeted ? ["billingbudgets.googleapis.com"] : []' in tf.locals["services"]
@@ -75,7 +74,7 @@ def test_the_budget_watches_this_project_monthly_and_alerts_at_each_threshold(
     assert budget["billing_account"] == ref("var.billing_account")
     scope = only(budget["budget_filter"])
     assert scope == {
-        "projects": ["projects/${data.google_project.budgeted[0].number}"],
+        "projects": ["projects/${data.google_project.this.number}"],
         "calendar_period": "MONTH",
         "credit_types_treatment": "INCLUDE_ALL_CREDITS",
     }
