@@ -221,18 +221,18 @@ class OmsVersion:
     def decide(self, statuses: Statuses) -> Decided:
         message, stored = self._message, self._stored
         if stored is None:
-            change = (
+            self.change = (
                 Change.CANCELLATION if statuses.is_cancellation(message.status) else Change.UPDATE
             )
-            return Decided(decide(change, message.version, None))
+            return Decided(decide(self.change, message.version, None))
         standing = stored.standing(statuses)
         if statuses.is_cancellation(message.status):
-            change = Change.CANCELLATION
+            self.change = Change.CANCELLATION
         elif standing.standing is Standing.PICKED_UP and self._unpicks(stored):
-            change = Change.UNPICKING
+            self.change = Change.UNPICKING
         else:
-            change = Change.UPDATE
-        return Decided(decide(change, message.version, standing))
+            self.change = Change.UPDATE
+        return Decided(decide(self.change, message.version, standing))
 
     def _unpicks(self, stored: StoredVersion | OrderRecord) -> bool:
         """Whether this version drops, or orders less of, a fulfillment item handed out."""

@@ -1,28 +1,32 @@
 """terraform/'s log-based metrics over the lines the functions really write on the emulators.
 
-Both functions run as on Cloud Run (``K_SERVICE`` set, so each line is the JSON of
-StructuredLogHandler) against the session's emulators, through a topic and push
-subscription of their own. A short run covers every outcome a PUT can have but a bug's
-500, and every decision but Firestore being down; each line becomes the LogEntry Cloud
+The functions run as on Cloud Run (``K_SERVICE`` set, so each line is the JSON of
+StructuredLogHandler) against the session's emulators, through an orders topic and a
+store-updates topic of their own, each pushed to the processor's path for it. A short run
+covers every outcome a PUT can have but a bug's 500, the store updates recorded, repeated
+and refused, and every decision but Firestore being down; each line becomes the LogEntry Cloud
 Run's agent makes of it, and each metric's filter and extractors, as Terraform evaluates
 them, are applied to those entries. Cloud Run's own request log cannot be produced here:
-its entries are built from the answers this run received, plus a crash, a timeout, a 503
-and a 429 (no instance free) of Cloud Run's own, which no line of the functions accompanies.
+its entries are built from the answers this run received, plus a crash, a timeout and a
+503 of Cloud Run's own, which no line of the functions accompanies.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from shared.domain.addresses import order_location, pickup_location
+from shared.domain.addresses import order_location, pickup_location, ready_location
+from shared.domain.conflict import Version
 from shared.domain.jsonbody import dump_json
+from shared.domain.messages import STORE_UPDATES_PUSH_PATH, StoreUpdateMessage
+from shared.domain.store_updates import Basis, StoreUpdate, UpdateKind
 from shared.domain.timestamps import parse_timestamp
 from shared.tools.devstack import LocalStack, http_request
 from tests.logging_query import (
@@ -82,17 +86,28 @@ def _decisions(path: Path) -> list[str]:
     ]
 
 
+def _store_update_decisions(path: Path) -> list[str]:
+    return [
+        entry["jsonPayload"].get("decision", "")
+        for entry in _entries(path, PROCESSOR)
+        if entry["jsonPayload"].get("event") == "process"
+        and entry["jsonPayload"].get("change") in ("ready", "pickup")
+    ]
+
+
 @pytest.fixture(scope="module")
 def run(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     logs = tmp_path_factory.mktemp("log-metrics")
     topic = unique_id("log-metrics")
     create_topic(stack, topic)
+    create_topic(stack, f"{topic}-store-updates")
     result = Run()
     try:
         _scenario(stack, topic, logs, result)
     finally:
         # The undecodable message would be pushed on for the rest of the session.
-        http_request("DELETE", f"{pubsub_base(stack)}/subscriptions/{topic}-push")
+        for subscription in (f"{topic}-push", f"{topic}-store-updates-push"):
+            http_request("DELETE", f"{pubsub_base(stack)}/subscriptions/{subscription}")
     result.entries = (
         _entries(logs / "ingest.log", INGEST)
         + _entries(logs / "ingest-unavailable.log", INGEST)
@@ -101,9 +116,7 @@ def run(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     )
     result.request_log = [request_log_entry(INGEST, "PUT", status) for _, _, status in result.puts]
     result.request_log += [request_log_entry(INGEST, "GET", 404)]
-    result.request_log += [
-        request_log_entry(INGEST, "PUT", status) for status in (429, 500, 503, 504)
-    ]
+    result.request_log += [request_log_entry(INGEST, "PUT", status) for status in (500, 503, 504)]
     return result
 
 
@@ -118,6 +131,12 @@ def _scenario(stack: LocalStack, topic: str, logs: Path, result: Run) -> None:
         ) as processor,
     ):
         create_push_subscription(stack, topic, f"{topic}-push", f"{processor}/")
+        create_push_subscription(
+            stack,
+            f"{topic}-store-updates",
+            f"{topic}-store-updates-push",
+            processor + STORE_UPDATES_PUSH_PATH,
+        )
 
         def put(base: str, bu: str, order: str, body: Any, version: str | None = None) -> int:
             answer = http.put(
@@ -175,15 +194,49 @@ def _scenario(stack: LocalStack, topic: str, logs: Path, result: Run) -> None:
             timeout=60,
         )
 
-        # The store's side: the first order picked up (twice: the POS repeats itself), an
-        # unknown one refused; then the OMS cancels the first order, too late.
+        # The store's side, as the local POS of every store: the first order readied, then
+        # picked up (twice with one updateId: the POS retried), a second pickup under
+        # another updateId refused (nothing is left), an unknown order refused; then the
+        # OMS cancels the first order, too late.
         with running_function(
-            "pos", stack, ORDERS_TOPIC=topic, log_path=logs / "pos.log", **on_cloud_run
+            "pos",
+            stack,
+            STORE_UPDATES_TOPIC=f"{topic}-store-updates",
+            log_path=logs / "pos.log",
+            **on_cloud_run,
         ) as pos:
-            for order, status in ((first, 200), (first, 200), (unique_id(), 404)):
-                answer = http.post(pos + pickup_location("BU1", order), timeout=30)
+            for location, update_id, status in (
+                (ready_location("BU1", first), "till-1-ready", 200),
+                (pickup_location("BU1", first), "till-1-pickup", 200),
+                (pickup_location("BU1", first), "till-1-pickup", 200),
+                (pickup_location("BU1", first), "till-2-pickup", 409),
+                (ready_location("BU1", unique_id()), "till-1-unknown", 404),
+            ):
+                answer = http.post(pos + location, json={"updateId": update_id}, timeout=30)
                 assert answer.status_code == status, answer.text
-        wait_for(lambda: _decisions(logs / "processor.log").count("duplicate") == 2, timeout=60)
+        # Each recorded update's own message, which finds it written by the pos function.
+        wait_for(
+            lambda: _store_update_decisions(logs / "processor.log") == ["duplicate"] * 2,
+            timeout=60,
+        )
+        # Messages of updates the pos function died before writing, completed by the
+        # processor: one decided on a version of the order that is gone, one of an order
+        # that is not stored. Neither is recorded.
+        updates_path = f"projects/{stack.config.project_id}/topics/{topic}-store-updates"
+        for message in (
+            _store_update("BU2", versioned, parse_timestamp(result.received_at[versioned])),
+            _store_update("BU1", unique_id(), datetime.now(UTC)),
+        ):
+            publisher.publish(
+                updates_path, message.data, ordering_key=message.ordering_key, **message.attributes
+            ).result(timeout=10)
+        wait_for(
+            lambda: (
+                _store_update_decisions(logs / "processor.log")[2:]
+                == ["superseded", "not-recorded"]
+            ),
+            timeout=60,
+        )
         cancellation = order_message(
             "BU1", first, datetime.now(UTC), order_body(first, status="CANCELLED")
         )
@@ -194,6 +247,17 @@ def _scenario(stack: LocalStack, topic: str, logs: Path, result: Run) -> None:
             **cancellation.attributes,
         ).result(timeout=10)
         wait_for(lambda: "conflict" in _decisions(logs / "processor.log"), timeout=60)
+
+
+def _store_update(bu: str, order: str, decided_on: datetime) -> StoreUpdateMessage:
+    """A pos function's message of readying the order's items, decided on ``decided_on``."""
+    return StoreUpdateMessage(
+        bu,
+        order,
+        StoreUpdate(unique_id("till-9"), UpdateKind.READY),
+        recorded_at=datetime.now(UTC),
+        basis=Basis(Version(decided_on - timedelta(days=1), 1), 0),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -259,12 +323,30 @@ def test_processor_decisions_count_each_delivery_by_decision_and_rule(
     assert by_rule[("stored", "first", "")] == 1
     assert by_rule[("stale", "sourceVersion", "")] == 1
     assert by_rule[("duplicate", "receivedAt", "BU1")] == 1
-    # The pickup's own message, which found the pickup stored by the pos function.
-    assert by_rule[("duplicate", "pickup", "BU1")] == 1
+    # Each store update's own message, which found the update recorded by the pos function.
+    assert by_rule[("duplicate", "store", "BU1")] == 2
     assert by_rule[("conflict", "pickup", "BU1")] == 1
+    by_change: Counter[tuple[str, str]] = Counter()
+    for labels, n in counted.items():
+        values = dict(labels)
+        by_change[values["decision"], values["change"]] += n
+    assert by_change[("duplicate", "ready")] == by_change[("duplicate", "pickup")] == 1
+    assert by_change[("conflict", "cancellation")] == 1
+    assert by_change[("superseded", "ready")] == by_change[("not-recorded", "ready")] == 1
+    # An undecodable message has no change, it was never known.
+    assert by_change[("undecodable", "")] >= 1
     # Nacked, so the emulator delivers it again until the run ends.
     assert by_rule[("undecodable", "", "")] >= 1
-    assert decisions == {"stored", "stale", "duplicate", "undecodable", "conflict"}
+    assert by_rule[("superseded", "store", "")] == 1
+    assert decisions == {
+        "stored",
+        "stale",
+        "duplicate",
+        "undecodable",
+        "conflict",
+        "superseded",
+        "not-recorded",
+    }
 
 
 def test_events_published_count_each_event_by_type(run: Run, metrics: dict[str, Any]) -> None:
@@ -273,23 +355,33 @@ def test_events_published_count_each_event_by_type(run: Run, metrics: dict[str, 
     for labels, n in counted.items():
         by_type[dict(labels)["event_type"]] += n
     # The two first versions, and the duplicate of one of them, which announces it again;
-    # the stale version announces nothing; the pickup once, and the refused cancellation.
+    # the stale version announces nothing; each store update once, and the refused
+    # cancellation.
     assert by_type == {
         "customer-order.created": 3,
+        "customer-order.ready-for-pickup": 1,
         "customer-order.picked-up": 1,
         "customer-order.cancellation-refused": 1,
     }
 
 
-def test_pickups_count_each_answer_by_outcome_and_conflicts_each_refused_cancellation(
+def test_store_updates_count_each_answer_by_event_and_outcome_and_conflicts_each_refusal(
     run: Run, metrics: dict[str, Any]
 ) -> None:
     pickups = series(metrics["counters"]["pickups"], run.entries)
-    by_outcome: Counter[tuple[str, str]] = Counter()
+    by_outcome: Counter[tuple[str, str, str, str]] = Counter()
     for labels, n in pickups.items():
         values = dict(labels)
-        by_outcome[values["outcome"], values["problem_type"]] += n
-    assert by_outcome == {("recorded", ""): 1, ("repeated", ""): 1, ("refused", "not-found"): 1}
+        by_outcome[
+            values["event"], values["outcome"], values["problem_type"], values["business_unit"]
+        ] += n
+    assert by_outcome == {
+        ("ready", "recorded", "", "BU1"): 1,
+        ("pickup", "recorded", "", "BU1"): 1,
+        ("pickup", "repeated", "", "BU1"): 1,
+        ("pickup", "refused", "already-picked-up", "BU1"): 1,
+        ("ready", "refused", "not-found", "BU1"): 1,
+    }
     conflicts = series(metrics["counters"]["conflicts"], run.entries)
     assert conflicts == {(("business_unit", "BU1"),): 1}
 
@@ -316,18 +408,17 @@ def test_the_lag_distribution_records_each_stored_order_within_its_buckets(
     assert labels == {"BU1", ""}
 
 
-def test_the_availability_counts_every_put_cloud_run_answered_and_bad_each_429_or_5xx(
+def test_the_availability_counts_every_put_cloud_run_answered_and_bad_only_unplanned_5xx(
     run: Run, metrics: dict[str, Any]
 ) -> None:
     entries = run.entries + run.request_log
     answers = series(metrics["counters"]["put_answers"], entries)
-    sent = Counter(status for _, _, status in run.puts) + Counter([429, 500, 503, 504])
+    sent = Counter(status for _, _, status in run.puts) + Counter([500, 503, 504])
     assert Counter({int(dict(labels)["status"]): n for labels, n in answers.items()}) == sent
-    failed = total(series(metrics["counters"]["put_answers_failed"], entries))
-    # The run's deliberate 503 (the topic missing), and Cloud Run's own 429 (no instance
-    # free), 500 (a crash), 503 and 504 (a timeout): the OMS delivered none of them. The
-    # deliberate 503's own line (outcome "unavailable") is not counted again.
-    assert failed == 5
+    good = total(series(metrics["counters"]["put_answers_good"], entries))
+    # Bad: the crash's 500, Cloud Run's own 503 and the timeout's 504. The run's
+    # deliberate 503 is good: its own line says outcome "unavailable".
+    assert total(answers) - good == 3
     assert sent[503] == 2
 
 
