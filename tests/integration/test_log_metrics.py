@@ -7,8 +7,8 @@ covers every outcome a PUT can have but a bug's 500, the store updates recorded,
 and refused, and every decision but Firestore being down; each line becomes the LogEntry Cloud
 Run's agent makes of it, and each metric's filter and extractors, as Terraform evaluates
 them, are applied to those entries. Cloud Run's own request log cannot be produced here:
-its entries are built from the answers this run received, plus a crash, a timeout and a
-503 of Cloud Run's own, which no line of the functions accompanies.
+its entries are built from the answers this run received, plus a crash, a timeout, a 503
+and a 429 (no instance free) of Cloud Run's own, which no line of the functions accompanies.
 """
 
 from __future__ import annotations
@@ -116,7 +116,9 @@ def run(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     )
     result.request_log = [request_log_entry(INGEST, "PUT", status) for _, _, status in result.puts]
     result.request_log += [request_log_entry(INGEST, "GET", 404)]
-    result.request_log += [request_log_entry(INGEST, "PUT", status) for status in (500, 503, 504)]
+    result.request_log += [
+        request_log_entry(INGEST, "PUT", status) for status in (429, 500, 503, 504)
+    ]
     return result
 
 
@@ -408,17 +410,18 @@ def test_the_lag_distribution_records_each_stored_order_within_its_buckets(
     assert labels == {"BU1", ""}
 
 
-def test_the_availability_counts_every_put_cloud_run_answered_and_bad_only_unplanned_5xx(
+def test_the_availability_counts_every_put_cloud_run_answered_and_bad_each_429_or_5xx(
     run: Run, metrics: dict[str, Any]
 ) -> None:
     entries = run.entries + run.request_log
     answers = series(metrics["counters"]["put_answers"], entries)
-    sent = Counter(status for _, _, status in run.puts) + Counter([500, 503, 504])
+    sent = Counter(status for _, _, status in run.puts) + Counter([429, 500, 503, 504])
     assert Counter({int(dict(labels)["status"]): n for labels, n in answers.items()}) == sent
-    good = total(series(metrics["counters"]["put_answers_good"], entries))
-    # Bad: the crash's 500, Cloud Run's own 503 and the timeout's 504. The run's
-    # deliberate 503 is good: its own line says outcome "unavailable".
-    assert total(answers) - good == 3
+    failed = total(series(metrics["counters"]["put_answers_failed"], entries))
+    # The run's deliberate 503 (the topic missing), and Cloud Run's own 429 (no instance
+    # free), 500 (a crash), 503 and 504 (a timeout): the OMS delivered none of them. The
+    # deliberate 503's own line (outcome "unavailable") is not counted again.
+    assert failed == 5
     assert sent[503] == 2
 
 
