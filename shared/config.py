@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.domain.conflict import CANCELLED_STATUSES, PICKED_UP_STATUS, Statuses
+from shared.domain.conflict import CANCELLED_STATUSES, Statuses
 from shared.errors import ConfigurationError
 
 # Resource names: terraform/variables.tf has the same defaults; a test fails when they drift.
@@ -22,7 +22,6 @@ DEFAULT_DEAD_LETTER_SUBSCRIPTION = "customer-orders-dead-letter"
 DEFAULT_MAX_DELIVERY_ATTEMPTS = 10
 DEFAULT_FIRESTORE_DATABASE = "(default)"
 # The statuses the conflict rule reads (terraform/variables.tf has the same defaults).
-DEFAULT_PICKED_UP_STATUS = PICKED_UP_STATUS
 DEFAULT_CANCELLED_STATUSES = CANCELLED_STATUSES
 
 # Bounded so that a request never waits on the client's own ordering retry deadline
@@ -106,16 +105,11 @@ class Settings:
 
 
 def _statuses(env: Mapping[str, str]) -> Statuses:
-    picked_up = env.get("PICKED_UP_STATUS", "").strip() or DEFAULT_PICKED_UP_STATUS
     listed = env.get("CANCELLED_STATUSES", "")
     cancelled = frozenset(name.strip() for name in listed.split(",") if name.strip()) or frozenset(
         DEFAULT_CANCELLED_STATUSES
     )
-    if picked_up in cancelled:
-        raise ConfigurationError(
-            f"PICKED_UP_STATUS {picked_up!r} cannot also be one of CANCELLED_STATUSES"
-        )
-    return Statuses(picked_up=picked_up, cancelled=cancelled)
+    return Statuses(cancelled=cancelled)
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

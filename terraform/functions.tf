@@ -7,7 +7,6 @@ locals {
   }
   # The conflict rule's statuses, for every function that decides by it.
   status_env = {
-    PICKED_UP_STATUS   = var.picked_up_status
     CANCELLED_STATUSES = join(",", var.cancelled_statuses)
   }
 }
@@ -154,7 +153,6 @@ resource "google_cloudfunctions2_function" "processor" {
       EVENTS_TOPIC         = google_pubsub_topic.events.name
       FIRESTORE_DATABASE   = local.firestore_database
       LOG_EXECUTION_ID     = "true"
-      PICKED_UP_STATUS     = local.status_env.PICKED_UP_STATUS
       CANCELLED_STATUSES   = local.status_env.CANCELLED_STATUSES
     }
   }
@@ -225,7 +223,6 @@ resource "google_cloudfunctions2_function" "pos" {
       STORE_UPDATES_TOPIC  = google_pubsub_topic.store_updates.name
       FIRESTORE_DATABASE   = local.firestore_database
       LOG_EXECUTION_ID     = "true"
-      PICKED_UP_STATUS     = local.status_env.PICKED_UP_STATUS
       CANCELLED_STATUSES   = local.status_env.CANCELLED_STATUSES
       # Each caller's ID token is verified again for these audiences, and its grants are
       # kept this long at most (terraform/pos_access.tf).

@@ -30,7 +30,7 @@ locals {
     "httpRequest.requestMethod=\"PUT\"",
   ])
   # Reads: GET or HEAD of one order, and the search (a POST to ...:search), on either
-  # function. Pickups: a POST to ...:pickup on pos. A custom method follows a literal colon
+  # function. Store updates: a POST to ...:ready or ...:pickup on pos. A custom method follows a literal colon
   # (a colon inside an id arrives as %3A, shared/domain/addresses.py), and requestUrl is the
   # whole URL, query string included.
   read_requests = join(" AND ", [
@@ -44,7 +44,7 @@ locals {
     "resource.labels.service_name=\"${local.pos_function_name}\"",
     "log_id(\"run.googleapis.com/requests\")",
     "httpRequest.requestMethod=\"POST\"",
-    "httpRequest.requestUrl=~\":pickup($|[?])\"",
+    "httpRequest.requestUrl=~\":(ready|pickup)($|[?])\"",
   ])
   # An answer that did not do what was asked, so the caller must try again: any 5xx, a
   # deliberate 503 included (nothing was published or read), and the 429 Cloud Run sends
@@ -183,13 +183,13 @@ locals {
     }
     pickup_answers = {
       name        = "${var.function_name_prefix}-pickup-answers"
-      description = "Every pickup Cloud Run answered for the pos function (its request log), by HTTP status."
+      description = "Every store update (:ready, :pickup) Cloud Run answered for the pos function (its request log), by HTTP status."
       filter      = local.pickup_requests
       labels      = local.status_label
     }
     pickup_answers_failed = {
       name        = "${var.function_name_prefix}-pickup-answers-failed"
-      description = "Pickups answered 429 or 5xx (the pickup could not be published or stored, a crash, no instance free): the pickups SLO's bad events."
+      description = "Store updates (:ready, :pickup) answered 429 or 5xx (the update could not be published or stored, a crash, no instance free): the pickups SLO's bad events."
       filter      = "${local.pickup_requests} AND ${local.failed_answer}"
       labels      = {}
     }

@@ -199,19 +199,8 @@ variable "pos_invoker_members" {
   }
 }
 
-variable "picked_up_status" {
-  description = "The status a pickup gives the stored order (shared/config.py DEFAULT_PICKED_UP_STATUS)."
-  type        = string
-  default     = "PICKED_UP"
-
-  validation {
-    condition     = length(var.picked_up_status) >= 1 && length(var.picked_up_status) <= 100 && trimspace(var.picked_up_status) == var.picked_up_status && !strcontains(var.picked_up_status, ",") && !contains(var.cancelled_statuses, var.picked_up_status)
-    error_message = "picked_up_status must be 1 to 100 characters, without surrounding spaces or commas, and none of cancelled_statuses."
-  }
-}
-
 variable "cancelled_statuses" {
-  description = "The order statuses that cancel an order: after a pickup, an OMS version with one of them is refused (shared/config.py DEFAULT_CANCELLED_STATUSES)."
+  description = "The order statuses that cancel an order: once a store handed something out, an OMS version with one of them is refused (shared/config.py DEFAULT_CANCELLED_STATUSES)."
   type        = list(string)
   default     = ["CANCELLED"]
 

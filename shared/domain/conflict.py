@@ -163,15 +163,12 @@ class Stored:
 
 
 CANCELLED_STATUSES = ("CANCELLED",)
-# The order status the release before fulfillments gave a picked-up order.
-PICKED_UP_STATUS = "PICKED_UP"
 
 
 @dataclass(frozen=True, slots=True)
 class Statuses:
-    """The order statuses the rule gives a meaning: the cancellations (and the old pickup's)."""
+    """The order statuses the rule gives a meaning: the cancellations."""
 
-    picked_up: str = PICKED_UP_STATUS
     cancelled: frozenset[str] = frozenset(CANCELLED_STATUSES)
 
     def is_cancellation(self, status: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shared.config import DEFAULT_CANCELLED_STATUSES, DEFAULT_PICKED_UP_STATUS, Settings
+from shared.config import DEFAULT_CANCELLED_STATUSES, Settings
 from shared.domain.conflict import Statuses
 from tests.logging_query import Entry, cloud_run_entry, compile_filter, extract
 from tests.terraform.observability import evaluate
@@ -59,8 +59,6 @@ def test_public_access_to_the_pos_is_refused() -> None:
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
-        ({"picked_up_status": "CANCELLED"}, "none of cancelled_statuses"),
-        ({"picked_up_status": "A,B"}, "without surrounding spaces or commas"),
         ({"cancelled_statuses": "[]"}, "at least one status"),
     ],
 )
@@ -71,7 +69,6 @@ def test_the_statuses_are_validated(variables: dict[str, str], message: str) -> 
 
 
 def test_the_defaults_are_the_codes(tf: TerraformConfig) -> None:
-    assert tf.default("picked_up_status") == DEFAULT_PICKED_UP_STATUS
     assert tuple(tf.default("cancelled_statuses")) == DEFAULT_CANCELLED_STATUSES
 
 
@@ -79,10 +76,8 @@ def test_the_pos_and_the_processor_are_told_the_statuses(tf: TerraformConfig) ->
     for name in ("pos", "processor"):
         function = tf.resource(f"google_cloudfunctions2_function.{name}")
         env = function["service_config"][0]["environment_variables"]
-        assert env["PICKED_UP_STATUS"] == ref("local.status_env.PICKED_UP_STATUS"), name
         assert env["CANCELLED_STATUSES"] == ref("local.status_env.CANCELLED_STATUSES"), name
     assert tf.locals["status_env"] == {
-        "PICKED_UP_STATUS": ref("var.picked_up_status"),
         "CANCELLED_STATUSES": ref('join(",", var.cancelled_statuses)'),
     }
     pos = tf.resource("google_cloudfunctions2_function.pos")["service_config"][0]
@@ -185,13 +180,10 @@ def test_the_statuses_reach_the_code_as_terraform_joins_them() -> None:
     settings = Settings.from_env(
         {
             "GOOGLE_CLOUD_PROJECT": "p",
-            "PICKED_UP_STATUS": "COLLECTED",
             "CANCELLED_STATUSES": cancelled,
         }
     )
-    assert settings.statuses == Statuses(
-        picked_up="COLLECTED", cancelled=frozenset({"CANCELLED", "VOIDED"})
-    )
+    assert settings.statuses == Statuses(cancelled=frozenset({"CANCELLED", "VOIDED"}))
 
 
 # --- The pickups and conflicts metrics --------------------------------------------------------
