@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -23,14 +24,16 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    pubsub, firestore, ingest, processor, receiver, bridge = free_ports(6)
+    pubsub, firestore, ingest, processor, pos, receiver, bridge, identity = free_ports(8)
     return {
         "pubsub": pubsub,
         "firestore": firestore,
         "ingest": ingest,
         "processor": processor,
+        "pos": pos,
         "receiver": receiver,
         "bridge": bridge,
+        "identity": identity,
     }
 
 
@@ -42,8 +45,12 @@ def devstack_env(ports: dict[str, int]) -> dict[str, str]:
         "FIRESTORE_EMULATOR_HOST": f"{LOOPBACK}:{ports['firestore']}",
         "INGEST_PORT": str(ports["ingest"]),
         "PROCESSOR_PORT": str(ports["processor"]),
+        "POS_PORT": str(ports["pos"]),
         "RECEIVER_PORT": str(ports["receiver"]),
         "BRIDGE_PORT": str(ports["bridge"]),
+        "IDENTITY_PORT": str(ports["identity"]),
+        # A key of its own: a running `make dev` keeps its key and its tokens.
+        "DEVSTACK_IDENTITY_DIR": tempfile.mkdtemp(prefix="devstack-test-identity-"),
         # The status line at most every second, so that a short run sees it.
         "DEVSTACK_STATUS_SECONDS": "1",
     }
