@@ -19,7 +19,7 @@ from tests.support import unique_id, wait_for
 
 pytestmark = pytest.mark.integration
 
-ORDERS = 2000
+ORDERS = 600
 
 
 def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
@@ -27,7 +27,7 @@ def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
         print(f"\n[figure] {line}")
 
 
-def test_two_thousand_orders_are_pushed_stored_and_verified(
+def test_six_hundred_orders_are_pushed_stored_and_verified(
     ingest_url: str,
     firestore_client: firestore.Client,
     tmp_path: Path,

@@ -25,7 +25,7 @@ from tests.support import create_pull_subscription, pull_all, unique_id, wait_fo
 
 pytestmark = pytest.mark.integration
 
-ORDERS = 1000
+ORDERS = 400
 
 
 def test_a_killed_push_resumes_without_sending_anything_twice(
