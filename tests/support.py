@@ -60,6 +60,32 @@ def order_body(customer_order_id: str, **changes: Any) -> dict[str, Any]:
     return body
 
 
+def fulfilled_body(customer_order_id: str, store: str, **changes: Any) -> dict[str, Any]:
+    """The sample (with ``changes``) and a sofa, its two items in a store fulfillment
+    ``F-STORE`` picked up at ``store``, the sofa in ``F-HOME`` from the warehouse."""
+    body = order_body(customer_order_id, **changes)
+    order = body["customerOrder"]
+    order["items"].append({"itemId": "SOFA", "quantityOrdered": 1, "unitPrice": 1000.10})
+    items = [
+        {"itemId": item["itemId"], "quantity": item["quantityOrdered"]}
+        for item in SAMPLE_BODY["customerOrder"]["items"]
+    ]
+    order["fulfillments"] = [
+        {
+            "fulfillmentId": "F-STORE",
+            "deliveryType": "PICKUP_STORE",
+            "businessUnitId": store,
+            "items": items,
+        },
+        {
+            "fulfillmentId": "F-HOME",
+            "deliveryType": "HOME_DELIVERY_WAREHOUSE",
+            "items": [{"itemId": "SOFA", "quantity": 1}],
+        },
+    ]
+    return body
+
+
 def order_message(
     business_unit_id: str,
     customer_order_id: str,

@@ -31,11 +31,13 @@ from shared.tools.functions import LOOPBACK, function_command
 from tests.reliability.tcp_proxy import tcp_proxy
 from tests.support import (
     ReceivedEvent,
-    order_body,
     received_events,
     stored_document,
     unique_id,
     wait_for,
+)
+from tests.support import (
+    fulfilled_body as fulfilled_order,
 )
 
 if TYPE_CHECKING:
@@ -51,24 +53,7 @@ THREADS = 16
 
 def fulfilled_body(order_id: str, **changes: Any) -> dict[str, Any]:
     """The sample with both items picked up at BU-STORE and a sofa from the warehouse."""
-    body = order_body(order_id, **changes)
-    body["customerOrder"]["items"].append(
-        {"itemId": "SOFA", "quantityOrdered": 1, "unitPrice": 1000.10}
-    )
-    body["customerOrder"]["fulfillments"] = [
-        {
-            "fulfillmentId": "F-STORE",
-            "deliveryType": "PICKUP_STORE",
-            "businessUnitId": BU,
-            "items": [{"itemId": ITEM_A, "quantity": 2}, {"itemId": ITEM_B, "quantity": 1}],
-        },
-        {
-            "fulfillmentId": "F-HOME",
-            "deliveryType": "HOME_DELIVERY_WAREHOUSE",
-            "items": [{"itemId": "SOFA", "quantity": 1}],
-        },
-    ]
-    return body
+    return fulfilled_order(order_id, BU, **changes)
 
 
 def put(

@@ -34,6 +34,7 @@ from shared.domain.store_state import FULFILLED, READY_FOR_PICKUP
 from shared.domain.timestamps import format_timestamp
 from shared.errors import PublishFailed
 from shared.processor import Processor
+from tests.support import fulfilled_body as fulfilled_order
 from tests.support import order_body, order_message, push_data
 
 T0 = datetime(2026, 12, 6, 9, 0, 0, tzinfo=UTC)
@@ -44,24 +45,7 @@ STATUSES = Statuses()
 
 def fulfilled_body(**changes: Any) -> dict[str, Any]:
     """The sample with a store fulfillment of both items at BU1 and one at the warehouse."""
-    body = order_body(ORDER, **changes)
-    body["customerOrder"]["items"].append(
-        {"itemId": "SOFA", "quantityOrdered": 1, "unitPrice": 1000.10}
-    )
-    body["customerOrder"]["fulfillments"] = [
-        {
-            "fulfillmentId": "F-STORE",
-            "deliveryType": "PICKUP_STORE",
-            "businessUnitId": BU,
-            "items": [{"itemId": ITEM_A, "quantity": 2}, {"itemId": ITEM_B, "quantity": 1}],
-        },
-        {
-            "fulfillmentId": "F-HOME",
-            "deliveryType": "HOME_DELIVERY_WAREHOUSE",
-            "items": [{"itemId": "SOFA", "quantity": 1}],
-        },
-    ]
-    return body
+    return fulfilled_order(ORDER, BU, **changes)
 
 
 class Stack:
