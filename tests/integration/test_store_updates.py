@@ -26,11 +26,13 @@ import requests
 from shared.domain import events
 from shared.domain.addresses import document_path, order_location, pickup_location, ready_location
 from shared.domain.store_state import FULFILLED
-from shared.tools.devstack import LocalStack, free_ports, is_listening
+from shared.tools.devstack import LocalStack, free_ports, http_request, is_listening
 from shared.tools.functions import LOOPBACK, function_command
 from tests.reliability.tcp_proxy import tcp_proxy
 from tests.support import (
+    FORMATS,
     ReceivedEvent,
+    pubsub_base,
     received_events,
     stored_document,
     unique_id,
@@ -381,6 +383,43 @@ def test_store_pickups_raced_with_oms_changes_end_one_way_or_the_other(
             outcomes["the OMS's change stored, the pickup refused (409)"] += 1
     print(f"\n{rounds} rounds of a pickup raced with an OMS {oms_change}: {dict(outcomes)}")
     assert sum(outcomes.values()) == rounds
+
+
+def test_a_pickup_message_of_the_release_before_in_flight_is_completed(
+    stack: LocalStack, http: requests.Session, firestore_client: firestore.Client
+) -> None:
+    """The fixture of that release's pickup message, published to the orders topic as its pos
+    function did and pushed to the real processor: the whole order is handed out, and told."""
+    order = unique_id("LEGACY")
+    assert put(http, stack.config.ingest_url, order, 1, fulfilled_body(order)).status_code == 202
+    stored_order(stack, firestore_client, order)
+    fixture = json.loads((FORMATS / "pickup-message.json").read_text())
+    attributes = {**fixture["attributes"], "businessUnitId": BU, "customerOrderId": order}
+    status, body = http_request(
+        "POST",
+        f"{pubsub_base(stack)}/topics/{stack.config.orders_topic}:publish",
+        {
+            "messages": [
+                {"data": fixture["data"], "attributes": attributes, "orderingKey": f"{BU}/{order}"}
+            ]
+        },
+    )
+    assert status == 200, body
+
+    def handed_out() -> dict[str, Any] | None:
+        view: dict[str, Any] = http.get(
+            stack.config.pos_url + order_location(BU, order), timeout=30
+        ).json()
+        return view if store_fulfillment(view).get("status") == FULFILLED else None
+
+    view = wait_for(handed_out, timeout=60, interval=0.5)
+    assert quantities(view) == {ITEM_A: (0, 2), ITEM_B: (0, 1)}
+    picked = wait_for(
+        lambda: [e for e in events_of(stack, order) if e.type == events.PICKED_UP] or None,
+        timeout=60,
+        interval=0.5,
+    )
+    assert picked[0].attributes["time"] == fixture["attributes"]["pickedUpAt"]
 
 
 def _port(host: str) -> int:
