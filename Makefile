@@ -101,9 +101,11 @@ FUZZ_TARGETS ?=
 fuzz: $(STAMP)
 	nice -n 10 $(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-$(CHECKOV_STAMP): terraform/checkov/requirements.txt
+# uv (already in .venv) rather than pip: the install is most of a fresh clone's set-up
+# (docs/development.md#set-up).
+$(CHECKOV_STAMP): terraform/checkov/requirements.txt | $(UV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r terraform/checkov/requirements.txt
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python -r terraform/checkov/requirements.txt
 	touch $@
 
 ## checkov on terraform/ with the custom Pub/Sub policies (tests/terraform runs the same scan).

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.integration
 
 # Per operation; the coverage phase adds cases of its own. Bounded by the suite's time:
 # the hostile-input tests and make fuzz go past what a schema generates.
-MAX_EXAMPLES = 150
+MAX_EXAMPLES = 100
 # Data valid by the schema may rightly be refused: JSON Schema cannot say "printable",
 # "storable in Firestore" or "the body's id equals the path's". And nothing processes
 # this topic, so a GET after a 202 is rightly 404.
