@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -46,7 +45,6 @@ from tests.support import (
 from tests.terraform.tfconfig import REPO_ROOT, TERRAFORM_DIR, terraform_console
 
 MODULE = TERRAFORM_DIR / "modules" / "function_source"
-WHEELHOUSE = REPO_ROOT / "build" / "wheelhouse"
 
 
 def terraform_files(function_dir: str, root: Path) -> dict[str, str]:
@@ -187,22 +185,25 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Artifact:
 
 
 def install_requirements(python: Path, requirements: Path) -> None:
-    """Install from PyPI's wheels, downloaded once per requirements.txt into build/wheelhouse.
+    """Install the package's requirements.txt into a fresh venv, every hash checked.
 
-    pip keeps no usable cache on these machines, and the download is most of
-    the install time; the environment itself is new on every run. Hash
-    checking is on for both steps, as it is in Cloud Build (every line has
-    hashes), so a wheel the lock does not name fails here.
+    Hash checking is on, as it is in Cloud Build (every line has hashes), so a wheel
+    the lock does not name fails here. uv, the lock's own installer in .venv, rather
+    than pip: pip downloaded every wheel again on a fresh clone, most of the file's time
+    (docs/development.md#set-up).
     """
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
-    house = WHEELHOUSE / digest
-    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    checked = ["--require-hashes", "-r", str(requirements)]
-    if not (house / ".complete").exists():
-        subprocess.run([*pip, "download", "--dest", str(house), *checked], check=True, timeout=300)
-        (house / ".complete").touch()
     subprocess.run(
-        [*pip, "install", "--no-index", "--find-links", str(house), *checked],
+        [
+            str(Path(sys.executable).parent / "uv"),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(python),
+            "--require-hashes",
+            "-r",
+            str(requirements),
+        ],
         check=True,
         timeout=300,
     )
