@@ -45,7 +45,7 @@ dev: $(STAMP) emulators
 ## Lint, type-check and every test; the suite starts its own stack on free ports, one per
 ## worker: two workers, each taking whole files (the tests of a file share their fixtures).
 test: emulators lint typecheck $(CHECKOV_STAMP) $(APIDOCS_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=10
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=10
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
