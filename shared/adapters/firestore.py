@@ -18,6 +18,7 @@ it more slowly.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ from shared.domain.addresses import CUSTOMER_ORDERS, collection_path, document_p
 from shared.domain.conflict import Version
 from shared.domain.search import Operator, SearchCriteria, SearchPosition
 from shared.domain.search_fields import SearchFields, search_fields_of_body
-from shared.domain.store_state import EMPTY_STORE_STATE, StoreState
+from shared.domain.store_state import EMPTY_STORE_STATE, StoreState, legacy_pickup_state
 from shared.domain.store_updates import RecordedUpdate, UpdateKind
 from shared.domain.stored_order import (
     STORE_UPDATES,
@@ -52,7 +53,6 @@ from shared.domain.stored_order import (
     content_of_body,
     fulfillment_states,
     legacy_last_store_update,
-    legacy_store_state,
 )
 from shared.errors import LostRace, StoreRefused, StoreUnavailable, one_line
 from shared.ports import OrderStore
@@ -461,12 +461,17 @@ def order_of(
     body = stored[fields.BODY]
     received_at = _utc(stored[fields.RECEIVED_AT])
     picked_up_at = _optional_utc(stored.get(fields.PICKED_UP_AT))
+    # A document of a release before the store's record lacks it and its search field:
+    # its body gives both, parsed once for the two.
+    content = functools.cache(lambda: content_of_body(body, business_unit_id))
     encoded = stored.get(fields.STORE_STATE)
-    store_state = (
-        StoreState.decode(encoded)
-        if encoded is not None
-        else legacy_store_state(body, business_unit_id, picked_up_at)
-    )
+    if encoded is not None:
+        store_state = StoreState.decode(encoded)
+    elif picked_up_at is None:
+        store_state = EMPTY_STORE_STATE
+    else:
+        # Picked up by the release before fulfillments: all of it, at once.
+        store_state = legacy_pickup_state(content().fulfillments, picked_up_at)
     states = stored.get(fields.FULFILLMENT_STATES)
     return StoredOrder(
         business_unit_id=business_unit_id,
@@ -484,7 +489,7 @@ def order_of(
         store_state=store_state,
         fulfillment_states=tuple(states)
         if states is not None
-        else fulfillment_states(content_of_body(body, business_unit_id).fulfillments, store_state),
+        else fulfillment_states(content().fulfillments, store_state),
         last_store_update=_last_store_update(stored, received_at, picked_up_at),
         processed_at=_optional_utc(stored.get(fields.PROCESSED_AT)),
         revision=Revision(snapshot.update_time),

@@ -163,24 +163,17 @@ class InMemoryOrderStore(OrderStore):
         def position(received_at: datetime, unit: str, order: str) -> tuple[datetime, bytes, bytes]:
             return (received_at, unit.encode("utf-8"), order.encode("utf-8"))
 
-        matches.sort(
-            key=lambda order: position(
-                order.received_at, order.business_unit_id, order.customer_order_id
-            ),
-            reverse=True,
-        )
+        def position_of(order: StoredOrder) -> tuple[datetime, bytes, bytes]:
+            return position(order.received_at, order.business_unit_id, order.customer_order_id)
+
+        matches.sort(key=position_of, reverse=True)
         if after is not None:
             start = position(
                 after.received_at,
                 after.business_unit_id or business_unit_id,
                 after.customer_order_id,
             )
-            matches = [
-                order
-                for order in matches
-                if position(order.received_at, order.business_unit_id, order.customer_order_id)
-                < start
-            ]
+            matches = [order for order in matches if position_of(order) < start]
         return [
             OrderSummary(
                 order.business_unit_id,

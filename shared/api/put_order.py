@@ -14,7 +14,12 @@ from shared.api.unavailable import publish_unavailable
 from shared.domain.addresses import order_location
 from shared.domain.conflict import parse_source_version
 from shared.domain.events import MAX_STORE_ATTRIBUTES
-from shared.domain.fulfillments import fulfillment_violations, fulfillments_of, pickup_stores
+from shared.domain.fulfillments import (
+    Fulfillment,
+    fulfillment_violations,
+    fulfillments_of,
+    pickup_stores,
+)
 from shared.domain.http import HttpRequest, HttpResponse
 from shared.domain.ids import utf8_size
 from shared.domain.jsonbody import FieldViolation
@@ -149,8 +154,8 @@ def validate_body(
             violations.append(FieldViolation(pointer, reason))
     violations.extend(fulfillment_violations(body[CUSTOMER_ORDER]))
     if not violations:
-        stores = pickup_stores(fulfillments_of(body[CUSTOMER_ORDER], business_unit_id))
-        if len(stores | {business_unit_id}) > MAX_STORE_ATTRIBUTES:
+        fulfillments = fulfillments_of(body[CUSTOMER_ORDER], business_unit_id)
+        if len(pickup_stores(fulfillments) | {business_unit_id}) > MAX_STORE_ATTRIBUTES:
             violations.append(
                 FieldViolation(
                     "/customerOrder/fulfillments",
@@ -160,7 +165,9 @@ def validate_body(
                 )
             )
     if not violations:
-        reason = _storage_violation(body, business_unit_id, customer_order_id, body_bytes)
+        reason = _storage_violation(
+            body, business_unit_id, customer_order_id, body_bytes, fulfillments
+        )
         if reason is not None:
             violations.append(FieldViolation("/customerOrder", reason))
     if violations:
@@ -192,11 +199,14 @@ def _searched_values(order: CustomerOrder) -> list[tuple[str, str]]:
 
 
 def _storage_violation(
-    body: Any, business_unit_id: str, customer_order_id: str, body_bytes: int
+    body: Any,
+    business_unit_id: str,
+    customer_order_id: str,
+    body_bytes: int,
+    fulfillments: tuple[Fulfillment, ...],
 ) -> str | None:
     order = body[CUSTOMER_ORDER]
     search_fields = search_fields_of(order)
-    fulfillments = fulfillments_of(order, business_unit_id)
     size = document_size(
         business_unit_id,
         customer_order_id,

@@ -161,7 +161,7 @@ class RecordStoreUpdate:
         detail = "" if assessment is None else assessment.detail
         if decision is Decision.REFUSE_FORBIDDEN:
             fulfillment = None if assessment is None else assessment.fulfillment
-            store = target.business_unit_id if fulfillment is None else fulfillment.business_unit_id
+            store = None if fulfillment is None else fulfillment.business_unit_id
             raise forbidden(context.caller, store or target.business_unit_id, f"({detail})")
         refusal = _REFUSALS.get(decision)
         if refusal is not None:

@@ -200,7 +200,6 @@ _BY_FIT = {
 }
 _OMS_CHANGES = (Change.UPDATE, Change.CANCELLATION)
 _STORE_CHANGES = (Change.READY, Change.PICKUP)
-_STANDING = (Standing.OPEN, Standing.CANCELLED, Standing.PICKED_UP)
 
 # The whole rule: (change, what is stored, how the change stands against it) -> decision.
 # Combinations that cannot occur are absent: nothing is picked up of an absent, open or

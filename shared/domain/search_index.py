@@ -32,10 +32,13 @@ from typing import Literal
 from shared.domain import stored_order as fields
 from shared.domain.addresses import BUSINESS_UNITS, CUSTOMER_ORDERS
 from shared.domain.fulfillments import Fulfillment
-from shared.domain.limits import MAX_FULFILLMENT_STATUS_BYTES
 from shared.domain.search import Operator, SearchCriteria
 from shared.domain.search_fields import SearchFields
-from shared.domain.stored_order import document_name_size, fulfillment_state
+from shared.domain.stored_order import (
+    document_name_size,
+    largest_fulfillment_state_size,
+    string_size,
+)
 
 Mode = Literal["ASCENDING", "DESCENDING", "CONTAINS"]
 # Firestore's query scopes: one business unit's collection, or every collection of the id.
@@ -124,12 +127,9 @@ def index_cost(
     has at most one ``fulfillmentStates`` value, its status at its longest.
     """
     name = document_name_size(BUSINESS_UNITS, business_unit_id, CUSTOMER_ORDERS, customer_order_id)
-    value_sizes = [len(value.encode("utf-8")) + 1 for value in (customer_id, status)]
-    value_sizes += [len(value.encode("utf-8")) + 1 for value in search_fields.values]
+    value_sizes = [string_size(value) for value in (customer_id, status, *search_fields.values)]
     value_sizes += [
-        len(fulfillment_state(fulfillment.business_unit_id, "").encode("utf-8"))
-        + MAX_FULFILLMENT_STATUS_BYTES
-        + 1
+        largest_fulfillment_state_size(fulfillment.business_unit_id)
         for fulfillment in fulfillments
         if fulfillment.is_store_pickup and fulfillment.business_unit_id is not None
     ]

@@ -80,7 +80,6 @@ from shared.domain.store_state import (
     EMPTY_STORE_STATE,
     LEGACY_PICKUP_ID,
     StoreState,
-    legacy_pickup_state,
 )
 from shared.domain.store_updates import Basis
 from shared.errors import MalformedJson
@@ -357,16 +356,6 @@ class StoredOrder(OrderRecord):
     revision: Revision | None = None
 
 
-def legacy_store_state(
-    body: bytes, business_unit_id: str, picked_up_at: datetime | None
-) -> StoreState:
-    """The record of a document without one: empty, or all handed out when the release
-    before fulfillments recorded its pickup at ``picked_up_at``."""
-    if picked_up_at is None:
-        return EMPTY_STORE_STATE
-    return legacy_pickup_state(content_of_body(body, business_unit_id).fulfillments, picked_up_at)
-
-
 def legacy_last_store_update(received_at: datetime, picked_up_at: datetime | None) -> str | None:
     """A pickup version of the release before fulfillments is its own receivedAt."""
     return LEGACY_PICKUP_ID if picked_up_at is not None and picked_up_at == received_at else None
@@ -386,19 +375,25 @@ class OrderSummary:
     picked_up_at: datetime | None = None
 
 
-def _string_size(text: str) -> int:
+def string_size(text: str) -> int:
+    """A string value's size in a document or an index entry: its UTF-8 bytes and 1."""
     return len(text.encode("utf-8")) + 1
+
+
+def largest_fulfillment_state_size(store: str) -> int:
+    """The size of the longest ``fulfillmentStates`` value a fulfillment at ``store`` can have."""
+    return string_size(fulfillment_state(store, "")) + MAX_FULFILLMENT_STATUS_BYTES
 
 
 def _array_size(strings: Sequence[str]) -> int:
     """The sum of its values; an empty array 1 byte, as the emulator counts it, where Google's
     page says nothing of it (docs/platform.md#firestore-emulator)."""
-    return sum(map(_string_size, strings)) or 1
+    return sum(map(string_size, strings)) or 1
 
 
 def document_name_size(*path: str) -> int:
     """Each collection and document id of the path as a string, plus 16."""
-    return sum(_string_size(segment) for segment in path) + _NAME_OVERHEAD_BYTES
+    return sum(string_size(segment) for segment in path) + _NAME_OVERHEAD_BYTES
 
 
 # A store update's record, bounded so that the document always has room for it: each item
@@ -432,8 +427,8 @@ def store_record_reserve(fulfillments: Sequence[Fulfillment]) -> int:
         size += sum(
             _ITEM_RECORD_BYTES + len(item_id.encode("utf-8")) for item_id in fulfillment.item_ids
         )
-        # Its fulfillmentStates entry.
-        size += _string_size(f"{fulfillment.business_unit_id}/") + MAX_FULFILLMENT_STATUS_BYTES
+        if fulfillment.business_unit_id is not None:
+            size += largest_fulfillment_state_size(fulfillment.business_unit_id)
     return size
 
 
@@ -459,8 +454,8 @@ def document_size(
     name = document_name_size(BUSINESS_UNITS, business_unit_id, CUSTOMER_ORDERS, customer_order_id)
     values = {
         BODY: body_bytes,
-        CUSTOMER_ID: _string_size(customer_id),
-        STATUS: _string_size(status),
+        CUSTOMER_ID: string_size(customer_id),
+        STATUS: string_size(status),
         BODY_SHA256: SHA256_HEX_BYTES + 1,
         SOURCE_VERSION: _INTEGER_BYTES,
         RECEIVED_AT: _TIMESTAMP_BYTES,
@@ -478,8 +473,8 @@ def document_size(
     # Its entries are within the store's reserve; empty, as counted here.
     values[FULFILLMENT_STATES] = _array_size(())
     if search_fields.customer_account_id is not None:
-        values[CUSTOMER_ACCOUNT_ID] = _string_size(search_fields.customer_account_id)
-    fields = sum(_string_size(field) + size for field, size in values.items())
+        values[CUSTOMER_ACCOUNT_ID] = string_size(search_fields.customer_account_id)
+    fields = sum(string_size(field) + size for field, size in values.items())
     return name + fields + _DOCUMENT_OVERHEAD_BYTES
 
 

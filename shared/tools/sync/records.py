@@ -25,7 +25,6 @@ from shared.tools.sync.versions import DEFAULT_SOURCE, BadVersion, VersionSource
 
 NDJSON = "ndjson"
 JSON = "json"
-_READ_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
