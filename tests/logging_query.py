@@ -5,6 +5,8 @@
   members become the entry's own fields (``labels``, ``sourceLocation``...), ``severity``
   and ``httpRequest`` too, and everything else is ``jsonPayload`` (Google Cloud,
   "Structured logging", special JSON fields).
+  :func:`cloud_run_entries` does it for every such line of a function's output, and
+  :func:`process_decisions` reads the processor's decisions off those entries.
 - :func:`request_log_entry` is the entry Cloud Run writes itself for each request
   (log ``run.googleapis.com/requests``, LogEntry.httpRequest's ``requestMethod``,
   ``requestUrl``, the whole URL with its query string, and ``status``).
@@ -25,11 +27,16 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 PROJECT = "demo-project"
+# The functions' Cloud Run services, the names terraform's filters read (function_name_prefix's
+# default).
+INGEST = "customer-orders-ingest"
+PROCESSOR = "customer-orders-processor"
+POS = "customer-orders-pos"
 SPECIAL_PREFIX = "logging.googleapis.com/"
 # Special members the agent lifts out of the payload; everything else stays in jsonPayload.
 _SPECIAL = {
@@ -69,6 +76,23 @@ def cloud_run_entry(line: str, service: str, log: str = "run.googleapis.com/stde
         entry["httpRequest"] = http_request
     entry["jsonPayload"] = payload
     return entry
+
+
+def cloud_run_entries(text: str, service: str) -> list[Entry]:
+    """The LogEntries of the JSON lines in what ``service`` printed."""
+    # gunicorn's own start-up lines are text; only the functions' lines are JSON.
+    return [cloud_run_entry(line, service) for line in text.splitlines() if line.startswith("{")]
+
+
+def process_decisions(entries: Iterable[Entry], changes: Container[str] | None = None) -> list[str]:
+    """The processor's decision on each delivery in ``entries``, in order; with ``changes``,
+    only on the deliveries of those kinds of change."""
+    return [
+        entry["jsonPayload"].get("decision", "")
+        for entry in entries
+        if entry["jsonPayload"].get("event") == "process"
+        and (changes is None or entry["jsonPayload"].get("change") in changes)
+    ]
 
 
 def request_log_entry(service: str, method: str, status: int, url: str = "") -> Entry:

@@ -25,6 +25,7 @@ from shared.domain.jsonbody import dump_json
 from shared.domain.messages import OrderMessage, PublishedMessage
 from shared.domain.problems import PROBLEM_CONTENT_TYPE
 from shared.domain.store_updates import StoreUpdate, UpdateKind
+from shared.domain.timestamps import parse_timestamp
 from shared.optimistic import OptimisticWriter
 from shared.order_changes import Applied, OmsVersion, OrderChanges, StoreUpdateChange
 from shared.ports import OrderStore
@@ -83,6 +84,29 @@ def fulfilled_body(customer_order_id: str, store: str, **changes: Any) -> dict[s
             "items": [{"itemId": "SOFA", "quantity": 1}],
         },
     ]
+    return body
+
+
+# The sample's first item, ordered 2: all that with_pickup's store fulfillment holds.
+PICKUP_ITEM = "7310865004703"
+
+
+def with_pickup(
+    order_id: str, store: str | None, status: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    """The sample with one store fulfillment of one item at ``store`` (the OMS's ``status``),
+    or, for None, with no fulfillments: the implicit one at the path's business unit."""
+    body = order_body(order_id, **changes)
+    if store is not None:
+        fulfillment: dict[str, Any] = {
+            "fulfillmentId": "F-1",
+            "deliveryType": "PICKUP_STORE",
+            "businessUnitId": store,
+            "items": [{"itemId": PICKUP_ITEM, "quantity": 2}],
+        }
+        if status is not None:
+            fulfillment["status"] = status
+        body["customerOrder"]["fulfillments"] = [fulfillment]
     return body
 
 
@@ -302,6 +326,25 @@ def stored_document(
     """The order's Firestore document as the processor wrote it, or ``None``."""
     snapshot = client.document(document_path(business_unit_id, customer_order_id)).get()
     return snapshot.to_dict() if snapshot.exists else None
+
+
+def write_stored_fixture(
+    client: firestore.Client, name: str, business_unit_id: str, order_id: str
+) -> dict[str, Any]:
+    """Write the stored-order fixture ``name`` as that release wrote it; its fields."""
+    fixture: dict[str, Any] = json.loads((FORMATS / name).read_text())
+    fixture.pop("_what")
+    document = {
+        **fixture,
+        "body": fixture["body"].encode(),
+        **{
+            field: parse_timestamp(fixture[field])
+            for field in ("receivedAt", "processedAt", "createdAt", "pickedUpAt")
+            if fixture.get(field) is not None
+        },
+    }
+    client.document(document_path(business_unit_id, order_id)).set(document)
+    return fixture
 
 
 def processed_so_far(

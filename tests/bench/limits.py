@@ -223,25 +223,9 @@ def _envelope(message: OrderMessage) -> dict[str, Any]:
 
 def process(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     """Each thread has the processor handle one push of a new order, as a worker thread does."""
-    from google.pubsub_v1 import PublisherClient
-
     client = new_firestore_client(settings)
-    gapic = PublisherClient()
-    publishes = {"count": 0}
-    lock = threading.Lock()
-    publish = gapic.publish
-
-    def counted(*call: Any, **kwargs: Any) -> Any:
-        with lock:
-            publishes["count"] += 1
-        return publish(*call, **kwargs)
-
-    gapic.publish = counted  # type: ignore[method-assign]
-    events = PubSubEventPublisher(
-        TopicPublisher(
-            gapic, settings.events_topic_path, timeout_seconds=settings.publish_timeout_seconds
-        )
-    )
+    topic, publishes = _counted_publisher(settings, settings.events_topic_path)
+    events = PubSubEventPublisher(topic)
     processor = Processor(
         FirestoreOrderStore(client, timeout_seconds=settings.firestore_timeout_seconds),
         events,

@@ -7,10 +7,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.tools.devstack import LocalStack, http_request
+from shared.tools.dlq.cli import main
 from tests.support import pubsub_base, wait_for
+
+if TYPE_CHECKING:
+    import pytest
 
 # The minimum Pub/Sub allows. No retry policy: the emulator then redelivers at
 # once and forwards after about 5 s; any retry policy (even 0 s) makes it ~13 s.
@@ -114,3 +118,19 @@ def peek(stack: LocalStack, subscription: str) -> list[dict[str, Any]]:
 
 def attributes_of(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [message.get("attributes", {}) for message in messages]
+
+
+def in_queue(rig: DeadLetterRig, order_id: str) -> list[dict[str, Any]]:
+    """The order's messages in the rig's dead-letter queue, left there."""
+    return [
+        message
+        for message in peek(rig.stack, rig.dead_letter_subscription)
+        if message.get("attributes", {}).get("customerOrderId") == order_id
+    ]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """orders-dlq run in this process: its exit code and what it printed, out and err."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

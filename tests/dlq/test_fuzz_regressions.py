@@ -11,20 +11,13 @@ import json
 
 import pytest
 
-from shared.tools.dlq.cli import main
-from tests.dlq.rig import DeadLetterRig, RawMessage
+from tests.dlq.rig import DeadLetterRig, RawMessage, run_cli
 from tests.fuzz.cases import parse_pubsub_case
 from tests.fuzz.targets import corpus_dir
 
 pytestmark = pytest.mark.integration
 
 SETTLE = "0.5"
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_dead_letter_whose_items_are_a_number_is_listed_and_shown_not_a_traceback(
@@ -41,10 +34,10 @@ def test_a_dead_letter_whose_items_are_a_number_is_listed_and_shown_not_a_traceb
     rig.dead_letter([RawMessage(case.data, attributes, case.ordering_key)])
     common = ["--subscription", rig.dead_letter_subscription, "--settle", SETTLE]
 
-    code, out, err = _run(capsys, "list", *common)
+    code, out, err = run_cli(capsys, "list", *common)
     assert code == 0, err
     assert any(line.split()[:2] == ["BU1", "CO-NEW"] for line in out.splitlines()), out
-    code, out, err = _run(capsys, "show", "BU1/CO-NEW", "--json", *common)
+    code, out, err = run_cli(capsys, "show", "BU1/CO-NEW", "--json", *common)
     assert code == 0, err
     [shown] = json.loads(out)
     assert shown["body"]["customerOrder"]["items"] == 1.5

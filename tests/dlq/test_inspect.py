@@ -14,8 +14,7 @@ import pytest
 from shared.domain.messages import OrderMessage
 from shared.domain.timestamps import format_timestamp
 from shared.tools.devstack import LocalStack
-from shared.tools.dlq.cli import main
-from tests.dlq.rig import DeadLetterRig, peek
+from tests.dlq.rig import DeadLetterRig, peek, run_cli
 from tests.support import order_message
 
 pytestmark = pytest.mark.integration
@@ -32,16 +31,10 @@ def letter(rig: DeadLetterRig) -> OrderMessage:
     return message
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_list_shows_order_received_at_deliveries_source_and_age(
     rig: DeadLetterRig, letter: OrderMessage, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "list", "--subscription", rig.dead_letter_subscription, "--settle", SETTLE
     )
 
@@ -63,7 +56,7 @@ def test_list_shows_order_received_at_deliveries_source_and_age(
 def test_list_json_for_machines_and_nothing_is_consumed(
     rig: DeadLetterRig, letter: OrderMessage, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "list", "--json", "--subscription", rig.dead_letter_subscription, "--settle", SETTLE
     )
 
@@ -86,10 +79,10 @@ def test_show_decodes_the_message_by_order_and_by_message_id(
 ) -> None:
     common = ["--json", "--subscription", rig.dead_letter_subscription, "--settle", SETTLE]
 
-    code, out, err = _run(capsys, "show", f"{BUSINESS_UNIT}/CO-1", *common)
+    code, out, err = run_cli(capsys, "show", f"{BUSINESS_UNIT}/CO-1", *common)
     assert code == 0, err
     [by_order] = json.loads(out)
-    code, out, err = _run(capsys, "show", by_order["messageId"], *common)
+    code, out, err = run_cli(capsys, "show", by_order["messageId"], *common)
     assert code == 0, err
     [by_id] = json.loads(out)
 
@@ -109,7 +102,7 @@ def test_show_decodes_the_message_by_order_and_by_message_id(
 def test_show_as_text_prints_attributes_and_the_body(
     rig: DeadLetterRig, letter: OrderMessage, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys,
         "show",
         f"{BUSINESS_UNIT}/CO-1",
@@ -137,7 +130,7 @@ def test_show_as_text_prints_attributes_and_the_body(
 def test_an_unknown_order_or_message_is_an_error_and_changes_nothing(
     argv: list[str], rig: DeadLetterRig, letter: OrderMessage, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, *argv, "--subscription", rig.dead_letter_subscription, "--settle", SETTLE
     )
 
@@ -151,7 +144,7 @@ def test_an_unknown_order_or_message_is_an_error_and_changes_nothing(
 def test_an_unknown_subscription_is_an_error(
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = _run(capsys, "list", "--subscription", "no-such-dead-letters")
+    code, _, err = run_cli(capsys, "list", "--subscription", "no-such-dead-letters")
 
     assert code == 2
     assert err.startswith("orders-dlq: error: subscription projects/")
@@ -188,7 +181,7 @@ def test_show_says_why_a_message_can_never_be_stored(
     )
     rig.dead_letter([huge])
 
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "show", f"{BUSINESS_UNIT}/HUGE",
         "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
     )  # fmt: skip

@@ -19,8 +19,7 @@ import requests
 from shared.domain.messages import OrderMessage
 from shared.domain.timestamps import format_timestamp, parse_timestamp
 from shared.tools.devstack import LocalStack
-from shared.tools.dlq.cli import main
-from tests.dlq.rig import DeadLetterRig, RawMessage, attributes_of, peek
+from tests.dlq.rig import DeadLetterRig, RawMessage, attributes_of, in_queue, run_cli
 from tests.support import (
     create_pull_subscription,
     create_topic,
@@ -82,20 +81,6 @@ def letters(rig: DeadLetterRig) -> Letters:
     return prepared
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _in_queue(rig: DeadLetterRig, order_id: str) -> list[dict[str, Any]]:
-    return [
-        message
-        for message in peek(rig.stack, rig.dead_letter_subscription)
-        if message.get("attributes", {}).get("customerOrderId") == order_id
-    ]
-
-
 def _stored(firestore_client: Any, message: OrderMessage) -> dict[str, Any] | None:
     return stored_document(firestore_client, message.business_unit_id, message.customer_order_id)
 
@@ -119,7 +104,7 @@ def test_replaying_a_stale_version_leaves_the_newer_one_stored(
     assert v2_received_at > v1.received_at
     wait_for(lambda: (_stored(firestore_client, v1) or {}).get("receivedAt") == v2_received_at)
 
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "replay", "--order", f"{BU}/{v1.customer_order_id}",
         "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
     )  # fmt: skip
@@ -131,7 +116,7 @@ def test_replaying_a_stale_version_leaves_the_newer_one_stored(
     assert stored is not None
     assert stored["status"] == "V2"
     assert stored["receivedAt"] == v2_received_at
-    assert _in_queue(rig, v1.customer_order_id) == []
+    assert in_queue(rig, v1.customer_order_id) == []
 
 
 def test_replaying_with_nothing_newer_stores_the_dead_lettered_version(
@@ -143,7 +128,7 @@ def test_replaying_with_nothing_newer_stores_the_dead_lettered_version(
     v1 = letters.only
     assert _stored(firestore_client, v1) is None
 
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "replay", "--order", f"{BU}/{v1.customer_order_id}",
         "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
     )  # fmt: skip
@@ -153,7 +138,7 @@ def test_replaying_with_nothing_newer_stores_the_dead_lettered_version(
     stored = wait_for(lambda: _stored(firestore_client, v1))
     assert stored["body"] == v1.body
     assert stored["receivedAt"] == v1.received_at
-    assert _in_queue(rig, v1.customer_order_id) == []
+    assert in_queue(rig, v1.customer_order_id) == []
 
 
 def test_a_replayed_versioned_message_keeps_its_version_and_correlation_id(
@@ -175,7 +160,7 @@ def test_a_replayed_versioned_message_keeps_its_version_and_correlation_id(
     assert live.status_code == 202, live.text
     wait_for(lambda: (_stored(firestore_client, v7) or {}).get("status") == "V6")
 
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "replay", "--order", f"{BU}/{v7.customer_order_id}",
         "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
     )  # fmt: skip
@@ -205,7 +190,7 @@ def test_the_replayed_message_is_the_original_without_bookkeeping_and_dry_run_ch
         "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
     ]  # fmt: skip
 
-    code, out, err = _run(capsys, *argv, "--dry-run")
+    code, out, err = run_cli(capsys, *argv, "--dry-run")
     assert code == 0, err
     assert (
         f"would replay {BU}/SHAPE receivedAt={format_timestamp(letters.shape.received_at)}" in out
@@ -213,10 +198,10 @@ def test_the_replayed_message_is_the_original_without_bookkeeping_and_dry_run_ch
     assert f"would skip   {BU}/BROKEN receivedAt=-" in out
     assert out.splitlines()[-1] == "dry run: would replay 1, skip 1; nothing was changed"
     assert pull_all(stack, target, settle=0.5) == []
-    assert len(_in_queue(rig, "SHAPE")) == len(_in_queue(rig, "BROKEN")) == 1
+    assert len(in_queue(rig, "SHAPE")) == len(in_queue(rig, "BROKEN")) == 1
 
     before = datetime.now(UTC)
-    code, out, err = _run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
 
     assert code == 0, err
     assert "skipped  BU-REPLAY/BROKEN receivedAt=-" in out
@@ -228,16 +213,16 @@ def test_the_replayed_message_is_the_original_without_bookkeeping_and_dry_run_ch
     replayed_at = parse_timestamp(attributes.pop("replayedAt"))
     assert before <= replayed_at <= datetime.now(UTC)
     assert attributes == letters.shape.attributes
-    assert _in_queue(rig, "SHAPE") == []
-    assert len(_in_queue(rig, "BROKEN")) == 1
+    assert in_queue(rig, "SHAPE") == []
+    assert len(in_queue(rig, "BROKEN")) == 1
 
 
 def test_a_replay_that_cannot_publish_leaves_the_message_in_the_queue_and_fails(
     rig: DeadLetterRig, letters: Letters, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    [before] = _in_queue(rig, "UNREACHABLE")
+    [before] = in_queue(rig, "UNREACHABLE")
 
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "replay", "--order", f"{BU}/UNREACHABLE", "--topic", f"no-such-{uuid.uuid4().hex}",
         "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
     )  # fmt: skip
@@ -247,7 +232,7 @@ def test_a_replay_that_cannot_publish_leaves_the_message_in_the_queue_and_fails(
     assert "NotFound" in out
     assert out.splitlines()[-1].startswith("replayed 0, skipped 0, failed 1")
     # Released at once, not left to a lease running out.
-    [after] = _in_queue(rig, "UNREACHABLE")
+    [after] = in_queue(rig, "UNREACHABLE")
     assert after["messageId"] == before["messageId"]
 
 
@@ -273,7 +258,7 @@ def test_purge_without_yes_on_a_non_interactive_stdin_drops_nothing(
     argv = ["purge", "--order", f"{BU}/PURGED", "--subscription", rig.dead_letter_subscription]
     monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
 
-    code, out, err = _run(capsys, *argv, "--settle", SETTLE)
+    code, out, err = run_cli(capsys, *argv, "--settle", SETTLE)
 
     assert code == 2
     assert out == ""
@@ -281,20 +266,20 @@ def test_purge_without_yes_on_a_non_interactive_stdin_drops_nothing(
         "orders-dlq: error: refusing to drop 1 message(s) without --yes: "
         "stdin is not a terminal to confirm on\n"
     )
-    assert len(_in_queue(rig, "PURGED")) == 1
+    assert len(in_queue(rig, "PURGED")) == 1
 
     monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
-    code, out, err = _run(capsys, *argv, "--settle", SETTLE)
+    code, out, err = run_cli(capsys, *argv, "--settle", SETTLE)
     assert code == 1
     assert out == "nothing dropped\n"
     assert "Drop these 1 message(s) for good? [y/N]" in err
-    assert len(_in_queue(rig, "PURGED")) == 1
+    assert len(in_queue(rig, "PURGED")) == 1
 
 
 def test_purge_with_yes_drops_and_prints_what_it_dropped(
     rig: DeadLetterRig, letters: Letters, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(
+    code, out, err = run_cli(
         capsys, "purge", "--yes", "--order", f"{BU}/PURGED",
         "--subscription", rig.dead_letter_subscription, "--settle", SETTLE,
     )  # fmt: skip
@@ -303,5 +288,5 @@ def test_purge_with_yes_drops_and_prints_what_it_dropped(
     received = format_timestamp(letters.purged.received_at)
     assert out.splitlines()[0].startswith(f"dropped  {BU}/PURGED receivedAt={received} message ")
     assert out.splitlines()[-1] == "dropped 1, failed 0"
-    assert _in_queue(rig, "PURGED") == []
-    assert attributes_of(_in_queue(rig, "UNREACHABLE"))  # others untouched
+    assert in_queue(rig, "PURGED") == []
+    assert attributes_of(in_queue(rig, "UNREACHABLE"))  # others untouched

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from shared.tools.devstack import LocalStack
-from shared.tools.dlq.cli import main
-from tests.dlq.rig import DeadLetterRig, RawMessage, peek
+from tests.dlq.rig import DeadLetterRig, RawMessage, in_queue, run_cli
 from tests.support import FORMATS, create_pull_subscription, create_topic, order_message, pull_all
 
 pytestmark = pytest.mark.integration
@@ -61,12 +60,6 @@ def letters(rig: DeadLetterRig) -> None:
     )
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def _queue_args(rig: DeadLetterRig) -> list[str]:
     return [
         "--subscription", rig.dead_letter_subscription,
@@ -82,18 +75,10 @@ def _replay_args(rig: DeadLetterRig, targets: Targets) -> list[str]:
     ]  # fmt: skip
 
 
-def _in_queue(rig: DeadLetterRig, order_id: str) -> list[dict[str, Any]]:
-    return [
-        message
-        for message in peek(rig.stack, rig.dead_letter_subscription)
-        if message.get("attributes", {}).get("customerOrderId") == order_id
-    ]
-
-
 def test_show_and_list_render_the_dead_store_update(
     rig: DeadLetterRig, letters: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(capsys, "show", *_queue_args(rig), "BU1/CO-FORMAT-2")
+    code, out, err = run_cli(capsys, "show", *_queue_args(rig), "BU1/CO-FORMAT-2")
 
     assert code == 0, err
     assert "from the store-updates topic" in out
@@ -102,7 +87,7 @@ def test_show_and_list_render_the_dead_store_update(
     assert "  decided on: sourceVersion=17 " in out
     assert "replay would be skipped" not in out
 
-    code, out, err = _run(capsys, "list", "--json", *_queue_args(rig))
+    code, out, err = run_cli(capsys, "list", "--json", *_queue_args(rig))
     assert code == 0, err
     by_order = {letter["customerOrderId"]: letter for letter in json.loads(out)}
     assert by_order["CO-FORMAT-2"]["kind"] == "store-update"
@@ -125,7 +110,7 @@ def test_without_naming_the_store_updates_subscription_a_store_update_waits_and_
         "--topic", targets.orders, "--store-updates-topic", targets.store_updates,
     ]  # fmt: skip
 
-    code, out, err = _run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
 
     assert code == 0, err
     assert "skipped  BU1/CO-FORMAT-2 receivedAt=- message " in out
@@ -134,7 +119,7 @@ def test_without_naming_the_store_updates_subscription_a_store_update_waits_and_
     assert out.splitlines()[-1].startswith("replayed 0, skipped 1, failed 0")
     assert pull_all(rig.stack, targets.orders, settle=0.5) == []
     assert pull_all(rig.stack, targets.store_updates, settle=0.5) == []
-    assert len(_in_queue(rig, "CO-FORMAT-2")) == 1
+    assert len(in_queue(rig, "CO-FORMAT-2")) == 1
 
 
 def test_replay_sends_the_store_update_to_the_store_updates_topic_and_never_the_forged_version(
@@ -142,7 +127,7 @@ def test_replay_sends_the_store_update_to_the_store_updates_topic_and_never_the_
 ) -> None:
     argv = _replay_args(rig, targets)
 
-    code, out, err = _run(capsys, *argv, "--dry-run")
+    code, out, err = run_cli(capsys, *argv, "--dry-run")
     assert code == 0, err
     assert (
         f"would replay BU1/CO-FORMAT-2 store update pickup updateId={UPDATE_ID} "
@@ -152,7 +137,7 @@ def test_replay_sends_the_store_update_to_the_store_updates_topic_and_never_the_
     assert "would skip   BU1/CO-FORGED receivedAt=" in out
     assert out.splitlines()[-1] == "dry run: would replay 1, skip 1; nothing was changed"
 
-    code, out, err = _run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
 
     assert code == 0, err
     assert out.splitlines()[-1].startswith("replayed 1, skipped 1, failed 0")
@@ -164,5 +149,5 @@ def test_replay_sends_the_store_update_to_the_store_updates_topic_and_never_the_
     assert attributes == FIXTURE["attributes"]
     # The OMS version the store-updates topic carried reaches no topic, and stays queued.
     assert pull_all(rig.stack, targets.orders, settle=0.5) == []
-    assert _in_queue(rig, "CO-FORMAT-2") == []
-    assert len(_in_queue(rig, "CO-FORGED")) == 1
+    assert in_queue(rig, "CO-FORMAT-2") == []
+    assert len(in_queue(rig, "CO-FORGED")) == 1

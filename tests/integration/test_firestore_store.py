@@ -36,6 +36,7 @@ from tests.support import (
     record_store_update,
     store_message,
     unique_id,
+    write_stored_fixture,
 )
 
 pytestmark = pytest.mark.integration
@@ -191,30 +192,11 @@ def test_a_write_firestore_refuses_is_a_permanent_refusal(store: FirestoreOrderS
         store_message(store, message)
 
 
-def write_fixture(
-    firestore_client: firestore.Client, name: str, business_unit_id: str, order_id: str
-) -> dict[str, Any]:
-    """Write the stored-order fixture ``name`` as that release wrote it; its fields."""
-    fixture: dict[str, Any] = json.loads((FORMATS / name).read_text())
-    fixture.pop("_what")
-    document = {
-        **fixture,
-        "body": fixture["body"].encode(),
-        **{
-            field: parse_timestamp(fixture[field])
-            for field in ("receivedAt", "processedAt", "createdAt", "pickedUpAt")
-            if fixture.get(field) is not None
-        },
-    }
-    firestore_client.document(document_path(business_unit_id, order_id)).set(document)
-    return fixture
-
-
 def test_an_order_stored_before_pickups_existed_is_read_and_can_be_picked_up(
     store: FirestoreOrderStore, firestore_client: firestore.Client
 ) -> None:
     order_id = unique_id("FORMAT")
-    fixture = write_fixture(
+    fixture = write_stored_fixture(
         firestore_client, "stored-order-before-pickups.json", "BU-FORMAT", order_id
     )
     stored = store.read_version("BU-FORMAT", order_id)
@@ -238,7 +220,7 @@ def test_an_order_the_release_before_picked_up_reads_as_handed_out_whole(
     store: FirestoreOrderStore, firestore_client: firestore.Client
 ) -> None:
     order_id = unique_id("FORMAT")
-    fixture = write_fixture(
+    fixture = write_stored_fixture(
         firestore_client,
         "stored-order-picked-up-before-fulfillments.json",
         "BU-FORMAT",

@@ -14,6 +14,7 @@ and a 429 (no instance free) of Cloud Run's own, which no line of the functions 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,11 +31,15 @@ from shared.domain.store_updates import Basis, StoreUpdate, UpdateKind
 from shared.domain.timestamps import parse_timestamp
 from shared.tools.devstack import LocalStack, http_request
 from tests.logging_query import (
+    INGEST,
+    POS,
+    PROCESSOR,
     Entry,
-    cloud_run_entry,
+    cloud_run_entries,
     compile_filter,
     extract,
     extract_value,
+    process_decisions,
     request_log_entry,
 )
 from tests.support import (
@@ -51,9 +56,8 @@ from tests.terraform.observability import evaluate
 
 pytestmark = pytest.mark.integration
 
-INGEST = "customer-orders-ingest"
-PROCESSOR = "customer-orders-processor"
-POS = "customer-orders-pos"
+# The processor's changes that record a store update.
+STORE_UPDATE_CHANGES = ("ready", "pickup")
 # BU1 gets a label of its own, every other business unit the empty one.
 LABELLED = {"business_unit_label_values": '["BU1"]'}
 
@@ -69,30 +73,8 @@ class Run:
     received_at: dict[str, str] = field(default_factory=dict)
 
 
-def _entries(path: Path, service: str) -> list[Entry]:
-    entries = []
-    for line in path.read_text().splitlines():
-        # gunicorn's own start-up lines are text; only the functions' lines are JSON.
-        if line.startswith("{"):
-            entries.append(cloud_run_entry(line, service))
-    return entries
-
-
-def _decisions(path: Path) -> list[str]:
-    return [
-        entry["jsonPayload"].get("decision", "")
-        for entry in _entries(path, PROCESSOR)
-        if entry["jsonPayload"].get("event") == "process"
-    ]
-
-
-def _store_update_decisions(path: Path) -> list[str]:
-    return [
-        entry["jsonPayload"].get("decision", "")
-        for entry in _entries(path, PROCESSOR)
-        if entry["jsonPayload"].get("event") == "process"
-        and entry["jsonPayload"].get("change") in ("ready", "pickup")
-    ]
+def _decisions(path: Path, changes: Container[str] | None = None) -> list[str]:
+    return process_decisions(cloud_run_entries(path.read_text(), PROCESSOR), changes)
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +91,10 @@ def run(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Run:
         for subscription in (f"{topic}-push", f"{topic}-store-updates-push"):
             http_request("DELETE", f"{pubsub_base(stack)}/subscriptions/{subscription}")
     result.entries = (
-        _entries(logs / "ingest.log", INGEST)
-        + _entries(logs / "ingest-unavailable.log", INGEST)
-        + _entries(logs / "processor.log", PROCESSOR)
-        + _entries(logs / "pos.log", POS)
+        cloud_run_entries((logs / "ingest.log").read_text(), INGEST)
+        + cloud_run_entries((logs / "ingest-unavailable.log").read_text(), INGEST)
+        + cloud_run_entries((logs / "processor.log").read_text(), PROCESSOR)
+        + cloud_run_entries((logs / "pos.log").read_text(), POS)
     )
     result.request_log = [request_log_entry(INGEST, "PUT", status) for _, _, status in result.puts]
     result.request_log += [request_log_entry(INGEST, "GET", 404)]
@@ -218,7 +200,7 @@ def _scenario(stack: LocalStack, topic: str, logs: Path, result: Run) -> None:
                 assert answer.status_code == status, answer.text
         # Each recorded update's own message, which finds it written by the pos function.
         wait_for(
-            lambda: _store_update_decisions(logs / "processor.log") == ["duplicate"] * 2,
+            lambda: _decisions(logs / "processor.log", STORE_UPDATE_CHANGES) == ["duplicate"] * 2,
             timeout=60,
         )
         # Messages of updates the pos function died before writing, completed by the
@@ -234,7 +216,7 @@ def _scenario(stack: LocalStack, topic: str, logs: Path, result: Run) -> None:
             ).result(timeout=10)
         wait_for(
             lambda: (
-                _store_update_decisions(logs / "processor.log")[2:]
+                _decisions(logs / "processor.log", STORE_UPDATE_CHANGES)[2:]
                 == ["superseded", "not-recorded"]
             ),
             timeout=60,

@@ -41,7 +41,16 @@ from shared.domain.http import HttpRequest
 from shared.domain.jsonbody import dump_json
 from shared.log import LOGGER_NAME, OrderIdsFilter, structured_handler
 from shared.tools.devstack import LocalStack, free_ports, http_request
-from tests.logging_query import Entry, cloud_run_entry, request_log_entry
+from tests.logging_query import (
+    INGEST,
+    POS,
+    PROCESSOR,
+    Entry,
+    cloud_run_entries,
+    cloud_run_entry,
+    process_decisions,
+    request_log_entry,
+)
 from tests.monitoring_query import Policy, Timeline, first_met, metric_points
 from tests.support import (
     create_push_subscription,
@@ -57,9 +66,6 @@ from tests.terraform.tfconfig import load
 
 pytestmark = pytest.mark.integration
 
-INGEST = "customer-orders-ingest"
-PROCESSOR = "customer-orders-processor"
-POS = "customer-orders-pos"
 ON_CLOUD_RUN = {"K_SERVICE": "set"}
 BU = "BU1"
 MINUTE = 60.0
@@ -114,23 +120,10 @@ class LogFile:
     def new_entries(self) -> list[Entry]:
         text = self.path.read_bytes()[self._offset :]
         self._offset += len(text)
-        # gunicorn's own start-up lines are text; only the functions' lines are JSON.
-        return [
-            cloud_run_entry(line, self.service)
-            for line in text.decode().splitlines()
-            if line.startswith("{")
-        ]
+        return cloud_run_entries(text.decode(), self.service)
 
     def decisions(self) -> list[str]:
-        return [
-            entry["jsonPayload"].get("decision", "")
-            for entry in (
-                cloud_run_entry(line, self.service)
-                for line in self.path.read_text().splitlines()
-                if line.startswith("{")
-            )
-            if entry["jsonPayload"].get("event") == "process"
-        ]
+        return process_decisions(cloud_run_entries(self.path.read_text(), self.service))
 
 
 class Caller:

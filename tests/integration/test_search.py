@@ -39,16 +39,17 @@ from shared.domain.search_index import (
     indexes_serving,
 )
 from shared.domain.store_state import FULFILLED, READY_FOR_PICKUP
-from shared.domain.timestamps import format_timestamp, parse_timestamp
+from shared.domain.timestamps import format_timestamp
 from shared.tools import reindex
 from shared.tools.devstack import LocalStack
 from tests.support import (
-    FORMATS,
     order_body,
     order_message,
     record_store_update,
     store_message,
     unique_id,
+    with_pickup,
+    write_stored_fixture,
 )
 from tests.terraform.firestore_indexes import composite_indexes, single_field_indexes
 from tests.terraform.tfconfig import load
@@ -386,27 +387,6 @@ def test_the_largest_order_has_bounded_index_entries_is_stored_and_found(
     assert len(store.search(business_unit_id, info, limit=5, after=None)) == 1
 
 
-def write_fixture(
-    client: firestore.Client,
-    business_unit_id: str,
-    order_id: str,
-    name: str = "stored-order-before-search.json",
-) -> None:
-    """Write the stored-order fixture ``name`` as that release wrote it."""
-    fixture = json.loads((FORMATS / name).read_text())
-    fixture.pop("_what")
-    document = {
-        **fixture,
-        "body": fixture["body"].encode(),
-        **{
-            field: parse_timestamp(fixture[field])
-            for field in ("receivedAt", "createdAt", "pickedUpAt", "processedAt")
-            if fixture.get(field) is not None
-        },
-    }
-    client.document(document_path(business_unit_id, order_id)).set(document)
-
-
 def test_orders_stored_before_the_search_fields_get_them_from_orders_reindex(
     store: FirestoreOrderStore,
     firestore_client: firestore.Client,
@@ -416,7 +396,9 @@ def test_orders_stored_before_the_search_fields_get_them_from_orders_reindex(
     business_unit_id = unique_id("BU-REINDEX")
     old, picked = unique_id("CO-OLD"), unique_id("CO-OLD")
     for order_id in (old, picked):
-        write_fixture(firestore_client, business_unit_id, order_id)
+        write_stored_fixture(
+            firestore_client, "stored-order-before-search.json", business_unit_id, order_id
+        )
     store_message(store, order_message(business_unit_id, unique_id("CO-NEW"), T0))
     by_item = SearchCriteria(item_id="7310865004703")
     # Found by what the release before stored, not yet by the body's fields...
@@ -473,23 +455,6 @@ def test_orders_stored_before_the_search_fields_get_them_from_orders_reindex(
 
 # The search by fulfillment status: what is waiting for pickup at a store, whoever sold it.
 
-ITEM = "7310865004703"  # ordered 2 in the sample
-
-
-def with_pickup_at(order_id: str, store: str, status: str | None = None) -> dict[str, Any]:
-    """The sample with one store fulfillment of one item, to be picked up at ``store``."""
-    body = order_body(order_id)
-    fulfillment: dict[str, Any] = {
-        "fulfillmentId": "F-1",
-        "deliveryType": "PICKUP_STORE",
-        "businessUnitId": store,
-        "items": [{"itemId": ITEM, "quantity": 2}],
-    }
-    if status is not None:
-        fulfillment["status"] = status
-    body["customerOrder"]["fulfillments"] = [fulfillment]
-    return body
-
 
 def post(api: ApiService, path: str, body: dict[str, Any]) -> HttpResponse:
     raw = json.dumps(body).encode()
@@ -508,7 +473,7 @@ def test_a_store_to_store_order_readied_at_its_store_is_found_there_and_only_the
 ) -> None:
     sold_at, pickup_at = unique_id("BU-SOLD"), unique_id("BU-PICK")
     order_id = unique_id("CO-S2S")
-    store_message(store, order_message(sold_at, order_id, T0, with_pickup_at(order_id, pickup_at)))
+    store_message(store, order_message(sold_at, order_id, T0, with_pickup(order_id, pickup_at)))
     pos = pos_api(InMemoryOrderPublisher(), store, statuses=Statuses(), retry_after_seconds=1)
     assert waiting(api, pickup_at, READY_FOR_PICKUP) == []
     ready = post(pos, ready_location(sold_at, order_id), {"updateId": unique_id("ready")})
@@ -548,13 +513,13 @@ def test_pages_of_a_fulfillment_search_cross_business_units_in_firestore_s_order
         for unit in units:
             for order_id in (f"CO-{second}-1", f"CO-{second}-2"):
                 at = T0 + timedelta(seconds=second)
-                body = with_pickup_at(order_id, pickup_at, READY_FOR_PICKUP)
+                body = with_pickup(order_id, pickup_at, READY_FOR_PICKUP)
                 for target in (store, memory):
                     store_message(target, order_message(unit, order_id, at, body))
                 expected.append((unit, order_id))
     # Orders of another store and status, everywhere, which the search must skip.
     for unit in units:
-        body = with_pickup_at("CO-other", unique_id("BU-ELSEWHERE"), READY_FOR_PICKUP)
+        body = with_pickup("CO-other", unique_id("BU-ELSEWHERE"), READY_FOR_PICKUP)
         store_message(store, order_message(unit, "CO-other", T0, body))
     in_firestore = every_page(api, pickup_at, {"fulfillmentStatus": READY_FOR_PICKUP})
     assert sorted(in_firestore) == sorted(expected)
@@ -591,7 +556,7 @@ def test_the_fulfillment_search_finds_what_it_should_and_terraform_has_its_index
         order_id = f"CO-{index:02d}"
         at = T0 + timedelta(minutes=index // 2)
         status = statuses[index % 3]
-        body = with_pickup_at(order_id, pickup_at, status)
+        body = with_pickup(order_id, pickup_at, status)
         store_message(store, order_message(unit, order_id, at, body))
         placed.append((at, unit, order_id, status))
     tf = load()
@@ -640,11 +605,13 @@ def test_orders_of_the_release_before_fulfillments_get_their_states_from_orders_
 ) -> None:
     unit = unique_id("BU-REINDEX")
     picked, waiting_id, oldest = unique_id("CO-PICKED"), unique_id("CO-OPEN"), unique_id("CO-OLD")
-    write_fixture(firestore_client, unit, picked, "stored-order-picked-up-before-fulfillments.json")
-    write_fixture(firestore_client, unit, waiting_id)
-    write_fixture(firestore_client, unit, oldest, "stored-order-before-pickups.json")
+    write_stored_fixture(
+        firestore_client, "stored-order-picked-up-before-fulfillments.json", unit, picked
+    )
+    write_stored_fixture(firestore_client, "stored-order-before-search.json", unit, waiting_id)
+    write_stored_fixture(firestore_client, "stored-order-before-pickups.json", unit, oldest)
     new_id = unique_id("CO-NEW")
-    store_message(store, order_message(unit, new_id, T0, with_pickup_at(new_id, unit, FULFILLED)))
+    store_message(store, order_message(unit, new_id, T0, with_pickup(new_id, unit, FULFILLED)))
     # GET shows the order the release before picked up as fulfilled; the search does not
     # find it so until its document has the field.
     stored = store.get(unit, picked)

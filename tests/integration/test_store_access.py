@@ -34,7 +34,7 @@ from shared.tools.devstack import LocalStack, free_ports, http_request
 from shared.tools.filter_bridge import Route, filter_bridge, parse_filter
 from tests.access_support import grant, revoke, token_for
 from tests.dlq.rig import publish
-from tests.logging_query import cloud_run_entry, compile_filter, extract
+from tests.logging_query import POS, cloud_run_entries, compile_filter, extract
 from tests.support import (
     SAMPLE_BODY,
     ReceivedEvent,
@@ -57,8 +57,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-# The service name terraform's filters read (function_name_prefix's default).
-POS_SERVICE = "customer-orders-pos"
 CUSTOMER = SAMPLE_BODY["customerOrder"]["customerId"]
 SEARCH = {"customerId": CUSTOMER}
 # The bound the revocation test runs with: short, so that the test is quick; the
@@ -232,11 +230,7 @@ def test_refusals_are_counted_by_identity_from_the_lines_the_function_writes(
             timeout=30,
         )
         assert refused.status_code == 401
-    entries = [
-        cloud_run_entry(line, POS_SERVICE)
-        for line in log.read_text().splitlines()
-        if line.startswith("{")
-    ]
+    entries = cloud_run_entries(log.read_text(), POS)
     metric = evaluate("local.counter_metrics.pos_refusals")
     selected = compile_filter(metric["filter"])
     labels = metric["labels"]
@@ -290,24 +284,7 @@ def test_a_store_reads_an_order_of_another_unit_to_be_picked_up_at_it_and_search
 ) -> None:
     """An order of store A's path with a fulfillment to be picked up at store B."""
     unit_a, unit_b = stores.units
-    order_id = unique_id("S2S")
-    body = order_body(order_id)
-    items = body["customerOrder"]["items"]
-    body["customerOrder"]["fulfillments"] = [
-        {
-            "fulfillmentId": "F1",
-            "deliveryType": "PICKUP_STORE",
-            "businessUnitId": unit_b,
-            "items": [
-                {"itemId": item["itemId"], "quantity": item["quantityOrdered"]} for item in items
-            ],
-        }
-    ]
-    answer = http.put(
-        stack.config.ingest_url + order_location(unit_a, order_id), json=body, timeout=30
-    )
-    assert answer.status_code == 202, answer.text
-    wait_for(lambda: stored_document(firestore_client, unit_a, order_id))
+    order_id = put_store_to_store_order(http, stack, firestore_client, unit_a, unit_b)
     store_b = pos_as(stores.identities[1])
     read = get(store_b, stack.config.pos_url, unit_a, order_id)
     assert read.status_code == 200, read.text

@@ -29,13 +29,11 @@ from shared.tools.functions import FUNCTIONS
 from tests.terraform.firestore_indexes import composite_indexes, single_field_indexes
 from tests.terraform.tfconfig import (
     REPO_ROOT,
-    TERRAFORM_DIR,
-    ConsoleResult,
     TerraformConfig,
+    check_variables,
     only,
     ref,
     scalars,
-    terraform_console,
 )
 
 PROCESSOR_SUBSCRIPTION = "google_pubsub_subscription.processor"
@@ -44,7 +42,6 @@ STORE_UPDATES_SUBSCRIPTION = "google_pubsub_subscription.store_updates"
 PUSH_SUBSCRIPTIONS = (PROCESSOR_SUBSCRIPTION, STORE_UPDATES_SUBSCRIPTION)
 PROCESSOR_URI = ref("google_cloudfunctions2_function.processor.service_config[0].uri")
 PUBSUB_AGENT = ref("local.pubsub_service_agent")
-REQUIRED_VARIABLES = {"project_id": "demo-project", "region": "europe-west1"}
 
 
 def resolve(tf: TerraformConfig, value: Any) -> Any:
@@ -52,12 +49,6 @@ def resolve(tf: TerraformConfig, value: Any) -> Any:
     if isinstance(value, str) and (match := re.fullmatch(r"\$\{var\.(\w+)\}", value)):
         return tf.default(match.group(1))
     return value
-
-
-def check_variables(**values: str) -> ConsoleResult:
-    return terraform_console(
-        [TERRAFORM_DIR / "variables.tf"], "true", {**REQUIRED_VARIABLES, **values}
-    )
 
 
 # --- Pub/Sub ---------------------------------------------------------------------------------

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.terraform.tfconfig import (
-    TERRAFORM_DIR,
-    TerraformConfig,
-    only,
-    ref,
-    terraform_console,
-)
+from tests.terraform.tfconfig import TerraformConfig, check_variables, only, ref
 
-REQUIRED = {"project_id": "demo-project", "region": "europe-west1"}
 ACCOUNT = "012345-6789AB-CDEF01"
 
 
 def validated(**variables: str) -> bool:
     """Whether variables.tf accepts these values, as plan would."""
-    result = terraform_console([TERRAFORM_DIR / "variables.tf"], "true", {**REQUIRED, **variables})
-    return not result.failed
+    return not check_variables(**variables).failed
 
 
 # --- Retention -------------------------------------------------------------------------------

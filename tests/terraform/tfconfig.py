@@ -159,3 +159,14 @@ def terraform_console(
     return ConsoleResult(
         completed.returncode, _ANSI.sub("", completed.stdout + completed.stderr).strip()
     )
+
+
+# variables.tf's variables without a default: a plan needs them before validating the others.
+REQUIRED_VARIABLES = {"project_id": "demo-project", "region": "europe-west1"}
+
+
+def check_variables(**values: str) -> ConsoleResult:
+    """variables.tf's validations of ``values`` (with the required ones), as plan runs them."""
+    return terraform_console(
+        [TERRAFORM_DIR / "variables.tf"], "true", {**REQUIRED_VARIABLES, **values}
+    )

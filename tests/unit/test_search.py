@@ -24,12 +24,14 @@ from shared.domain.timestamps import format_timestamp
 from shared.errors import InvalidPageToken, StoreUnavailable
 from tests.support import (
     FORMATS,
+    PICKUP_ITEM,
     order_body,
     order_message,
     problem_of,
     record_store_update,
     store_message,
     unique_id,
+    with_pickup,
 )
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -335,27 +337,6 @@ def test_a_page_token_of_the_release_before_fulfillments_still_pages() -> None:
 
 # The search by fulfillment status: what is waiting for pickup at a store.
 
-ITEM = "7310865004703"  # ordered 2 in the sample
-
-
-def with_pickup(
-    order_id: str, store: str | None, status: str | None = None, **changes: Any
-) -> dict[str, Any]:
-    """The sample with one store fulfillment of one item at ``store`` (the OMS's ``status``),
-    or, for None, with no fulfillments: the implicit one at the path's business unit."""
-    body = order_body(order_id, **changes)
-    if store is not None:
-        fulfillment: dict[str, Any] = {
-            "fulfillmentId": "F-1",
-            "deliveryType": "PICKUP_STORE",
-            "businessUnitId": store,
-            "items": [{"itemId": ITEM, "quantity": 2}],
-        }
-        if status is not None:
-            fulfillment["status"] = status
-        body["customerOrder"]["fulfillments"] = [fulfillment]
-    return body
-
 
 def update(store: InMemoryOrderStore, unit: str, order_id: str, kind: UpdateKind) -> None:
     assert record_store_update(store, unit, order_id, StoreUpdate(unique_id(), kind)).verdict.writes
@@ -499,7 +480,7 @@ def test_a_fulfillment_search_s_page_token_names_the_business_unit_of_its_last_o
         ({"fulfillmentStatus": "x" * 989}, "/fulfillmentStatus/0"),
         ({"fulfillmentStatus": "READY_FOR_PICKUP", "customerId": "C-1"}, ""),
         ({"fulfillmentStatus": "READY_FOR_PICKUP", "status": "CREATED"}, ""),
-        ({"fulfillmentStatus": "READY_FOR_PICKUP", "itemId": ITEM}, ""),
+        ({"fulfillmentStatus": "READY_FOR_PICKUP", "itemId": PICKUP_ITEM}, ""),
         ({"fulfillmentStatus": "READY_FOR_PICKUP", "customerAccountId": "ACC-778"}, ""),
         ({"fulfillmentStatus": "READY_FOR_PICKUP", "additionalInformationValue": "R"}, ""),
         (
